@@ -1,0 +1,78 @@
+"""Backend registry: which backend new tensors live on, and what each holds.
+
+Backends are created lazily by name. A backend that needs asynchronous start-up in the browser
+(compiling its WASM module, requesting a GPU adapter) provides ``create_async()`` in its module;
+``set_backend_async`` awaits it and works in CPython too. ``set_backend`` is the synchronous form
+for backends that are ready (numpy always is; wasm once it has been created in this session).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .base import Backend
+from .numpy_backend import NUMPY
+
+# name -> module path providing create() and, optionally, create_async()
+_MODULES = {"wasm": "pybrowserml.backends.wasm"}
+_created: dict[str, Backend] = {"numpy": NUMPY}
+_current: Backend = NUMPY
+
+
+def available_backends() -> list[str]:
+    return ["numpy", *_MODULES]
+
+
+def get_backend(name: str | None = None) -> Backend:
+    """The current backend, or the named one if it has already been created."""
+    if name is None:
+        return _current
+    if name in _created:
+        return _created[name]
+    return _create(name)
+
+
+def _module_for(name):
+    if name not in _MODULES:
+        raise ValueError(f"unknown backend {name!r}: choose one of {available_backends()}")
+    return importlib.import_module(_MODULES[name])
+
+
+def _create(name):
+    backend = _module_for(name).create()
+    _created[name] = backend
+    return backend
+
+
+def set_backend(name: str) -> Backend:
+    """Make `name` the backend of tensors and models created from now on."""
+    global _current
+    _current = get_backend(name)
+    return _current
+
+
+async def set_backend_async(name: str) -> Backend:
+    """Like set_backend, but awaits a backend's asynchronous start-up (needed in the browser)."""
+    global _current
+    if name not in _created:
+        module = _module_for(name)
+        create_async = getattr(module, "create_async", None)
+        _created[name] = await create_async() if create_async else module.create()
+    _current = _created[name]
+    return _current
+
+
+def memory() -> dict:
+    """Live device arrays and bytes for each backend created in this session (like tf.memory())."""
+    from ..tensor import live_tensor_stats
+
+    report = {}
+    for name, backend in _created.items():
+        entry = dict(backend.memory())
+        entry.update(live_tensor_stats(backend))
+        entry["fallbacks"] = dict(backend.fallback_counts)
+        report[name] = entry
+    return report
+
+
+__all__ = ["Backend", "available_backends", "get_backend", "set_backend", "set_backend_async", "memory"]
