@@ -1,5 +1,6 @@
 """The wheel is all a page needs, and the set-up scripts do not redo finished work."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,8 +21,13 @@ def _expected_assets():
 def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets(tmp_path):
     if not (REPO / "pybrowserml" / "_assets").is_dir():
         pytest.fail("pybrowserml/_assets is missing: run scripts/build before the tests (scripts/test does)")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
-                   check=True, capture_output=True, cwd=tmp_path)
+    # Build from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
+    source = tmp_path / "source"
+    shutil.copytree(REPO / "pybrowserml", source / "pybrowserml", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
+                   check=True, capture_output=True)
     (wheel,) = tmp_path.glob("pybrowserml-*.whl")
     assert wheel.name.endswith("-py3-none-any.whl")
     with zipfile.ZipFile(wheel) as archive:
