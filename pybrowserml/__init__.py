@@ -2,6 +2,8 @@
 
 __version__ = "0.1.0"
 
-from . import ops
+from . import callbacks, initializers, layers, losses, ops, optimizers, schedules, zoo
 from .backends import available_backends, get_backend, memory, set_backend, set_backend_async
+from .models import Model, Sequential, model_from_config
+from .random import set_random_seed
 from .tensor import Tensor, Variable, no_grad
