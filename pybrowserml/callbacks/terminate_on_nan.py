@@ -1,0 +1,19 @@
+"""TerminateOnNaN: stop training as soon as a batch loss is NaN or infinite."""
+
+from __future__ import annotations
+
+from ._monitor import is_invalid
+from .base import Callback
+
+
+class TerminateOnNaN(Callback):
+    """Set ``model.stop_training`` when the batch loss is NaN or +-inf (Keras semantics).
+
+    The loop finishes the current batch and ends training; the epoch's remaining batches are skipped.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and is_invalid(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
