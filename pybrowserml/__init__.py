@@ -2,8 +2,10 @@
 
 __version__ = "0.1.0"
 
-from . import callbacks, initializers, layers, losses, ops, optimizers, schedules, zoo
+from . import callbacks, initializers, io, layers, losses, metrics, models, ops, optimizers, schedules, zoo
 from .backends import available_backends, get_backend, memory, set_backend, set_backend_async
+from .io import load_json
+from .layers import Input
 from .models import Model, Sequential, model_from_config
 from .random import set_random_seed
 from .tensor import Tensor, Variable, no_grad

@@ -12,22 +12,22 @@ logs are due (at most every `log_every` seconds and at epoch end), never in the 
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import time
+import warnings
 
 import numpy as np
 
 from . import losses as losses_module
+from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import random as pb_random
-from .backends import get_backend
 from .callbacks.base import CallbackList
 from .layers.base import LAYER_CLASSES, Layer, SymbolicTensor, shape_str, unique_name
 from .layers.core import InputLayer
 from .tensor import Tensor, no_grad
 from .validation import as_inputs, as_labels, check_batch_size
-
-_ACCURACY_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy"}
 
 
 def to_float_batch(x: np.ndarray) -> np.ndarray:
@@ -45,6 +45,7 @@ class Model(Layer):
         self.optimizer = None
         self.loss = None
         self.metrics_names: list[str] = []
+        self.compiled_metrics: list = []  # (log name, Metric) pairs from compile(metrics=...)
         self.stop_training = False
         self.history = None
         self._fit_state = None
@@ -131,19 +132,21 @@ class Model(Layer):
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
-        metrics = list(metrics or [])
-        unknown = [m for m in metrics if m not in _ACCURACY_NAMES]
-        if unknown:
-            raise ValueError(f"unknown metrics {unknown}: supported are {sorted(_ACCURACY_NAMES)}")
-        self.metrics_names = ["accuracy"] if metrics else []
+        if getattr(self.loss, "from_logits", False) and self.built and self.ends_in_softmax():
+            warnings.warn(f"model {self.name!r} ends in a softmax (it outputs probabilities) but the loss has "
+                          "from_logits=True; use from_logits=False (the default): the softmax is then fused "
+                          "into the loss, which is stable", stacklevel=2)
+        self.compiled_metrics = []
+        for identifier in list(metrics or []):
+            metric = metrics_module.get(identifier, self.loss)
+            self.compiled_metrics.append((identifier if isinstance(identifier, str) else metric.name, metric))
+        # The compiled metric names, as passed (io saves them to re-compile a loaded model).
+        self.metrics_names = [name for name, _ in self.compiled_metrics]
         self.compiled = True
 
     def _require_compiled(self, where):
         if self.optimizer is None or self.loss is None:
             raise RuntimeError(f"{where}: call model.compile(optimizer, loss, metrics) first")
-
-    def _sparse_labels(self) -> bool:
-        return getattr(self.loss, "sparse", None) is True
 
     # -- one step -----------------------------------------------------------------------------------------
     def _upload_batch(self, xb, yb):
@@ -159,25 +162,25 @@ class Model(Layer):
         return value, out
 
     def _accumulate(self, totals, value, out, y, n):
-        """Running sums on device: loss * n and the number of right answers."""
-        be = value.backend
-        totals["loss"] = be.run("add", totals["loss"], be.run("scale", value.data, alpha=float(n), beta=0.0))
-        if self.metrics_names:
-            correct = be.run("count_correct", out.data, y.data, sparse=self._sparse_labels())
-            totals["accuracy"] = be.run("add", totals["accuracy"], correct)
-        totals["seen"] += n
+        """Running sums on device (metrics' update_state): nothing is read back here."""
+        for name, metric in totals:
+            if name == "loss":
+                metric.update_state(value, n)
+            else:
+                metric.update_state(y, out)
 
     def _new_totals(self):
-        be = get_backend()
-        return {"loss": be.zeros((), "float32"), "accuracy": be.zeros((), "float32"), "seen": 0}
+        """Fresh accumulators for one epoch (or one evaluation): the loss mean and each compiled metric."""
+        totals = [("loss", metrics_module.Mean("loss"))]
+        for name, metric in self.compiled_metrics:
+            fresh = copy.copy(metric)
+            fresh.reset_state()
+            totals.append((name, fresh))
+        return totals
 
     def _read_totals(self, totals, prefix=""):
-        be = get_backend()
-        seen = max(totals["seen"], 1)
-        logs = {prefix + "loss": float(be.download(totals["loss"])) / seen}
-        if self.metrics_names:
-            logs[prefix + "accuracy"] = float(be.download(totals["accuracy"])) / seen
-        return logs
+        """The logs: one scalar download per metric."""
+        return {prefix + name: metric.result() for name, metric in totals}
 
     def train_step(self, xb, yb, totals=None):
         """Forward, backward and one optimizer update on a batch; sums go into `totals` on device."""
@@ -202,8 +205,29 @@ class Model(Layer):
     # -- fit ----------------------------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0, seed=None, resume=False, log_every=0.1):
-        """Keras's fit; returns a History. `seed` fixes the shuffling; `resume=True` continues from the last
-        checkpoint of a callback with a `restore(model)` method (pybrowserml.callbacks.BackupAndRestore)."""
+        """Keras's fit; returns a History (history.history: loss, metrics, val_*, learning_rate per epoch).
+
+        x: uint8 pixels (scaled to float32 in [0, 1] batch by batch, so the dataset stays uint8 in memory)
+        or floats (used as they are). y: int labels (N,) for sparse losses, (N, classes) floats otherwise.
+        `seed` fixes the shuffling (the weights come from `pybrowserml.set_random_seed` or the builder's
+        seed). `log_every`: seconds between reads of the running loss/metrics for the progress bar.
+
+        Resume: `resume=True` asks the first callback with a `restore(model)` method (e.g.
+        pybrowserml.callbacks.BackupAndRestore) to restore weights and optimizer state; it returns None
+        (nothing saved: start afresh) or the `model._fit_state` it saved, and fit continues from there
+        exactly as the uninterrupted run would have (same weights; the resumed epoch's logged loss and
+        metrics average only the batches run after the resume).
+
+        `model._fit_state` (read by checkpoint callbacks, JSON-able) during fit:
+            {"epoch": current epoch,
+             "step": batches of that epoch done (updated before on_train_batch_end),
+             "rng_state": the shuffling Generator's bit_generator.state at the START of the epoch
+                          (before its permutation was drawn),
+             "next_epoch_rng_state": its state after the permutation (where the next epoch starts; an
+                          end-of-epoch backup resumes from it),
+             "dropout_states": each Dropout layer's Generator state at the start of the epoch,
+             "dropout_states_at_step": the same after `step` batches}
+        """
         loop = self._fit_loop(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
                               shuffle, initial_epoch, seed, resume, log_every)
         return _drive(loop, "fit")
@@ -242,11 +266,8 @@ class Model(Layer):
         n = len(x)
         steps = -(-n // batch_size)
         rng = np.random.default_rng(seed if seed is not None else pb_random.generator().integers(2**63 - 1))
-        from .callbacks import default_progress  # the callbacks package imports models lazily
-
-        cbs = CallbackList(callbacks, model=self, add_history=True, progress=default_progress(verbose),
-                           params={"verbose": verbose, "epochs": epochs, "steps": steps, "batch_size": batch_size,
-                                   "samples": n})
+        cbs = self._callback_list(callbacks, verbose, {"verbose": verbose, "epochs": epochs, "steps": steps,
+                                                       "batch_size": batch_size, "samples": n}, history=True)
         self.stop_training = False
         start_epoch, start_step, restored = initial_epoch, 0, None
 
@@ -265,6 +286,8 @@ class Model(Layer):
             self._fit_state = {"epoch": epoch, "step": 0, "rng_state": rng.bit_generator.state,
                                "dropout_states": self._dropout_states()}
             order = rng.permutation(n) if shuffle else np.arange(n)
+            # Where the next epoch starts drawing: an end-of-epoch checkpoint resumes from here.
+            self._fit_state["next_epoch_rng_state"] = rng.bit_generator.state
             first_step = start_step if (restored is not None and epoch == start_epoch) else 0
             if first_step:
                 self._set_dropout_states(restored.get("dropout_states_at_step"))
@@ -288,7 +311,8 @@ class Model(Layer):
                     break
             epoch_logs = self._read_totals(totals)
             if validation_data is not None:
-                epoch_logs.update(self._evaluate_arrays(val_x, val_y, batch_size, prefix="val_"))
+                val_logs = yield from self._evaluate_batches(val_x, val_y, batch_size, cbs, "val_", log_every)
+                epoch_logs.update(val_logs)
             epoch_logs["learning_rate"] = self.optimizer.current_learning_rate()
             yield from _await_all(cbs.call("on_epoch_end", epoch, epoch_logs))
             if self.stop_training:
@@ -318,43 +342,84 @@ class Model(Layer):
                 layer.rng.bit_generator.state = state
 
     # -- evaluate and predict --------------------------------------------------------------------------------------
-    def _evaluate_arrays(self, x, y, batch_size, prefix=""):
+    def _evaluate_batches(self, x, y, batch_size, cbs, prefix="", log_every=0.1):
+        """Generator: the test loop (also fit's validation). Sums stay on device until logs are due."""
         totals = self._new_totals()
+        steps = -(-len(x) // batch_size)
+        last_read = time.monotonic()
+        yield from _await_all(cbs.call("on_test_begin", {}))
         with no_grad():
-            for start in range(0, len(x), batch_size):
+            for step in range(steps):
+                yield from _await_all(cbs.call("on_test_batch_begin", step, {}))
+                start = step * batch_size
                 xb, yb = self._upload_batch(x[start:start + batch_size], y[start:start + batch_size])
                 value, out = self._loss_and_output(xb, yb, training=False)
                 self._accumulate(totals, value, out, yb, xb.shape[0])
-        return self._read_totals(totals, prefix)
+                batch_logs = {}
+                now = time.monotonic()
+                if now - last_read >= log_every or step == steps - 1:
+                    batch_logs = self._read_totals(totals)
+                    last_read = now
+                yield from _await_all(cbs.call("on_test_batch_end", step, batch_logs))
+                yield None
+        logs = self._read_totals(totals, prefix)
+        yield from _await_all(cbs.call("on_test_end", self._read_totals(totals)))
+        return logs
 
-    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
-        """Keras's evaluate: the loss, or [loss, accuracy] with metrics (a dict with return_dict=True)."""
-        self._require_compiled("evaluate")
-        batch_size = check_batch_size(batch_size, "evaluate")
-        x = as_inputs(x, self, "evaluate")
-        y = as_labels(y, x, self, self.loss, "evaluate")
-        logs = self._evaluate_arrays(x, y, batch_size)
+    def _evaluate_loop(self, x, y, batch_size, verbose, callbacks, return_dict, where):
+        self._require_compiled(where)
+        batch_size = check_batch_size(batch_size, where)
+        x = as_inputs(x, self, where)
+        y = as_labels(y, x, self, self.loss, where)
+        cbs = self._callback_list(callbacks, verbose, {"verbose": verbose, "epochs": 1,
+                                                       "steps": -(-len(x) // batch_size), "batch_size": batch_size})
+        logs = yield from self._evaluate_batches(x, y, batch_size, cbs)
         if return_dict:
             return logs
         return logs["loss"] if len(logs) == 1 else list(logs.values())
 
-    async def evaluate_async(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
-        await asyncio.sleep(0)
-        return self.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict)
+    def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", callbacks=None, return_dict=False):
+        """Keras's evaluate: the loss, or [loss, *metrics] with metrics (a dict with return_dict=True)."""
+        return _drive(self._evaluate_loop(x, y, batch_size, verbose, callbacks, return_dict, "evaluate"),
+                      "evaluate")
 
-    def predict(self, x, batch_size=32, verbose=0) -> np.ndarray:
-        """Model outputs for x (probabilities with a softmax head), as one numpy array."""
+    async def evaluate_async(self, x=None, y=None, batch_size=32, verbose="auto", callbacks=None,
+                             return_dict=False, yield_every=0.1):
+        """evaluate for the browser: gives the page's event loop a turn every `yield_every` seconds."""
+        loop = self._evaluate_loop(x, y, batch_size, verbose, callbacks, return_dict, "evaluate")
+        return await _drive_async(loop, yield_every)
+
+    def _predict_loop(self, x, batch_size, verbose, callbacks):
         batch_size = check_batch_size(batch_size, "predict")
         x = as_inputs(x, self, "predict")
+        steps = -(-len(x) // batch_size)
+        cbs = self._callback_list(callbacks, verbose, {"verbose": verbose, "epochs": 1, "steps": steps,
+                                                       "batch_size": batch_size})
         outputs = []
+        yield from _await_all(cbs.call("on_predict_begin", {}))
         with no_grad():
-            for start in range(0, len(x), batch_size):
-                outputs.append(self.call(Tensor(to_float_batch(x[start:start + batch_size])), training=False).numpy())
+            for step in range(steps):
+                yield from _await_all(cbs.call("on_predict_batch_begin", step, {}))
+                xb = Tensor(to_float_batch(x[step * batch_size:(step + 1) * batch_size]))
+                outputs.append(self.call(xb, training=False).numpy())  # predict's job is to bring data back
+                yield from _await_all(cbs.call("on_predict_batch_end", step, {"outputs": outputs[-1]}))
+                yield None
+        yield from _await_all(cbs.call("on_predict_end", {}))
         return np.concatenate(outputs)
 
-    async def predict_async(self, x, batch_size=32, verbose=0) -> np.ndarray:
-        await asyncio.sleep(0)
-        return self.predict(x, batch_size=batch_size, verbose=verbose)
+    def predict(self, x, batch_size=32, verbose="auto", callbacks=None) -> np.ndarray:
+        """Model outputs for x (probabilities with a softmax head), as one numpy array."""
+        return _drive(self._predict_loop(x, batch_size, verbose, callbacks), "predict")
+
+    async def predict_async(self, x, batch_size=32, verbose="auto", callbacks=None, yield_every=0.1) -> np.ndarray:
+        """predict for the browser: gives the page's event loop a turn every `yield_every` seconds."""
+        return await _drive_async(self._predict_loop(x, batch_size, verbose, callbacks), yield_every)
+
+    def _callback_list(self, callbacks, verbose, params, history=False):
+        from .callbacks import default_progress  # the callbacks package imports models lazily
+
+        return CallbackList(callbacks, model=self, add_history=history, progress=default_progress(verbose),
+                            params=params)
 
     # -- weights, summary, config ---------------------------------------------------------------------------------
     def summary(self, print_fn=print) -> str:
@@ -477,7 +542,18 @@ class Sequential(Model):
 
 
 def model_from_config(config: dict) -> Model:
-    """Rebuild a model (fresh weights) from `model.get_config()`; JSON-safe, no code execution."""
+    """Rebuild a model (fresh weights) from `model.get_config()`; JSON-safe, no code execution.
+
+    The config format (stable: io writes it into saved JSON files):
+        Sequential: {"class_name": "Sequential", "config": {"name", "input_shape": [h, w, c] | None,
+                     "layers": [{"class_name": "Conv2D", "config": {...layer.get_config()}}, ...]}}
+        Functional: {"class_name": "Functional", "config": {"name", "input": {"name", "shape"},
+                     "layers": [{"class_name", "config", "inbound": [names of the parent layers]}, ...]
+                                 (in topological order), "output": name of the output layer}}
+    Layer class names are Keras's (Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, Flatten, Dropout,
+    Activation, ReLU, ReLU6, Softmax, Concatenate, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
+    BatchNormalization) plus DenseBlock; each layer config holds the layer's constructor arguments.
+    """
     if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
         raise ValueError("model config must be a dict with 'class_name' and 'config'")
     body = config["config"]

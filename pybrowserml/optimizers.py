@@ -45,8 +45,18 @@ class Optimizer:
                        for name in self.slot_names}
 
     def apply_gradients(self, variables) -> None:
-        """Update `variables` in place from their .grad (variables without a gradient are left alone)."""
+        """Update `variables` in place from their .grad (variables without a gradient are left alone).
+
+        Keras's form `apply_gradients(zip(grads, variables))` works too: each gradient (an ndarray or a
+        backend array) becomes the variable's .grad first.
+        """
         variables = list(variables)
+        if variables and isinstance(variables[0], tuple):
+            pairs, variables = variables, []
+            for grad, variable in pairs:
+                if grad is not None:
+                    variable.grad = variable.backend.upload(grad) if isinstance(grad, np.ndarray) else grad
+                variables.append(variable)
         if self._variables is None:
             self._build(variables)
         elif len(variables) != len(self._variables) or any(a is not b for a, b in zip(variables, self._variables)):
@@ -94,6 +104,9 @@ class Optimizer:
 
 
 class SGD(Optimizer):
+    """Keras 3's SGD: v = momentum * v - lr * g; p += v (Nesterov: p += momentum * v - lr * g).
+    A `weight_decay` is decoupled like Keras 3's (p -= lr * wd * p before the step)."""
+
     name = "SGD"
     slot_names = ("velocities",)
 
@@ -112,9 +125,12 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
+    """Keras 3's Adam. Like Keras 3, a `weight_decay` is decoupled (p -= lr * wd * p before the step),
+    so Adam(weight_decay=w) and AdamW(weight_decay=w) are the same optimizer; AdamW only defaults to 0.004."""
+
     name = "Adam"
     slot_names = ("ms", "vs")
-    decoupled = False
+    decoupled = True
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None):
         super().__init__(learning_rate, weight_decay)
@@ -133,7 +149,6 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Keras default 0.004)."""
 
     name = "AdamW"
-    decoupled = True
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 _generator = np.random.default_rng()
@@ -27,3 +29,23 @@ def spawn(seed=None) -> np.random.Generator:
     if seed is not None:
         return np.random.default_rng(int(seed))
     return np.random.default_rng(_generator.integers(0, 2**63 - 1))
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Within the block, draw from a generator seeded with `seed` (None: leave things as they are).
+
+    Model builders take `seed=` through this: every weight created inside is reproducible, and the
+    package-wide generator is restored afterwards, untouched.
+    """
+    global _generator
+    if seed is None:
+        yield
+        return
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"the random seed must be an int, got {seed!r}")
+    saved, _generator = _generator, np.random.default_rng(int(seed))
+    try:
+        yield
+    finally:
+        _generator = saved

@@ -17,7 +17,12 @@ def as_inputs(x, model, where: str) -> np.ndarray:
     if x.dtype.kind not in "uif":
         raise TypeError(f"{where}: x must hold numbers (uint8 pixels or floats), got dtype {x.dtype}")
     expected = model.input_shape
-    if expected is not None and tuple(x.shape[1:]) != tuple(expected):
+    if expected is None:
+        # A Sequential model started without Input(...): like Keras, it is built from the first data it sees
+        # (a layer that cannot take that shape says so, naming itself).
+        model.build(tuple(int(d) for d in x.shape[1:]))
+        expected = model.input_shape
+    if tuple(x.shape[1:]) != tuple(expected):
         hint = ""
         if tuple(x.shape[1:]) == tuple(expected[:-1]) and expected[-1] == 1:
             hint = ": add the channel axis with x[..., None]"

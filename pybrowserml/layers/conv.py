@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import ops
 from ..backends.numpy_backend import output_size_and_pads
-from .base import Layer, shape_str
+from .base import shape_str
 from .core import _WithActivation, get_activation_name
 
 
@@ -94,7 +94,10 @@ class DepthwiseConv2D(_ConvBase):
     op = "depthwise_conv2d"
 
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, activation=None,
-                 use_bias=True, **kwargs):
+                 use_bias=True, depthwise_initializer=None, **kwargs):
+        # Keras names the kernel's initializer `depthwise_initializer`; `kernel_initializer` works too.
+        if depthwise_initializer is not None:
+            kwargs["kernel_initializer"] = depthwise_initializer
         super().__init__(kernel_size, strides, padding, activation, use_bias, **kwargs)
         if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
             raise ValueError(f"layer {self.name!r}: depth_multiplier must be a positive int, got {depth_multiplier!r}")

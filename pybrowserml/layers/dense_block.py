@@ -18,7 +18,8 @@ from .conv import Conv2D, DepthwiseConv2D
 from .core import Concatenate
 
 
-def _separable_pairs(name, filters, layers, strides, kernel_size, activation, depth_multiplier):
+def _separable_pairs(name, filters, layers, strides, kernel_size, activation, depth_multiplier,
+                     kernel_initializer="glorot_normal"):
     if not isinstance(layers, int) or layers < 1:
         raise ValueError(f"dense block {name!r}: layers must be a positive int, got {layers!r}")
     if not isinstance(filters, int) or filters < 1:
@@ -27,9 +28,9 @@ def _separable_pairs(name, filters, layers, strides, kernel_size, activation, de
     for k in range(1, layers + 1):
         depthwise = DepthwiseConv2D(kernel_size, strides=strides if k == 1 else 1, padding="same",
                                     depth_multiplier=depth_multiplier, use_bias=False,
-                                    name=f"{name}/layer_{k}/depthwise")
+                                    kernel_initializer=kernel_initializer, name=f"{name}/layer_{k}/depthwise")
         pointwise = Conv2D(filters, 1, padding="same", activation=activation, use_bias=True,
-                           name=f"{name}/layer_{k}/pointwise")
+                           kernel_initializer=kernel_initializer, name=f"{name}/layer_{k}/pointwise")
         pairs.append((depthwise, pointwise))
     return pairs
 
@@ -39,10 +40,12 @@ def _layer_input(outputs, k, concat):
     return outputs[0] if k == 1 else concat(k, outputs)
 
 
-def dense_block(x, filters, layers=4, strides=2, kernel_size=3, activation="relu", depth_multiplier=1, name=None):
+def dense_block(x, filters, layers=4, strides=2, kernel_size=3, activation="relu", depth_multiplier=1,
+                kernel_initializer="glorot_normal", name=None):
     """Functional form: `y = dense_block(x, 32)` adds the block's layers to the graph and returns its output."""
     name = name or unique_name("dense_block")
-    pairs = _separable_pairs(name, filters, layers, strides, kernel_size, activation, depth_multiplier)
+    pairs = _separable_pairs(name, filters, layers, strides, kernel_size, activation, depth_multiplier,
+                             kernel_initializer)
     outputs = []
     for k, (depthwise, pointwise) in enumerate(pairs):
         source = x if k == 0 else _layer_input(
@@ -54,11 +57,13 @@ def dense_block(x, filters, layers=4, strides=2, kernel_size=3, activation="relu
 class DenseBlock(Layer):
     """Single-layer form of `dense_block` for Sequential models."""
 
-    def __init__(self, filters, layers=4, strides=2, kernel_size=3, activation="relu", depth_multiplier=1, **kwargs):
+    def __init__(self, filters, layers=4, strides=2, kernel_size=3, activation="relu", depth_multiplier=1,
+                 kernel_initializer="glorot_normal", **kwargs):
         super().__init__(**kwargs)
         self.filters, self.layers, self.strides = filters, layers, strides
         self.kernel_size, self.activation, self.depth_multiplier = kernel_size, activation, depth_multiplier
-        self.pairs = _separable_pairs(self.name, filters, layers, strides, kernel_size, activation, depth_multiplier)
+        self.pairs = _separable_pairs(self.name, filters, layers, strides, kernel_size, activation, depth_multiplier,
+                                      kernel_initializer)
         self._layers = [layer for pair in self.pairs for layer in pair]
 
     def check_input_shape(self, input_shape, building=False):

@@ -25,6 +25,9 @@ LAYER_CASES = {
     "dense_block": (lambda: L.DenseBlock(3, layers=3, strides=2, activation="tanh"), images(h=6, w=6)),
     "dense_softmax": (lambda: L.Dense(4, activation="softmax"), rng.standard_normal((3, 5))),
     "dense_sigmoid": (lambda: L.Dense(4, activation="sigmoid"), rng.standard_normal((3, 5))),
+    "dense_relu_no_bias": (lambda: L.Dense(4, activation="relu", use_bias=False), rng.standard_normal((3, 5))),
+    "activation_tanh": (lambda: L.Activation("tanh"), rng.standard_normal((3, 5))),
+    "avg_pool_valid": (lambda: L.AveragePooling2D(2), images(h=6, w=6)),
     "max_pool": (lambda: L.MaxPooling2D(2), images(h=6, w=6)),
     "max_pool_same_stride1": (lambda: L.MaxPooling2D(3, strides=1, padding="same"), images()),
     "avg_pool_same": (lambda: L.AveragePooling2D(3, strides=2, padding="same"), images()),
@@ -129,3 +132,11 @@ def test_a_built_layer_refuses_another_input_shape():
 def test_bad_layer_arguments_are_rejected(bad):
     with pytest.raises(ValueError):
         bad()
+
+
+def test_initializers_by_keras_name_and_default_layer_names():
+    layer = L.DepthwiseConv2D(3, depthwise_initializer="ones", bias_initializer="ones")
+    layer(np.zeros((1, 5, 5, 2), "float32"))
+    assert all(np.all(w == 1) for w in layer.get_weights())
+    assert layer.name.startswith("depthwise_conv2d") and L.Conv2D(1, 1).name.startswith("conv2d")
+    assert [w.name for w in layer.weights] == [f"{layer.name}/depthwise_kernel", f"{layer.name}/bias"]

@@ -28,20 +28,6 @@ def small_cnn(seed=0):
     return pb.zoo.dense_block_cnn((8, 8, 1), 10, filters=(16, 32), layers_per_block=3, stem_filters=8)
 
 
-def test_reference_model_has_49018_parameters():
-    model = pb.zoo.dense_block_cnn((28, 28, 1), 10)
-    assert model.count_params() == 49_018
-    text = model.summary(print_fn=None)
-    assert "Total params: 49,018" in text and "block_2/layer_4/pointwise (Conv2D)" in text
-    assert model.output_shape == (10,)
-
-
-def test_alpha_scales_widths_like_mobilenet():
-    half = pb.zoo.dense_block_cnn((28, 28, 1), 10, alpha=0.5)
-    assert half.get_layer("stem").filters == 8 and half.get_layer("block_1/layer_1/pointwise").filters == 16
-    assert half.count_params() < 49_018 / 2.5
-
-
 def test_fit_learns_digits_and_evaluate_predict_agree(digits):
     x, y, x_test, y_test = digits
     model = small_cnn()
@@ -170,25 +156,151 @@ def test_resume_protocol_replays_the_rest_of_an_interrupted_run(digits):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("x, y, kwargs, message", [
-    (np.zeros((4, 8, 8), "uint8"), np.zeros(4, "int32"), {}, r"expects inputs of shape \(batch, 8, 8, 1\).*x\[\.\.\., None\]"),
-    (np.zeros((4, 9, 9, 1), "uint8"), np.zeros(4, "int32"), {}, r"expects inputs of shape \(batch, 8, 8, 1\)"),
-    (np.zeros((4, 8, 8, 1), "uint8"), np.array([0, 1, 2, 10]), {}, r"labels must be in \[0, 9\].*from 0 to 10"),
-    (np.zeros((4, 8, 8, 1), "uint8"), np.zeros(4, "float32"), {}, r"integer class labels.*astype\('int32'\)"),
-    (np.full((4, 8, 8, 1), np.nan, "float32"), np.zeros(4, "int32"), {}, "NaN or infinite"),
-    (np.zeros((0, 8, 8, 1), "uint8"), np.zeros(0, "int32"), {}, "empty"),
-    (np.zeros((4, 8, 8, 1), "uint8"), np.zeros(4, "int32"), {"batch_size": 0}, "batch_size must be an int >= 1"),
-    (np.zeros((4, 8, 8, 1), "uint8"), np.zeros(3, "int32"), {}, "x has 4 samples but y has 3"),
-])
-def test_bad_training_input_gets_a_clear_error(x, y, kwargs, message):
+@pytest.mark.parametrize("with_dropout", [False, True])
+def test_resume_replays_dropout_masks_too(digits, with_dropout):
+    """Dropout draws its masks from its own generator; its state is part of the fit state."""
+    x, y = digits[0][:96].reshape(96, 64), digits[1][:96]
+
+    def fresh():
+        pb.set_random_seed(11)
+        stack = [L.Input((64,)), L.Dense(16, activation="relu")]
+        stack += [L.Dropout(0.3, seed=5)] if with_dropout else []
+        model = pb.Sequential(stack + [L.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    reference = fresh()
+    reference.fit(x, y, epochs=2, batch_size=16, seed=2, verbose=0)
+    saved = {}
+
+    class Interrupt(pb.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if self.model._fit_state["epoch"] == 1 and self.model._fit_state["step"] == 3:
+                saved.update(weights=self.model.get_weights(), optimizer=self.model.optimizer.get_state(),
+                             fit_state=json.loads(json.dumps(self.model._fit_state)))
+                self.model.stop_training = True
+
+    class Restore(pb.callbacks.Callback):
+        def restore(self, model):
+            model.set_weights(saved["weights"])
+            model.optimizer.set_state(saved["optimizer"], model.trainable_weights)
+            return saved["fit_state"]
+
+    fresh().fit(x, y, epochs=2, batch_size=16, seed=2, verbose=0, callbacks=[Interrupt()])
+    resumed = fresh()
+    resumed.fit(x, y, epochs=2, batch_size=16, seed=2, verbose=0, callbacks=[Restore()], resume=True)
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_fit_async_gives_the_event_loop_turns_and_awaits_async_callbacks(digits):
+    x, y, _, _ = digits
+    events = []
+
+    class AsyncCheckpoint(pb.callbacks.Callback):
+        async def on_epoch_end(self, epoch, logs=None):  # like a checkpoint written to IndexedDB
+            await asyncio.sleep(0)
+            events.append(("saved", epoch))
+
+    async def main():
+        ticks = 0
+        done = False
+
+        async def ticker():
+            nonlocal ticks
+            while not done:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(ticker())
+        model = small_cnn()
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = await model.fit_async(x[:256], y[:256], epochs=2, batch_size=32, verbose=0, yield_every=0,
+                                        callbacks=[AsyncCheckpoint()])
+        ticks_during_fit = ticks
+        evaluated = await model.evaluate_async(x[:64], y[:64], verbose=0, yield_every=0)
+        predicted = await model.predict_async(x[:64], verbose=0, yield_every=0)
+        done = True
+        await task
+        return model, history, ticks_during_fit, evaluated, predicted
+
+    model, history, ticks, evaluated, predicted = asyncio.run(main())
+    assert events == [("saved", 0), ("saved", 1)] and len(history.history["loss"]) == 2
+    assert ticks >= 16  # 16 steps, each followed by a turn of the event loop
+    assert evaluated == model.evaluate(x[:64], y[:64], verbose=0)
+    np.testing.assert_array_equal(predicted, model.predict(x[:64], verbose=0))
+
+
+def test_callbacks_see_keras_hooks_in_order(digits):
+    x, y, x_val, y_val = digits
+    calls = []
+
+    class Recorder(pb.callbacks.Callback):
+        def __getattribute__(self, name):
+            if name.startswith("on_") and not name.startswith("on_batch_"):  # on_batch_*: Keras's aliases
+                calls.append(name)
+            return super().__getattribute__(name)
+
+    model = small_cnn()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    recorder = Recorder()
+    model.fit(x[:64], y[:64], batch_size=32, epochs=1, validation_data=(x_val[:32], y_val[:32]),
+              callbacks=[recorder], verbose=0)
+    assert recorder.model is model and recorder.params["steps"] == 2 and recorder.params["epochs"] == 1
+    assert calls == ["on_train_begin", "on_epoch_begin",
+                     "on_train_batch_begin", "on_train_batch_end", "on_train_batch_begin", "on_train_batch_end",
+                     "on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end",
+                     "on_epoch_end", "on_train_end"]
+    calls.clear()
+    model.evaluate(x_val[:32], y_val[:32], callbacks=[recorder], verbose=0)
+    model.predict(x_val[:32], callbacks=[recorder], verbose=0)
+    assert calls == ["on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end",
+                     "on_predict_begin", "on_predict_batch_begin", "on_predict_batch_end", "on_predict_end"]
+
+
+def test_stop_training_ends_fit_after_the_current_epoch(digits):
+    x, y, _, _ = digits
+
+    class StopAfterFirstEpoch(pb.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
     model = small_cnn()
     model.compile("adam", "sparse_categorical_crossentropy")
-    before = model.get_weights()
-    with pytest.raises((ValueError, TypeError), match=message):
-        model.fit(x, y, verbose=0, **kwargs)
-    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # nothing was touched
+    history = model.fit(x[:64], y[:64], epochs=5, callbacks=[StopAfterFirstEpoch()], verbose=0)
+    assert history.epoch == [0] and model.history is history
 
 
-def test_fit_before_compile_says_what_to_do():
-    with pytest.raises(RuntimeError, match="compile"):
-        small_cnn().fit(np.zeros((2, 8, 8, 1), "uint8"), np.zeros(2, "int32"))
+def test_weights_and_set_weights_round_trip_and_check_counts():
+    model = small_cnn()
+    weights = model.get_weights()
+    assert [tuple(w.shape) for w in model.weights] == [w.shape for w in weights]
+    assert len(model.trainable_weights) == len(model.weights)
+    model.set_weights([w + 1 for w in weights])
+    assert all(np.array_equal(a + 1, b) for a, b in zip(weights, model.get_weights()))
+    with pytest.raises(ValueError, match=f"has {len(weights)} weights, got 1 arrays"):
+        model.set_weights(weights[:1])
+
+
+def test_summary_reports_sizes_of_a_sequential_model():
+    model = pb.Sequential([L.Input((4, 4, 2)), L.Conv2D(3, 3, padding="same"), L.BatchNormalization(),
+                           L.Flatten(), L.Dense(5)])
+    text = model.summary(print_fn=None)
+    total = (3 * 3 * 2 * 3 + 3) + 4 * 3 + (48 * 5 + 5)
+    assert f"Total params: {total:,}" in text
+    assert f"Trainable params: {total - 6:,}" in text and "Non-trainable params: 6" in text  # BN moving stats
+    assert "(batch, 4, 4, 3)" in text and "(batch, 5)" in text
+
+
+def test_sequential_without_input_is_built_from_the_first_data_like_keras(digits):
+    x, y, _, _ = digits
+    model = pb.Sequential([L.Flatten(), L.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:64], y[:64], verbose=0)
+    assert model.input_shape == (8, 8, 1) and model.count_params() == 64 * 10 + 10
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 8, 8, 1\)"):
+        model.predict(np.zeros((2, 9, 9, 1), "float32"), verbose=0)
+    unbuilt = pb.Sequential([L.Conv2D(2, 3)])
+    unbuilt.compile("adam", "mse")
+    with pytest.raises(ValueError, match="'conv2d.*expects images of shape"):
+        unbuilt.predict(np.zeros((2, 5), "float32"), verbose=0)

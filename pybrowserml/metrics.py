@@ -1,0 +1,96 @@
+"""Metrics by Keras name, accumulated ON THE DEVICE.
+
+A metric keeps running sums as backend arrays (`add` / `count_correct` kernels) and reads them back
+only in `result()`. The training loop calls `update_state` after every step and `result()` only when
+logs are due (epoch end, or the progress bar at most every ~100 ms), so a WASM or GPU backend is never
+forced to copy data back to Python in the middle of a step.
+
+"accuracy" (or "acc") resolves like Keras: SparseCategoricalAccuracy with integer labels (a sparse
+loss), CategoricalAccuracy with one-hot labels. Both count rows whose argmax is the right class; they
+work on logits or probabilities alike (softmax keeps the argmax).
+"""
+
+from __future__ import annotations
+
+from .backends import get_backend
+from .tensor import Tensor
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+class Metric:
+    """Base class: a total and a count living on the backend; `result() = total / count`."""
+
+    name = "metric"
+
+    def __init__(self, name=None):
+        if name is not None:
+            self.name = name
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self._backend = get_backend()
+        self._total = self._backend.zeros((), "float32")
+        self.count = 0  # samples seen: a host int (batch sizes are known on the host)
+
+    def _add(self, device_scalar, n: int) -> None:
+        self._total = self._backend.run("add", self._total, device_scalar)
+        self.count += int(n)
+
+    def update_state(self, y_true, y_pred) -> None:
+        raise NotImplementedError
+
+    def result(self) -> float:
+        """The metric so far (one scalar download). 0.0 before any update."""
+        if self.count == 0:
+            return 0.0
+        return float(self._backend.download(self._total)) / self.count
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+
+class Mean(Metric):
+    """Sample-weighted mean of batch values: `update_state(batch_mean, n)` (the loss uses it)."""
+
+    name = "mean"
+
+    def update_state(self, value, n=1) -> None:
+        scaled = self._backend.run("scale", _data(value), alpha=float(n), beta=0.0)
+        self._add(scaled, n)
+
+
+class SparseCategoricalAccuracy(Metric):
+    """Fraction of rows whose argmax equals the integer label."""
+
+    name = "accuracy"
+    sparse = True
+
+    def update_state(self, y_true, y_pred) -> None:
+        correct = self._backend.run("count_correct", _data(y_pred), _data(y_true), sparse=self.sparse)
+        self._add(correct, y_pred.shape[0])
+
+
+class CategoricalAccuracy(SparseCategoricalAccuracy):
+    """Fraction of rows whose argmax equals the argmax of the one-hot label."""
+
+    sparse = False
+
+
+ACCURACY_NAMES = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
+
+
+def get(identifier, loss=None) -> Metric:
+    """A metric from a Keras name or an instance. Plain "accuracy" follows the loss's label format."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if identifier == "sparse_categorical_accuracy":
+        return SparseCategoricalAccuracy()
+    if identifier == "categorical_accuracy":
+        return CategoricalAccuracy()
+    if identifier in ("accuracy", "acc"):
+        sparse = getattr(loss, "sparse", None) is True
+        return SparseCategoricalAccuracy() if sparse else CategoricalAccuracy()
+    raise ValueError(f"unknown metric {identifier!r}: supported are {list(ACCURACY_NAMES)} or a Metric instance")
