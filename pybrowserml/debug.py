@@ -244,13 +244,14 @@ def _layer_variables(layer):
 
 
 @contextlib.contextmanager
-def _weights_as(variables, dtype):
-    """Temporarily hold `variables` in `dtype` (float64 checks of float32 layers); restore on exit.
+def _weights_as(variables, dtype, also_restore=()):
+    """Temporarily hold `variables` in `dtype` (float64 checks of float32 layers); on exit put back the
+    original arrays of those and of `also_restore` (state that calls may replace, e.g. moving statistics).
 
     This swaps the device array behind each Variable, which only a backend that stores float64 (numpy)
     supports; the original arrays and dtypes come back untouched.
     """
-    saved = [(v.data, v.dtype, v.grad) for v in variables]
+    saved = [(v, v.data, v.dtype, v.grad) for v in [*variables, *also_restore]]
     try:
         for v in variables:
             if v.dtype != dtype:
@@ -259,7 +260,7 @@ def _weights_as(variables, dtype):
             v.grad = None
         yield
     finally:
-        for v, (data, old_dtype, grad) in zip(variables, saved):
+        for v, data, old_dtype, grad in saved:
             v.data, v.dtype, v.grad = data, old_dtype, grad
 
 
@@ -330,22 +331,22 @@ def gradient_check(fn_or_layer, inputs, eps=None, rtol=None, atol=None, dtype="f
         raise ValueError("gradient_check in float64 runs on the numpy backend; call "
                          "pybrowserml.set_backend('numpy') first, or pass dtype='float32'")
 
-    def call(arrays, requires_grad=False):
+    def call(arrays, requires_grad=False, kwargs=call_kwargs):
         tensors = [Tensor(a, backend=backend, requires_grad=requires_grad and i in wrt)
                    for i, a in enumerate(arrays)]
-        out = fn_or_layer(*tensors, **call_kwargs)
+        out = fn_or_layer(*tensors, **kwargs)
         if not isinstance(out, Tensor):
             raise TypeError(f"gradient_check needs a function returning one Tensor, got {type(out).__name__}")
         return tensors, out
 
-    if is_layer:
-        with no_grad():
-            _, probe = call(host)  # builds the layer's weights on first use
-        variables = _layer_variables(fn_or_layer)
-    else:
-        with no_grad():
-            _, probe = call(host)
-        variables = []
+    with no_grad():
+        # The output shape, and a layer's weights built on first use; in inference mode, so that nothing
+        # (moving statistics) is updated before the state below is saved.
+        _, probe = call(host, kwargs={k: v for k, v in call_kwargs.items() if k != "training"})
+    variables = _layer_variables(fn_or_layer) if is_layer else []
+    # Calls in training mode update state such as BatchNormalization's moving statistics (by replacing
+    # their arrays): keep every other weight's array to put back afterwards.
+    others = [v for v in getattr(fn_or_layer, "weights", []) if all(v is not w for w in variables)]
     projection = rng.standard_normal(probe.shape).astype(dtype) if probe.shape else np.asarray(1.0, dtype)
 
     def objective(arrays):
@@ -353,7 +354,7 @@ def gradient_check(fn_or_layer, inputs, eps=None, rtol=None, atol=None, dtype="f
             _, out = call(arrays)
         return float(np.sum(out.numpy().astype(np.float64) * projection))
 
-    with _weights_as(variables, dtype):
+    with _weights_as(variables, dtype, also_restore=others):
         # Autograd gradients.
         tensors, out = call(host, requires_grad=True)
         if not out.requires_grad:

@@ -144,7 +144,8 @@ class InverseTimeDecay(LearningRateSchedule):
 class CosineDecay(LearningRateSchedule):
     """Cosine decay with optional linear warmup (Keras 3).
 
-    Without warmup: ``lr = initial * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha)``.
+    Without warmup, with ``t = min(step, decay_steps) / decay_steps``:
+    ``lr = initial * ((1 - alpha) * 0.5 * (1 + cos(pi * t)) + alpha)``.
     With ``warmup_target``: rises linearly from ``initial_learning_rate`` to ``warmup_target`` over
     ``warmup_steps``, then decays from ``warmup_target`` with the formula above over ``decay_steps``.
     """

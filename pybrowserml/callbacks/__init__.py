@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import base as _base
-from .base import Callback
+from .backup_and_restore import BackupAndRestore
+from .base import Callback, CallbackList, History
 from ._progress import ProgressCallback, normalize_verbose
 from .dom_progress import DomProgress, has_document
 from .early_stopping import EarlyStopping
@@ -13,16 +13,13 @@ from .progbar import ProgbarLogger
 from .reduce_lr_on_plateau import ReduceLROnPlateau
 from .terminate_on_nan import TerminateOnNaN
 
-# CallbackList and History live in base.py too (written alongside the models); export them when present.
-CallbackList = getattr(_base, "CallbackList", None)
-History = getattr(_base, "History", None)
-
 
 def default_progress(verbose=1):
     """The progress callback for where we run: DomProgress in a browser page, else ProgbarLogger.
 
     Training loops call it when verbose != 0 and the user passed no ProgressCallback of their own.
-    Returns None for verbose=0; "auto" means 1, like Keras. In a Pyodide web worker (no DOM) the console ProgbarLogger is used.
+    Returns None for verbose=0; "auto" means 1, like Keras. In a Pyodide web worker (no DOM) the
+    console ProgbarLogger is used.
     """
     verbose = normalize_verbose(verbose)
     if not verbose:
@@ -33,7 +30,7 @@ def default_progress(verbose=1):
 
 
 __all__ = [
-    "Callback", "CallbackList", "History",
+    "BackupAndRestore", "Callback", "CallbackList", "History",
     "DomProgress", "EarlyStopping", "LambdaCallback", "ModelCheckpoint", "ProgbarLogger",
     "ProgressCallback", "ReduceLROnPlateau", "TerminateOnNaN",
     "default_progress", "load_checkpoint_weights", "save_checkpoint",

@@ -86,7 +86,7 @@ class DomProgress(ProgressCallback):
                 doc.body.appendChild(found)
             root = found
         root.innerHTML = ""  # the element is ours from now on: drop any previous run's content
-        root.className = "pybrowserml-progress"
+        root.classList.add("pybrowserml-progress")  # keeps the page's own classes on its container
         title = doc.createElement("div")
         title.className = "pbml-title"
         bar = doc.createElement("progress")

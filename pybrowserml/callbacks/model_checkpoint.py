@@ -4,7 +4,8 @@ Formats (the choice is made in one place, ``save_checkpoint``):
 - ``save_weights_only=True``: a ``.npz`` file (``numpy.savez``) of ``model.get_weights()`` in order;
   read it back with ``load_checkpoint_weights(path)`` and ``model.set_weights(...)``.
 - ``save_weights_only=False``: the package's JSON model format, written by
-  ``pybrowserml.io.save_json(model, path, quantize="float32")``; the path must end in ``.json``.
+  ``pybrowserml.io.save_json(model, path, quantize="float32", store="file")``; the path must end in
+  ``.json``.
 
 In the browser (Pyodide) the file is written to Pyodide's in-memory file system: it is gone when the
 page closes. Checkpoints that survive a reload are BackupAndRestore's job (IndexedDB).
@@ -44,7 +45,8 @@ def save_checkpoint(model, filepath: str, weights_only: bool) -> None:
     except (ImportError, AttributeError) as exc:
         raise RuntimeError("saving a whole model needs pybrowserml.io.save_json, which is not available; "
                            "use save_weights_only=True with a .npz filepath") from exc
-    save_json(model, filepath, quantize="float32")
+    # store="file": in the browser too a file (Pyodide's in-memory file system), never a download per epoch.
+    save_json(model, filepath, quantize="float32", store="file")
 
 
 def load_checkpoint_weights(filepath: str) -> list:

@@ -23,6 +23,7 @@ def _element_state(page, element_id):
         if (!root) return null;
         return {{
             parent: root.parentElement.tagName,
+            classes: [...root.classList],
             title: root.querySelector('.pbml-title').textContent,
             status: root.querySelector('.pbml-status').textContent,
             epochs: [...root.querySelectorAll('.pbml-epochs li')].map(li => li.textContent),
@@ -67,6 +68,7 @@ def test_dom_progress_renders_into_an_existing_container(pyodide_page):
         const host = document.createElement('section');
         const box = document.createElement('div');
         box.id = 'my-progress';
+        box.className = 'card';
         box.textContent = 'old content';
         host.appendChild(box);
         document.body.appendChild(host);
@@ -76,7 +78,7 @@ await model.fit_async(x[:96], y[:96], batch_size=32, epochs=2, verbose=0, callba
 None
 """)
     state = _element_state(pyodide_page, "my-progress")
-    assert state["parent"] == "SECTION"
+    assert state["parent"] == "SECTION" and state["classes"] == ["card", "pybrowserml-progress"]
     assert state["title"].startswith("Epoch 2/2 - done")
     assert "old content" not in state["status"] and len(state["epochs"]) == 2
     assert re.search(r"^3/3 - \d+s - .* - loss: [0-9.]+", state["status"])

@@ -3,7 +3,6 @@ and by real pybrowserml models (the behaviour users see in fit())."""
 
 import io
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -316,6 +315,7 @@ class MiniElement:
         self.tagName, self.children, self.attributes = tag.upper(), [], {}
         self.id = self.className = self.textContent = self.innerHTML = ""
         self.value = self.max = None
+        self.classList = set()
 
     def appendChild(self, child):
         self.children.append(child)

@@ -110,9 +110,14 @@ def test_gradient_check_real_layers_inputs_and_weights():
     conv = layers.Conv2D(3, 3, padding="same")
     assert debug.gradient_check(conv, rng.standard_normal((2, 5, 5, 2))).passed
     bn = layers.BatchNormalization()
+    bn(Tensor(np.zeros((1, 3), np.float32)))  # build
+    before = [w.numpy() for w in bn.weights]
     result = debug.gradient_check(bn, rng.standard_normal((8, 3)), training=True)
     assert result.passed, str(result)
+    assert [t.name for t in result.tensors][1:] == [w.name for w in bn.trainable_weights]
     assert all(w.dtype == np.float32 for w in bn.weights), "the layer's own weights stay float32"
+    for w, b in zip(bn.weights, before):  # moving statistics included: the check leaves no trace
+        np.testing.assert_array_equal(w.numpy(), b)
 
 
 @pytest.fixture
