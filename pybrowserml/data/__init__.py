@@ -1,0 +1,25 @@
+"""Datasets: Fashion-MNIST, MNIST, sklearn digits, IDX/npz files from paths, URLs or picked files.
+
+Images are uint8 (N, H, W, C) in [0, 255] and labels int32 (N,); pixels are scaled to float per batch.
+In CPython `load_x()` returns the data; in the browser `await load_x()` (fetching and IndexedDB are
+asynchronous there). Fetched datasets are cached (DatasetCache: IndexedDB / a directory).
+"""
+
+from .cache import CacheWarning, DatasetCache, default_cache
+from .formats import DatasetFormatError, encode_idx, encode_npz, parse_idx, parse_npz
+from .images import decode_image, decode_image_async, load_images, load_images_async
+from .loaders import (FASHION_MNIST_CLASSES, from_arrays, load_digits, load_digits_async, load_fashion_mnist,
+                      load_fashion_mnist_async, load_from_file, load_from_file_async, load_from_files,
+                      load_from_files_async, load_from_url, load_from_url_async, load_idx, load_idx_async,
+                      load_mnist, load_mnist_async, load_npz, load_npz_async, read_bytes, read_bytes_async)
+from .sources import DatasetSourceError
+
+__all__ = [
+    "CacheWarning", "DatasetCache", "default_cache", "DatasetFormatError", "DatasetSourceError",
+    "encode_idx", "encode_npz", "parse_idx", "parse_npz", "decode_image", "decode_image_async",
+    "load_images", "load_images_async", "FASHION_MNIST_CLASSES", "from_arrays",
+    "load_digits", "load_digits_async", "load_fashion_mnist", "load_fashion_mnist_async",
+    "load_from_file", "load_from_file_async", "load_from_files", "load_from_files_async",
+    "load_from_url", "load_from_url_async", "load_idx", "load_idx_async", "load_mnist", "load_mnist_async",
+    "load_npz", "load_npz_async", "read_bytes", "read_bytes_async",
+]
