@@ -1,0 +1,66 @@
+"""WasmBackend: the Backend interface (backends/base.py) over a WasmRuntime.
+
+Device arrays are ``WasmArray`` handles. The kernel table merges the kernel modules of this
+package (each builds its entries with ``make_kernels(rt)``); any kernel missing from it runs on
+numpy through the per-op fallback of the base class, counted in ``fallback_counts``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from ..base import Backend
+from .runtime import WasmArray, WasmRuntime
+
+# Modules contributing kernels, in order (a later module overrides an earlier one's entry).
+KERNEL_MODULES = ("kernels_gemm", "kernels_elementwise", "kernels_misc")
+
+
+class WasmBackend(Backend):
+    name = "wasm"
+
+    def __init__(self, runtime: WasmRuntime):
+        super().__init__()
+        self.rt = runtime
+        runtime.fallback = self._fallback
+        for module_name in KERNEL_MODULES:
+            try:
+                module = importlib.import_module(f"{__package__}.{module_name}")
+            except ModuleNotFoundError as error:
+                if error.name != f"{__package__}.{module_name}":
+                    raise
+                continue  # a kernel module not written yet: its kernels fall back to numpy
+            self.kernels.update(module.make_kernels(runtime))
+
+    def run(self, kernel_name: str, *args, **attrs):
+        try:
+            return super().run(kernel_name, *args, **attrs)
+        except Exception as error:
+            # A trap inside the module reaches Python as a JsException "RuntimeError: unreachable";
+            # the kernels trap only when their work buffers cannot grow (or on an internal bug).
+            if type(error).__name__ == "JsException" and "unreachable" in str(error):
+                raise MemoryError(
+                    f"the WASM kernel {kernel_name!r} stopped: it could not get memory for its work buffers "
+                    f"(heap {self.rt.exports.pb_heap_bytes()} bytes) or hit an internal error; "
+                    "try smaller batches or models") from error
+            raise
+
+    def upload(self, array):
+        return self.rt.upload(array)
+
+    def download(self, array: WasmArray) -> np.ndarray:
+        return self.rt.download(array)
+
+    def zeros(self, shape, dtype="float32"):
+        return self.rt.zeros(shape, dtype)
+
+    def write(self, array: WasmArray, values) -> None:
+        self.rt.write(array, values)
+
+    def shape(self, array: WasmArray) -> tuple:
+        return array.shape
+
+    def memory(self) -> dict:
+        return {"backend": self.name, **self.rt.memory()}

@@ -1,0 +1,89 @@
+"""The threaded WASM kernels (kernels_threads.wasm + Web Workers) in a crossOriginIsolated page:
+the same cases as the single-threaded suite plus larger ones that really split across threads,
+and a training run that must match numpy and keep device memory flat."""
+
+import pytest
+
+from _wasm_gemm_cases import BIG_CASES, CONV_CASES, GEMM_CASES, check, setup
+from _wasm_network import network
+from harness import Browser
+
+CREATE = "await create_async(threads=2)"
+
+
+@pytest.fixture(scope="module")
+def page():
+    with Browser(isolated=True) as browser:
+        page = browser.new_pyodide_page()
+        page.run(setup(CREATE))
+        page.run(network(CREATE))
+        yield page
+        problems = [f"blocked request: {u}" for u in browser.blocked_requests] + page.errors()
+        assert not problems, problems
+
+
+def test_an_isolated_page_runs_the_threaded_module_with_workers(page):
+    info = page.run("""
+import js
+automatic = await create_async()   # threads=None: every core of this machine, up to 8
+{"isolated": bool(js.crossOriginIsolated), "threads": wasm.rt.threads, "memory": wasm.memory(),
+ "shared": js.Object.prototype.toString.call(wasm.rt.memory_object.buffer),
+ "automatic": automatic.rt.threads, "cores": js.navigator.hardwareConcurrency}
+""")
+    assert info["isolated"] is True
+    assert info["threads"] == 2 and info["memory"]["threads"] == 2
+    assert info["shared"] == "[object SharedArrayBuffer]"
+    assert info["automatic"] == min(info["cores"], 8)
+
+
+def test_threaded_conv_and_gemm_kernels_match_numpy(page):
+    check(page.run(CONV_CASES))
+    check(page.run(GEMM_CASES))
+
+
+def test_large_kernels_split_across_threads_match_numpy(page):
+    check(page.run(BIG_CASES))
+
+
+def test_threaded_training_matches_numpy_and_does_not_leak(page):
+    result = page.run(r"""
+x, y = batch(n=32, size=16)
+losses = {}
+for name, backend in (("numpy", numpy_backend), ("wasm", wasm)):
+    trainer = Trainer(backend, initial_weights())
+    xt, yt = pb.Tensor(x, backend=backend), pb.Tensor(y, backend=backend)
+    losses[name] = [trainer.train_step(xt, yt).item() for _ in range(3)]
+    if name == "wasm":
+        loss = trainer.train_step(xt, yt)  # a loss stays referenced at every measurement
+        first = wasm.memory()
+        loss = trainer.train_step(xt, yt)
+        second = wasm.memory()
+        for _ in range(50):
+            loss = trainer.train_step(xt, yt)
+        last = wasm.memory()
+{"losses": losses, "first": first, "second": second, "last": last}
+""")
+    for a, b in zip(result["losses"]["numpy"], result["losses"]["wasm"]):
+        assert abs(a - b) <= 1e-4 * max(1.0, abs(a)), result["losses"]
+    first, second, last = result["first"], result["second"], result["last"]
+    assert (last["arrays"], last["bytes"]) == (first["arrays"], first["bytes"])
+    # The heap reaches its steady state one step later: blocks that the previous step's results
+    # still hold while a step runs are only reused from the step after.
+    assert last["heap_bytes"] == second["heap_bytes"]
+
+
+def test_many_back_to_back_parallel_jobs_stay_correct(page):
+    # Hundreds of short jobs in a row exercise the hand-over between jobs (a worker waking up late
+    # must never take a task of the next job); every product is checked against numpy.
+    worst, worker_tasks = page.run(r"""
+worst = 0.0
+tasks_before = wasm.rt.exports.pb_worker_tasks()
+for i in range(300):
+    m, k, n = 64 + 4 * (i % 17), 128 + (i % 5), 128 + 8 * (i % 3)   # each >= 2 MFLOP: split over threads
+    a, b = rand(m, k), rand(k, n)
+    got = wasm.download(wasm.run("matmul", wasm.upload(a), wasm.upload(b)))
+    worst = max(worst, float(np.max(np.abs(got - a @ b)) / (1 + np.max(np.abs(a @ b)))))
+[worst, wasm.rt.exports.pb_worker_tasks() - tasks_before]
+""")
+    assert worst <= 1e-4
+    assert worker_tasks > 0, "the workers never ran a task: the jobs did not really run in parallel"

@@ -1,0 +1,69 @@
+"""The parts of the WASM backend that CPython can check: its refusal outside Pyodide, and the pure
+shape logic deciding which calls the C kernels take (the kernels themselves are tested in
+tests/browser/test_wasm_kernels_gemm.py)."""
+
+import pytest
+
+import pybrowserml
+from pybrowserml.backends.wasm import create, create_async
+from pybrowserml.backends.wasm.kernels_elementwise import _normalise_axes, _period, resolve_shape
+from pybrowserml.backends.wasm.kernels_gemm import conv_geometry
+
+
+def test_wasm_backend_explains_that_it_needs_pyodide():
+    with pytest.raises(RuntimeError, match="Pyodide"):
+        create()
+    # Stepped by hand rather than with asyncio.run: a test session that also drives Playwright
+    # already has an event loop running in this thread. It raises before its first await.
+    with pytest.raises(RuntimeError, match="numpy backend"):
+        create_async().send(None)
+    with pytest.raises(RuntimeError, match="Pyodide"):
+        pybrowserml.set_backend("wasm")
+    assert pybrowserml.get_backend().name == "numpy"
+
+
+@pytest.mark.parametrize(
+    "operand, out, expected",
+    [
+        ((2, 3, 5), (2, 3, 5), 30),  # same shape
+        ((), (2, 3, 5), 1),  # scalar
+        ((1, 1), (4, 6), 1),  # a size-1 array is a scalar too
+        ((5,), (2, 3, 5), 5),  # bias-like trailing axis
+        ((1, 5), (2, 3, 5), 5),
+        ((3, 5), (2, 3, 5), 15),  # a longer trailing suffix
+        ((3, 1), (3, 4), None),  # broadcast along the last axis: numpy fallback
+        ((2, 1, 5), (2, 3, 5), None),  # broadcast in the middle: numpy fallback
+    ],
+)
+def test_operand_period_covers_scalars_and_trailing_broadcasts_only(operand, out, expected):
+    assert _period(operand, out) == expected
+
+
+def test_reduction_axes_are_normalised_or_rejected():
+    assert _normalise_axes(None, 3) == (0, 1, 2)
+    assert _normalise_axes(-1, 4) == (3,)
+    assert _normalise_axes((2, 0, 1), 4) == (0, 1, 2)
+    assert _normalise_axes((0, -3), 3) is None  # the same axis twice: numpy reports the error
+    assert _normalise_axes(5, 3) is None
+
+
+@pytest.mark.parametrize(
+    "shape, k, strides, padding, expected",
+    [
+        ((1, 28, 28, 1), 3, (1, 1), "same", (28, 28, 1, 1)),
+        ((1, 7, 9, 1), 3, (2, 2), "same", (4, 5, 1, 1)),
+        ((1, 8, 8, 1), 3, (2, 2), "same", (4, 4, 0, 0)),  # the extra padding goes after
+        ((1, 9, 7, 1), 3, (2, 2), "valid", (4, 3, 0, 0)),
+    ],
+)
+def test_conv_geometry_follows_tensorflow_padding(shape, k, strides, padding, expected):
+    assert conv_geometry(shape, k, k, strides, padding) == expected
+
+
+def test_reshape_shapes_follow_numpy():
+    assert resolve_shape(24, (2, -1, 3)) == (2, 4, 3)
+    assert resolve_shape(24, -1) == (24,)
+    assert resolve_shape(0, (0, 5)) == (0, 5)
+    for bad in [(5, -1), (-1, -1), (7,), (0, -1)]:
+        with pytest.raises(ValueError, match="reshape"):
+            resolve_shape(24, bad)

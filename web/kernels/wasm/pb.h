@@ -1,0 +1,71 @@
+/* pb.h - shared by every pybrowserml WASM kernel source (every .c file in web/kernels/wasm).
+ *
+ * All .c files here are compiled together into ONE freestanding module, kernels.wasm
+ * (scripts/build_wasm). There is no libc: the runtime (runtime.c) provides the allocator and the
+ * memset/memcpy that clang may emit calls to.
+ *
+ * Calling convention (see docs/architecture.md for layouts):
+ *  - exported kernels are named pb_<kernel> (PB_EXPORT) and take plain int32 arguments: pointers
+ *    are byte offsets into the module's linear memory, dimensions are ints;
+ *  - outputs are PREALLOCATED by the caller (Python: rt.empty); a kernel allocates only through
+ *    pb_malloc (e.g. GEMM packing buffers), never returns memory it did not get as an argument;
+ *  - images are NHWC float32, conv filters HWIO (kh, kw, in, out), dense weights (in, out);
+ *  - padding is given explicitly as pad_top/pad_left (TensorFlow 'same'/'valid' geometry is
+ *    computed in Python: pad_before = total // 2, the extra row/column goes after);
+ *  - an optional pointer (e.g. a bias) is 0 when absent (address 0 is never a valid array:
+ *    the allocator never hands it out);
+ *  - fused activations are the ACT_* codes below.
+ */
+#ifndef PB_H
+#define PB_H
+
+#include <wasm_simd128.h>
+
+typedef unsigned int u32;
+typedef int i32;
+typedef unsigned long size_t;   /* wasm32: 32-bit */
+typedef float f32;
+
+#define PB_EXPORT(name) __attribute__((export_name(#name))) 
+#define PB_INLINE static inline __attribute__((always_inline))
+
+/* Fused activation codes (Python maps None/"relu"/"relu6"; grads also use SIGMOID/TANH). */
+#define ACT_NONE 0
+#define ACT_RELU 1
+#define ACT_RELU6 2
+#define ACT_SIGMOID 3
+#define ACT_TANH 4
+
+/* Allocator (runtime.c). Blocks are 16-byte aligned; pb_free(0) is a no-op. */
+void *pb_malloc(size_t nbytes);
+void pb_free(void *p);
+void *pb_alloc_internal(size_t nbytes);   /* the same, not counted in pb_live_blocks/bytes */
+void pb_free_internal(void *p);
+void *memset(void *dst, int value, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+
+PB_INLINE int pb_min(int a, int b) { return a < b ? a : b; }
+PB_INLINE int pb_max(int a, int b) { return a > b ? a : b; }
+
+/* A float buffer of at least n floats that the calling kernel may use until it returns; each
+ * slot (0..3) is an independent growing buffer kept across calls (runtime.c). Main thread only. */
+float *pb_work(int slot, size_t nfloats);
+
+/* -- threads (threads.c) ------------------------------------------------------------------------
+ * kernels.wasm is single-threaded; kernels_threads.wasm is the same sources built with
+ * -DPB_THREADS over a shared memory, where Web Workers run pb_worker_loop and take tasks of a
+ * pb_parallel_for. In both builds kernels call the same API; without threads it is a plain loop.
+ * Tasks must not allocate (the allocator is not thread-safe): the main thread sizes per-thread
+ * buffers first with pb_work_threads(slot, n), tasks then fetch theirs with pb_work_of(slot, tid). */
+#define PB_MAX_THREADS 8
+typedef void (*pb_task_fn)(void *ctx, int task, int thread);
+void pb_parallel_for(pb_task_fn fn, void *ctx, int ntasks);
+/* The same, but on the calling thread alone when the job is too small (flops) to pay for waking
+ * the workers (tens of microseconds). */
+#define PB_PARALLEL_MIN_FLOPS 2e6
+void pb_parallel_for_flops(pb_task_fn fn, void *ctx, int ntasks, double flops);
+int pb_thread_count(void);
+void pb_work_threads(int slot, size_t nfloats);   /* main thread: >= nfloats in every thread's slot */
+float *pb_work_of(int slot, int thread);          /* any thread: its buffer of that slot */
+
+#endif
