@@ -21,6 +21,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--train-samples", type=int, default=60000)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--backend", default="auto", help="auto (wasm when available), wasm or numpy")
     parser.add_argument("--quantize", default="uint8", choices=["uint8", "uint16", "float16", "float32"])
     parser.add_argument("--output", type=Path, default=REPO / "demo-output")
@@ -28,7 +29,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     query = urlencode({"epochs": args.epochs, "train_samples": args.train_samples, "batch_size": args.batch_size,
-                       "backend": args.backend, "quantize": args.quantize})
+                       "learning_rate": args.learning_rate, "backend": args.backend, "quantize": args.quantize})
     args.output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with Browser() as browser:

@@ -5,7 +5,9 @@ import time
 import pybrowserml as pb
 from pybrowserml import data, zoo
 
-settings = dict(epochs=1, train_samples=60000, batch_size=32, backend="auto", seed=0, quantize="uint8")
+# One epoch at Adam 3e-3 reaches ~82% on Fashion-MNIST; at Keras's 1e-3 this network starts slowly (~77%).
+settings = dict(epochs=1, train_samples=60000, batch_size=32, backend="auto", seed=0, quantize="uint8",
+                learning_rate=3e-3)
 settings.update(globals().get("demo_settings", {}))
 
 
@@ -31,7 +33,7 @@ x_train, y_train = x_train[: settings["train_samples"]], y_train[: settings["tra
 
 pb.set_random_seed(settings["seed"])
 model = zoo.dense_block_cnn(input_shape=(28, 28, 1), classes=10)
-model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.compile(optimizer=pb.optimizers.Adam(settings["learning_rate"]), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 log(f"model: dense_block_cnn, {model.count_params()} parameters")
 
 
