@@ -2,7 +2,8 @@
 
 __version__ = "0.1.0"
 
-from . import callbacks, initializers, io, layers, losses, metrics, models, ops, optimizers, schedules, zoo
+from . import (callbacks, data, debug, initializers, io, layers, losses, metrics, models, ops, optimizers, schedules,
+               storage, zoo)
 from .backends import available_backends, get_backend, memory, set_backend, set_backend_async
 from .io import load_json
 from .layers import Input

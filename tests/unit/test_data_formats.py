@@ -229,3 +229,18 @@ def test_decode_image_with_pillow(tmp_path):
     assert (gray[:, :13] == 255).all() and (gray[:13, 15:] == 76).all() and (gray[15:, 15:] == 0).all()
     batch = data.load_images([buffer.getvalue()] * 2, size=(14, 14), grayscale=False)
     assert batch.shape == (2, 14, 14, 3) and tuple(batch[0, 0, 10]) == (255, 0, 0)
+
+
+def test_sources_tell_urls_from_paths_and_name_them():
+    from pybrowserml.data import sources
+
+    assert sources.is_url("http://127.0.0.1:8000/datasets/x.gz") and sources.is_url("https://h/x")
+    assert not sources.is_url("/usr/share/datasets/fashion-mnist")  # in CPython a plain string is a path
+    assert not sources.is_url(b"bytes")
+    assert sources.source_name("https://h/a/train-images-idx3-ubyte.gz?v=2") == "train-images-idx3-ubyte.gz"
+    assert sources.source_name("/tmp/some dir/labels.idx") == "labels.idx"
+    assert sources.cache_name("https://h/a/weird name+x.npz") == "weird_name_x.npz"
+    assert sources.join_url("/datasets/fashion-mnist", "a.gz") == "/datasets/fashion-mnist/a.gz"
+    assert sources.join_url("/datasets/fashion-mnist/", "a.gz") == "/datasets/fashion-mnist/a.gz"
+    with pytest.raises(TypeError, match="JS File/Blob"):
+        data.read_bytes(12345)

@@ -28,7 +28,7 @@ log = logging.getLogger("pybrowserml.backends.wasm")
 
 DTYPES = {"float32": np.dtype(np.float32), "int32": np.dtype(np.int32)}
 
-# JS helpers for the two copies that cross the Python/WASM boundary, and for small reads.
+# JS helpers for the two copies that cross the Python/WASM boundary.
 # `array` is a PyProxy of a C-contiguous numpy array: getBuffer() views its memory without a copy.
 _JS_HELPERS = r"""
 ({
@@ -40,11 +40,6 @@ _JS_HELPERS = r"""
     const buf = array.getBuffer("u8");
     try { buf.data.set(new Uint8Array(memory.buffer, ptr, buf.data.byteLength)); } finally { buf.release(); }
   },
-  writeInt32(memory, ptr, values) {
-    const view = new Int32Array(memory.buffer, ptr, values.length);
-    for (let i = 0; i < values.length; i++) view[i] = values[i];
-  },
-  readFloat32(memory, ptr) { return new Float32Array(memory.buffer, ptr, 1)[0]; },
 })
 """
 
