@@ -1,0 +1,58 @@
+"""TF.js 4.22 on the reference network, in a plain page of the harness's Chromium (no Pyodide).
+
+The npm packages come from /node_modules/ of the local server (scripts/setup installs them with npm ci);
+the page-side work is web/bench/tfjs_bench.mjs.
+"""
+
+from __future__ import annotations
+
+TFJS_SCRIPTS = (
+    "/node_modules/@tensorflow/tfjs/dist/tf.min.js",
+    "/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
+)
+WASM_PATHS = "/node_modules/@tensorflow/tfjs-backend-wasm/dist/"
+
+_RUN = """
+async ([backend, plan]) => {
+  const { benchTfjsBackend } = await import("/web/bench/tfjs_bench.mjs");
+  return await benchTfjsBackend(window.tf, backend, plan);
+}
+"""
+
+
+def open_tfjs_page(browser):
+    """A page of `browser` (a harness Browser) with TF.js and its wasm backend loaded from the local server."""
+    page = browser.new_page()
+    page.goto(browser.server.url("/web/pages/blank.html"))
+    for script in TFJS_SCRIPTS:
+        page.add_script_tag(url=script)
+    version = page.evaluate(f"""() => {{ tf.wasm.setWasmPaths({WASM_PATHS!r}); return tf.version.tfjs; }}""")
+    if not version.startswith("4.22."):
+        raise RuntimeError(f"expected TF.js 4.22.x from /node_modules/, found {version}: run scripts/setup (npm ci)")
+    return page, version
+
+
+def bench_backend(page, backend: str, batches, train_plan, infer_plan, train_once=False) -> dict:
+    """Training and inference timings of one TF.js backend; see benchTfjsBackend for the result's shape."""
+    plan = {"batches": list(batches), "train": train_plan, "infer": infer_plan, "trainOnce": train_once}
+    binaries = []  # which tfjs-backend-wasm build the page chose (plain, simd, threaded-simd)
+    listener = lambda request: request.url.endswith(".wasm") and binaries.append(request.url.rsplit("/", 1)[-1])  # noqa: E731
+    page.on("request", listener)
+    try:
+        result = page.evaluate(_RUN, [backend, plan])
+    finally:
+        page.remove_listener("request", listener)
+    if binaries:
+        result["wasm_binary"] = binaries[0]
+    # JSON object keys come back as strings: index by batch size.
+    for part in ("train", "infer"):
+        result[part] = {int(k): v for k, v in result[part].items()}
+    return result
+
+
+def infer_once(page, batch: int, plan) -> dict:
+    """One inference measurement on the page's current backend (for the paired comparison)."""
+    return page.evaluate("""async ([batch, plan]) => {
+        const { inferenceSamplesPerSecond } = await import("/web/bench/tfjs_bench.mjs");
+        return await inferenceSamplesPerSecond(window.tf, batch, plan);
+    }""", [batch, plan])

@@ -1,0 +1,63 @@
+"""scripts/bench's report: the table cells, the target ratios and the failure notes it derives from measured rows."""
+
+import pytest
+
+from bench_lib import report
+
+
+def _row(key, label, train=None, infer=None, **extra):
+    as_entries = lambda rates: {b: {"samples_per_s": v} for b, v in (rates or {}).items()}  # noqa: E731
+    return {"key": key, "label": label, "train": as_entries(train), "infer": as_entries(infer), **extra}
+
+
+TFJS_WASM_ERROR = "Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'"
+
+
+def _rows():
+    tfjs_wasm = _row(report.TFJS_WASM, "TF.js wasm", infer={32: 500.0},
+                     missing_backprop_kernels=["Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter"])
+    tfjs_wasm["train"] = {32: {"error": TFJS_WASM_ERROR, "missing_kernel": "Conv2DBackpropFilter"}}
+    return {
+        report.PB_WASM: _row(report.PB_WASM, "pb wasm", train={32: 300.0}, infer={32: 450.0}),
+        report.PB_PYODIDE_NUMPY: _row(report.PB_PYODIDE_NUMPY, "pb numpy", train={32: 20.0}),
+        report.TFJS_CPU: _row(report.TFJS_CPU, "TF.js cpu", train={32: 3.0}),
+        report.TFJS_WEBGL: _row(report.TFJS_WEBGL, "TF.js webgl", train={32: 6.0}),
+        report.TFJS_WASM: tfjs_wasm,
+    }
+
+
+def test_ratios_compare_against_tfjs_best_training_backend_and_same_threading_inference():
+    # The threaded page's peak probe was disturbed (15): the run's best probe (20) is the peak for both.
+    gemm = {"1 thread": {"threads": 1, "fma_peak_gflops": 20.0, "gemm_256_gflops": 11.0},
+            "2 threads": {"threads": 2, "fma_peak_gflops": 15.0, "gemm_256_gflops": 26.0}}
+    items = {r["name"].split(" (")[0]: r for r in report.ratios(_rows(), gemm)}
+    training = items["wasm 1 thread training b32 / TF.js webgl"]
+    assert training["value"] == pytest.approx(50.0) and training["met"] is True
+    versus_numpy = items["wasm 1 thread training b32 / numpy in Pyodide"]
+    assert versus_numpy["value"] == pytest.approx(15.0) and versus_numpy["met"] is False
+    inference = items["wasm 1 thread inference b32 / TF.js wasm 1 thread"]
+    assert inference["value"] == pytest.approx(0.9) and inference["met"] is True
+    shares = [r for r in report.ratios(_rows(), gemm) if r["name"].startswith("GEMM")]
+    assert [r["value"] for r in shares] == pytest.approx([0.55, 0.65])  # the threaded GEMM against 2 x peak
+    assert [r["met"] for r in shares] == [False, True]
+
+
+def test_a_ratio_with_a_missing_side_is_reported_as_not_measured():
+    rows = _rows()
+    del rows[report.PB_PYODIDE_NUMPY]
+    items = report.ratios(rows, {})
+    versus_numpy = next(r for r in items if "numpy in Pyodide" in r["name"])
+    assert versus_numpy["value"] is None and versus_numpy["met"] is None
+    assert "not measured" in report.format_ratios([versus_numpy])
+
+
+def test_table_shows_rates_and_why_tfjs_wasm_cannot_train():
+    rows = list(_rows().values())
+    text = report.table(rows, [32])
+    cells = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in text.splitlines()}
+    assert cells[""] == ["train b32", "infer b32"]
+    assert cells["pb wasm"] == ["300", "450"]
+    assert cells["TF.js cpu"] == ["3", "-"]
+    assert cells["TF.js wasm"] == ["n/a (no DepthwiseConv2dNative backprop)", "500"]
+    notes = report.format_failures(rows)
+    assert TFJS_WASM_ERROR in notes and "DepthwiseConv2dNativeBackpropFilter" in notes
