@@ -624,6 +624,9 @@ def _drive(loop, where):
         return stop.value
 
 
+_YIELD_SECONDS = 0.001
+
+
 async def _drive_async(loop, yield_every):
     value = None
     last_yield = time.monotonic()
@@ -637,5 +640,7 @@ async def _drive_async(loop, yield_every):
             value = await item
             last_yield = time.monotonic()
         elif time.monotonic() - last_yield >= yield_every:
-            await asyncio.sleep(0)  # in Pyodide this lets the browser run timers and events
+            # A real timer, not sleep(0): Pyodide schedules 0-delay callbacks through a message channel, which
+            # Chromium runs ahead of the page's timers (a 20 ms setInterval fired only every ~250 ms).
+            await asyncio.sleep(_YIELD_SECONDS)
             last_yield = time.monotonic()
