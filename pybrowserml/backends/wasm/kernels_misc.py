@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..numpy_backend import output_size_and_pads
+from .kernels_gemm import conv_geometry
 
 F32 = np.dtype(np.float32)
 I32 = np.dtype(np.int32)
@@ -30,15 +30,6 @@ def _pair(value, what):
     if len(pair) != 2 or min(pair) < 1:
         raise ValueError(f"{what} must be a positive int or a pair of positive ints, got {value!r}")
     return pair
-
-
-def _geometry(input_shape, kh, kw, strides, padding):
-    """(oh, ow, pad_top, pad_left) with TensorFlow's padding rule (the numpy backend's helper)."""
-    _, h, w, _ = input_shape
-    sh, sw = strides
-    oh, pad_top, _ = output_size_and_pads(h, kh, sh, padding)
-    ow, pad_left, _ = output_size_and_pads(w, kw, sw, padding)
-    return oh, ow, pad_top, pad_left
 
 
 def _require_4d(array_shape, kernel, what="input"):
@@ -77,7 +68,7 @@ def make_kernels(rt):
             raise ValueError(f"depthwise_conv2d: bias has shape {b.shape}, expected ({c * m},)")
         sh, sw = strides = _pair(strides, "strides")
         n, h, wd, _ = x.shape
-        oh, ow, pt, pl = _geometry(x.shape, kh, kw, strides, padding)
+        oh, ow, pt, pl = conv_geometry(x.shape, kh, kw, strides, padding)
         y = rt.empty((n, oh, ow, c * m))
         if y.size:
             pb_dw(x.ptr, w.ptr, b.ptr if b is not None else 0, y.ptr, n, h, wd, c, m, kh, kw, sh, sw, pt, pl, oh, ow, act)
@@ -90,7 +81,7 @@ def make_kernels(rt):
         kh, kw, c, m = w.shape
         sh, sw = strides = _pair(strides, "strides")
         n, h, wd, _ = input_shape
-        oh, ow, pt, pl = _geometry(input_shape, kh, kw, strides, padding)
+        oh, ow, pt, pl = conv_geometry(input_shape, kh, kw, strides, padding)
         if dz.shape != (n, oh, ow, c * m):
             raise ValueError(f"depthwise_conv2d_grad_input: dz has shape {dz.shape}, expected {(n, oh, ow, c * m)}")
         dx = rt.empty(tuple(input_shape))
@@ -106,7 +97,7 @@ def make_kernels(rt):
         kh, kw, c, m = filter_shape
         sh, sw = strides = _pair(strides, "strides")
         n, h, wd, _ = x.shape
-        oh, ow, pt, pl = _geometry(x.shape, kh, kw, strides, padding)
+        oh, ow, pt, pl = conv_geometry(x.shape, kh, kw, strides, padding)
         if dz.shape != (n, oh, ow, c * m):
             raise ValueError(f"depthwise_conv2d_grad_filter: dz has shape {dz.shape}, expected {(n, oh, ow, c * m)}")
         dw = rt.empty(tuple(filter_shape))
@@ -140,7 +131,7 @@ def make_kernels(rt):
         _require_4d(x_shape, name)
         ph, pw = _pair(pool_size, "pool_size")
         sh, sw = _pair(strides, "strides")
-        oh, ow, pt, pl = _geometry(x_shape, ph, pw, (sh, sw), padding)
+        oh, ow, pt, pl = conv_geometry(x_shape, ph, pw, (sh, sw), padding)
         n, h, w, c = x_shape
         return (n, oh, ow, c), (n, h, w, c, ph, pw, sh, sw, pt, pl, oh, ow)
 
