@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..numpy_backend import output_size_and_pads
+from ..numpy_backend import _geometry
 
 F32 = np.dtype(np.float32)
 
@@ -42,11 +42,8 @@ def _check_shape(kernel, what, shape, expected):
 
 
 def conv_geometry(input_shape, kh, kw, strides, padding):
-    """(oh, ow, pad_top, pad_left) with TensorFlow's padding rule (shared with numpy)."""
-    _, h, w, _ = input_shape
-    sh, sw = strides
-    oh, pad_top, _ = output_size_and_pads(h, kh, sh, padding)
-    ow, pad_left, _ = output_size_and_pads(w, kw, sw, padding)
+    """(oh, ow, pad_top, pad_left) with TensorFlow's padding rule (the numpy backend's own helper)."""
+    oh, ow, (pad_top, _), (pad_left, _) = _geometry(input_shape, kh, kw, strides, padding)
     return oh, ow, pad_top, pad_left
 
 
