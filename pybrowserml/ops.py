@@ -342,9 +342,14 @@ def global_avg_pool(x):
     return Tensor.wrap(y, be, (x,), lambda g: (be.run("global_avg_pool_grad", g, input_shape=x.shape),))
 
 
-def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
+def _pool_window(pool_size, strides):
+    """(pool_size, strides) as pairs; strides default to the window, like Keras."""
     pool_size = _pair(pool_size, "pool_size")
-    strides = pool_size if strides is None else _pair(strides, "strides")
+    return pool_size, pool_size if strides is None else _pair(strides, "strides")
+
+
+def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
+    pool_size, strides = _pool_window(pool_size, strides)
     be = x.backend
     y = be.run("max_pool2d", x.data, pool_size=pool_size, strides=strides, padding=padding)
     return Tensor.wrap(
@@ -354,8 +359,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
 
 
 def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
-    pool_size = _pair(pool_size, "pool_size")
-    strides = pool_size if strides is None else _pair(strides, "strides")
+    pool_size, strides = _pool_window(pool_size, strides)
     be = x.backend
     y = be.run("avg_pool2d", x.data, pool_size=pool_size, strides=strides, padding=padding)
     return Tensor.wrap(
