@@ -16,6 +16,7 @@ from .numpy_backend import NUMPY
 # name -> module path providing create() and, optionally, create_async()
 _MODULES = {"wasm": "pybrowserml.backends.wasm"}
 _created: dict[str, Backend] = {"numpy": NUMPY}
+_created_with: dict[str, dict] = {"numpy": {}}  # the options each backend was created with
 _current: Backend = NUMPY
 
 
@@ -51,13 +52,20 @@ def set_backend(name: str) -> Backend:
     return _current
 
 
-async def set_backend_async(name: str) -> Backend:
-    """Like set_backend, but awaits a backend's asynchronous start-up (needed in the browser)."""
+async def set_backend_async(name: str, **options) -> Backend:
+    """Like set_backend, but awaits a backend's asynchronous start-up (needed in the browser).
+
+    `options` go to the backend's constructor, e.g. ``set_backend_async("wasm", threads=2)``. Asking
+    again with other options creates a new backend for tensors made from now on; tensors made
+    before keep living on the backend that made them."""
     global _current
-    if name not in _created:
+    if name not in _created or (options and options != _created_with.get(name)):
         module = _module_for(name)
         create_async = getattr(module, "create_async", None)
-        _created[name] = await create_async() if create_async else module.create()
+        if create_async is None and options:
+            raise TypeError(f"the {name!r} backend takes no options (got {sorted(options)})")
+        _created[name] = await create_async(**options) if create_async else module.create()
+        _created_with[name] = dict(options)
     _current = _created[name]
     return _current
 
