@@ -71,7 +71,7 @@ def preserved_training_state(model):
     learning_rate = getattr(optimizer, "learning_rate", None)
     history = getattr(model, "history", None)
     stop_training = getattr(model, "stop_training", False)
-    dropout_states = model._dropout_states() if hasattr(model, "_dropout_states") else None
+    dropout_states = model._random_states() if hasattr(model, "_random_states") else None
     try:
         yield
     finally:
@@ -87,7 +87,7 @@ def preserved_training_state(model):
         model.history = history
         model.stop_training = stop_training
         if dropout_states is not None:
-            model._set_dropout_states(dropout_states)
+            model._set_random_states(dropout_states)
 
 
 def _loss_name(model) -> str:

@@ -281,16 +281,16 @@ class Model(Layer):
         for epoch in range(start_epoch, epochs):
             if restored is not None and epoch == start_epoch:
                 rng.bit_generator.state = restored["rng_state"]
-                self._set_dropout_states(restored.get("dropout_states"))
+                self._set_random_states(restored.get("dropout_states"))
             # Everything a checkpoint needs to replay this epoch exactly, captured before drawing from rng.
             self._fit_state = {"epoch": epoch, "step": 0, "rng_state": rng.bit_generator.state,
-                               "dropout_states": self._dropout_states()}
+                               "dropout_states": self._random_states()}
             order = rng.permutation(n) if shuffle else np.arange(n)
             # Where the next epoch starts drawing: an end-of-epoch checkpoint resumes from here.
             self._fit_state["next_epoch_rng_state"] = rng.bit_generator.state
             first_step = start_step if (restored is not None and epoch == start_epoch) else 0
             if first_step:
-                self._set_dropout_states(restored.get("dropout_states_at_step"))
+                self._set_random_states(restored.get("dropout_states_at_step"))
             yield from _await_all(cbs.call("on_epoch_begin", epoch, {}))
             totals = self._new_totals()
             last_read = time.monotonic()
@@ -299,7 +299,7 @@ class Model(Layer):
                 index = order[step * batch_size:(step + 1) * batch_size]
                 self.train_step(x[index], y[index], totals)
                 self._fit_state["step"] = step + 1
-                self._fit_state["dropout_states_at_step"] = self._dropout_states()
+                self._fit_state["dropout_states_at_step"] = self._random_states()
                 batch_logs = {"size": len(index)}
                 now = time.monotonic()
                 if now - last_read >= log_every or step == steps - 1:
@@ -330,15 +330,16 @@ class Model(Layer):
             result = yield result
         return result
 
-    def _dropout_layers(self):
-        return [layer for layer in _walk(self.layers) if hasattr(layer, "rng") and hasattr(layer, "rate")]
+    def _random_layers(self):
+        """Layers drawing from their own generator in training (Dropout, RandomTranslation)."""
+        return [layer for layer in _walk(self.layers) if isinstance(getattr(layer, "rng", None), np.random.Generator)]
 
-    def _dropout_states(self):
-        return [layer.rng.bit_generator.state for layer in self._dropout_layers()]
+    def _random_states(self):
+        return [layer.rng.bit_generator.state for layer in self._random_layers()]
 
-    def _set_dropout_states(self, states):
+    def _set_random_states(self, states):
         if states:
-            for layer, state in zip(self._dropout_layers(), states):
+            for layer, state in zip(self._random_layers(), states):
                 layer.rng.bit_generator.state = state
 
     # -- evaluate and predict --------------------------------------------------------------------------------------

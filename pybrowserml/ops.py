@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, Variable  # noqa: F401  (Variable re-exported for layer code)
+from .tensor import GradSlice, Tensor, Variable  # noqa: F401  (Variable re-exported for layer code)
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -229,9 +229,9 @@ def concat(tensors, axis=-1):
     bounds = np.cumsum([0] + [t.shape[axis] for t in tensors])
 
     def backward(g):
+        # slices stay lazy: the engine adds each straight into that input's gradient when it has one
         return tuple(
-            be.run("slice", g, axis=axis, start=int(bounds[i]), stop=int(bounds[i + 1]))
-            if t.requires_grad else None
+            GradSlice(g, axis, int(bounds[i]), int(bounds[i + 1])) if t.requires_grad else None
             for i, t in enumerate(tensors)
         )
 
@@ -278,6 +278,15 @@ def matmul(a, b):
     return Tensor.wrap(y, be, (a, b), backward)
 
 
+def _activation_bias_grad(be, g, y, activation, b):
+    """(dz, db) of `act(z + b)`: one fused kernel when both are needed, since it reads dz once."""
+    needs_db = b is not None and b.requires_grad
+    if activation and needs_db:
+        return be.run("activation_bias_grad", g, y, activation=activation)
+    dz = be.run("activation_grad", g, y, activation=activation) if activation else g
+    return dz, (be.run("bias_grad", dz) if needs_db else None)
+
+
 def _fused_parents(x, w, b):
     return (x, w) if b is None else (x, w, b)
 
@@ -288,13 +297,13 @@ def dense(x, w, b=None, activation=None):
     y = be.run("dense", x.data, w.data, None if b is None else b.data, activation=activation)
 
     def backward(g):
-        dz = be.run("activation_grad", g, y, activation=activation) if activation else g
+        dz, db = _activation_bias_grad(be, g, y, activation, b)
         grads = [
             be.run("matmul", dz, w.data, transpose_b=True) if x.requires_grad else None,
             be.run("matmul", x.data, dz, transpose_a=True) if w.requires_grad else None,
         ]
         if b is not None:
-            grads.append(be.run("bias_grad", dz) if b.requires_grad else None)
+            grads.append(db)
         return grads
 
     return Tensor.wrap(y, be, _fused_parents(x, w, b), backward)
@@ -309,7 +318,7 @@ def _conv_like(kind, x, w, b, strides, padding, activation):
                strides=strides, padding=padding, activation=activation)
 
     def backward(g):
-        dz = be.run("activation_grad", g, y, activation=activation) if activation else g
+        dz, db = _activation_bias_grad(be, g, y, activation, b)
         grads = [
             be.run(kind + "_grad_input", dz, w.data, input_shape=x.shape, strides=strides, padding=padding)
             if x.requires_grad else None,
@@ -317,7 +326,7 @@ def _conv_like(kind, x, w, b, strides, padding, activation):
             if w.requires_grad else None,
         ]
         if b is not None:
-            grads.append(be.run("bias_grad", dz) if b.requires_grad else None)
+            grads.append(db)
         return grads
 
     return Tensor.wrap(y, be, _fused_parents(x, w, b), backward)
@@ -431,6 +440,30 @@ def dropout(x, rate, rng):
         return x
     keep = (rng.random(x.shape) >= rate).astype(x.dtype) / (1.0 - rate)
     return mul(x, Tensor(keep, backend=x.backend, dtype=x.dtype))
+
+
+def remap_pixels(x, rows, cols, fill_value=0.0):
+    """y[n, i, j] = x[n, rows[n, i], cols[n, j]], or fill_value where either index is -1 (NHWC).
+
+    rows (N, H_out) and cols (N, W_out) are int32 host arrays, e.g. the shifts of RandomTranslation;
+    the maps go to the device, the pixels never come back to the host."""
+    if x.ndim != 4:
+        raise ValueError(f"remap_pixels expects a 4-D NHWC input, got shape {x.shape}")
+    rows, cols = np.ascontiguousarray(rows, np.int32), np.ascontiguousarray(cols, np.int32)
+    n, h, w = x.shape[:3]
+    if rows.ndim != 2 or cols.ndim != 2 or len(rows) != n or len(cols) != n:
+        raise ValueError(f"remap_pixels: rows and cols must be (batch, size) int arrays for a batch of {n}, "
+                         f"got shapes {rows.shape} and {cols.shape}")
+    if rows.size and not (-1 <= rows.min() and rows.max() < h) or cols.size and not (-1 <= cols.min() and cols.max() < w):
+        raise ValueError(f"remap_pixels: indices must be -1 (fill) or inside the {h}x{w} image")
+    be = x.backend
+    row_map, col_map = be.upload(rows), be.upload(cols)
+    y = be.run("remap_pixels", x.data, row_map, col_map, fill_value=float(fill_value))
+
+    def backward(g):
+        return (be.run("remap_pixels_grad", g, row_map, col_map, input_shape=x.shape),)
+
+    return Tensor.wrap(y, be, (x,), backward)
 
 
 # -- operators on Tensor ---------------------------------------------------------------------------

@@ -119,23 +119,63 @@ class Tensor:
             grad = grad.data
         order = _topological_order(self)
         grads = {id(self): grad}
+        # Accumulators this loop created (sums, materialised slices): held only by `grads`, so further
+        # contributions are added into them in place. Arrays a backward returned may be shared (add's
+        # backward hands the same gradient to both inputs) and are never written to.
+        owned = set()
         for node in reversed(order):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
+            owned.discard(id(g))
             if node._backward is None:  # a leaf: a Variable or an input that asked for gradients
+                g = g.materialize(be) if isinstance(g, GradSlice) else g
                 node.grad = g if node.grad is None else be.run("add", node.grad, g)
                 continue
             for parent, pg in zip(node._parents, node._backward(g)):
                 if pg is None or not parent.requires_grad:
                     continue
                 key = id(parent)
-                grads[key] = pg if key not in grads else be.run("add", grads[key], pg)
+                grads[key] = _accumulate(be, grads.get(key), pg, owned)
             # Cut the graph behind us so that saved activations are freed now, not when the loss dies.
             node._parents = ()
             node._backward = None
 
     # operators are attached by ops.py, which owns every differentiable computation
+
+
+class GradSlice:
+    """A parent's gradient that is a slice of its child's (concat's backward): `grad[start:stop]` along
+    `axis`, left unmaterialised so that the engine can add it straight into an accumulator."""
+
+    __slots__ = ("grad", "axis", "start", "stop")
+
+    def __init__(self, grad, axis, start, stop):
+        self.grad, self.axis, self.start, self.stop = grad, axis, start, stop
+
+    def materialize(self, be):
+        return be.run("slice", self.grad, axis=self.axis, start=self.start, stop=self.stop)
+
+
+def _accumulate(be, acc, g, owned):
+    """acc + g for the gradient of one tensor; returns the new accumulator and keeps `owned` up to date."""
+    if acc is None:
+        if isinstance(g, GradSlice):
+            g = g.materialize(be)
+            owned.add(id(g))
+        return g
+    if id(acc) not in owned:
+        # acc may be shared: start a fresh accumulator holding acc + g
+        acc = be.run("add", acc, g.materialize(be) if isinstance(g, GradSlice) else g)
+        owned.add(id(acc))
+        return acc
+    owned.discard(id(acc))
+    if isinstance(g, GradSlice):
+        acc = be.run("accumulate_slice", acc, g.grad, axis=g.axis, start=g.start, stop=g.stop)
+    else:
+        acc = be.run("accumulate", acc, g)
+    owned.add(id(acc))  # the kernel returns acc itself (or, after a numpy fallback, a new array)
+    return acc
 
 
 def _topological_order(root):

@@ -3,6 +3,8 @@
     python scripts/train_reference.py --dataset fashion-mnist --epochs 12
     python scripts/train_reference.py --epochs 12 --cosine          # cosine-decay the learning rate
     python scripts/train_reference.py --epochs 12 --drop-at 8 10    # divide it by 10 at epochs 8 and 10
+    python scripts/train_reference.py --dataset mnist --epochs 30 --lr 3e-3 --cosine --shift 2
+                                       # RandomTranslation: shift each training image by up to 2 pixels
 
 Prints per-epoch loss, accuracy, test accuracy and time, then one JSON line with the final figures, and
 saves the weights (npz each epoch; quantized and float32 JSON at the end when pybrowserml.io is there).
@@ -69,6 +71,8 @@ def main(argv=None):
     parser.add_argument("--cosine", action="store_true", help="cosine-decay the learning rate to 1%%")
     parser.add_argument("--drop-at", type=int, nargs="*", default=[],
                         help="epochs (1-based) at which the learning rate is divided by 10")
+    parser.add_argument("--shift", type=int, default=0,
+                        help="augment: shift each training image by up to N pixels (RandomTranslation, zero fill)")
     parser.add_argument("--output", type=Path, default=Path("demo-output"))
     args = parser.parse_args(argv)
 
@@ -76,7 +80,10 @@ def main(argv=None):
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     print(f"{args.dataset}: {x_train.shape} train, {x_test.shape} test; {pb.get_backend().name} backend", flush=True)
-    model = pb.zoo.dense_block_cnn(x_train.shape[1:], 10, seed=args.seed)
+    height, width = x_train.shape[1:3]
+    augmentation = [pb.layers.RandomTranslation(args.shift / height, args.shift / width, fill_mode="constant",
+                                                seed=args.seed, name="shift")] if args.shift else []
+    model = pb.zoo.dense_block_cnn(x_train.shape[1:], 10, seed=args.seed, augmentation=augmentation)
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     lr = pb.schedules.CosineDecay(args.learning_rate, steps, alpha=0.01) if args.cosine else args.learning_rate
     model.compile(optimizer=pb.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -102,7 +109,8 @@ def main(argv=None):
               callbacks=[Report()])
     total = time.perf_counter() - started
     test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-    result = {"dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size, "seconds": round(total),
+    result = {"dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size, "shift": args.shift,
+              "learning_rate": args.learning_rate, "cosine": args.cosine, "seconds": round(total),
               "test_accuracy": test_acc, "test_loss": test_loss, "params": model.count_params()}
     print(json.dumps(result), flush=True)
     try:

@@ -111,6 +111,42 @@ def bias_grad(dz):
     return dz.reshape(-1, dz.shape[-1]).sum(axis=0)
 
 
+def activation_bias_grad(dy, y, activation=None):
+    """The backward of bias + activation in one kernel: (activation_grad(dy, y), bias_grad of that)."""
+    dz = activation_grad(dy, y, activation)
+    return dz, bias_grad(dz)
+
+
+def remap_pixels(x, rows, cols, fill_value=0.0):
+    """y[n, i, j] = x[n, rows[n, i], cols[n, j]], fill_value where an index is -1 (ops.remap_pixels)."""
+    batch = np.arange(len(x))[:, None, None]
+    y = x[batch, np.maximum(rows, 0)[:, :, None], np.maximum(cols, 0)[:, None, :]]
+    outside = (rows < 0)[:, :, None] | (cols < 0)[:, None, :]
+    y[outside] = fill_value
+    return y
+
+
+def remap_pixels_grad(dy, rows, cols, input_shape):
+    """The adjoint of remap_pixels: each output pixel's gradient goes back to the pixel it copied."""
+    dx = np.zeros(input_shape, dtype=dy.dtype)
+    inside = (rows >= 0)[:, :, None] & (cols >= 0)[:, None, :]
+    batch = np.broadcast_to(np.arange(len(dy))[:, None, None], inside.shape)
+    r = np.broadcast_to(rows[:, :, None], inside.shape)
+    c = np.broadcast_to(cols[:, None, :], inside.shape)
+    np.add.at(dx, (batch[inside], r[inside], c[inside]), dy[inside])
+    return dx
+
+
+def accumulate(acc, g):
+    """acc + g, written into acc (the autograd engine passes only accumulators it owns)."""
+    return np.add(acc, g, out=acc)
+
+
+def accumulate_slice(acc, g, axis, start, stop):
+    """acc + g[start:stop along axis], written into acc: a concat input's share of the concat's gradient."""
+    return np.add(acc, _slice(g, axis, start, stop), out=acc)
+
+
 def conv2d(x, w, b=None, strides=(1, 1), padding="same", activation=None):
     kh, kw, c, o = w.shape
     if x.shape[-1] != c:
@@ -421,6 +457,10 @@ KERNELS = {
     "transpose": lambda a, axes=None: np.ascontiguousarray(np.transpose(a, axes)),
     "concat": lambda arrays, axis=-1: np.concatenate(arrays, axis=axis),
     "slice": _slice,
+    "accumulate": accumulate,
+    "remap_pixels": remap_pixels,
+    "remap_pixels_grad": remap_pixels_grad,
+    "accumulate_slice": accumulate_slice,
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     "argmax": lambda a, axis=-1: a.argmax(axis=axis).astype(np.int32),
@@ -429,6 +469,7 @@ KERNELS = {
     "matmul": matmul,
     "dense": dense,
     "bias_grad": bias_grad,
+    "activation_bias_grad": activation_bias_grad,
     "conv2d": conv2d,
     "conv2d_grad_input": conv2d_grad_input,
     "conv2d_grad_filter": conv2d_grad_filter,

@@ -121,7 +121,7 @@ class BackupAndRestore(Callback):
         """Resume at the start of the next epoch (the shuffling generator as the next epoch finds it)."""
         state = self._fit_state()
         return {"epoch": state["epoch"] + 1, "step": 0, "rng_state": state["next_epoch_rng_state"],
-                "dropout_states": self.model._dropout_states()}
+                "dropout_states": self.model._random_states()}
 
     def _state_now(self):
         """Resume after the batch just finished: replay this epoch's shuffle, skip the steps done."""

@@ -121,6 +121,13 @@ def _expand_dense_block(block, parents, nodes):
     return name
 
 
+def _training_only(layer):
+    """Augmentation layers are the identity at inference, and TF.js 4.22 has none: they are left out."""
+    from ..layers.augmentation import RandomTranslation
+
+    return isinstance(layer, RandomTranslation)
+
+
 def _graph(model):
     """-> (input layer name, [(class_name, config, [inbound layer names])] in order, output layer name)."""
     from ..layers.dense_block import DenseBlock
@@ -129,6 +136,8 @@ def _graph(model):
     nodes = []
 
     def add(layer, parents):
+        if _training_only(layer):
+            return parents[0]
         if isinstance(layer, DenseBlock):
             return _expand_dense_block(layer, parents, nodes)
         class_name, config = _layer_config(layer)
@@ -166,7 +175,7 @@ def model_topology(model) -> tuple[dict, dict]:
     batch_shape = [None, *model.input_shape]
     if isinstance(model, Sequential) and not any(isinstance(layer, DenseBlock) for layer in model.layers):
         layers = []
-        for i, layer in enumerate(model.layers):
+        for i, layer in enumerate(layer for layer in model.layers if not _training_only(layer)):
             class_name, config = _layer_config(layer)
             if i == 0:
                 config["batch_input_shape"] = batch_shape

@@ -211,6 +211,48 @@ def shape_cases(be, rows, rng):
         _check(be, rows, f"transpose {shape} axes=(1,0)", "transpose", [a], axes=(1, 0))
 
 
+def backprop_cases(be, rows, rng):
+    """The kernels behind autograd's accumulation and the fused bias + activation backward, on small odd
+    shapes and on shapes large enough to be split over the threads (over 65,536 floats)."""
+    for shape in [(3, 5), (2, 3, 3, 7), (1, 1, 1, 1), (32, 14, 14, 32), (4, 33, 29, 13)]:
+        dy = rng.standard_normal(shape).astype(np.float32)
+        y = (rng.standard_normal(shape) * 4 + 2).astype(np.float32)  # some above 6 for relu6
+        for act in ("relu", "relu6", "sigmoid", "tanh", None):
+            _check(be, rows, f"activation_bias_grad {shape} {act}", "activation_bias_grad", [dy, y], activation=act)
+            _check(be, rows, f"activation_grad {shape} {act}", "activation_grad", [dy, y], activation=act)
+        acc = rng.standard_normal(shape).astype(np.float32)
+        want = NUMPY.kernels["accumulate"](acc.copy(), dy)
+        acc_device = be.upload(acc)
+        got = be.run("accumulate", acc_device, be.upload(dy))
+        _compare(rows, f"accumulate {shape}", be.download(acc_device), want)
+        _compare(rows, f"accumulate {shape} returns acc", be.download(got), want)
+        for a, b in [(dy, y), (dy, y[0]), (dy, np.full((), 2.5, np.float32))]:
+            _check(be, rows, f"add {a.shape} + {b.shape}", "add", [a, b])
+    for shape, axis in [((4, 5, 6, 11), 3), ((32, 7, 7, 256), 3), ((5, 9, 4), 1), ((6, 10), 0)]:
+        g = rng.standard_normal(shape).astype(np.float32)
+        size = shape[axis]
+        for start, stop in [(0, size // 3), (size // 3, size), (1, 2)]:
+            part = list(shape)
+            part[axis] = stop - start
+            acc = rng.standard_normal(part).astype(np.float32)
+            want = NUMPY.kernels["accumulate_slice"](acc.copy(), g, axis=axis, start=start, stop=stop)
+            acc_device = be.upload(acc)
+            be.run("accumulate_slice", acc_device, be.upload(g), axis=axis, start=start, stop=stop)
+            _compare(rows, f"accumulate_slice {shape} axis={axis} [{start}:{stop}]", be.download(acc_device), want)
+        parts = [rng.standard_normal(shape[:axis] + (w,) + shape[axis + 1:]).astype(np.float32) for w in (3, 5)]
+        _check(be, rows, f"concat large {shape}", "concat", [parts], axis=axis)
+    from pybrowserml.layers.augmentation import source_indices
+
+    for (n, h, w, c), mode in [((3, 7, 5, 1), "constant"), ((2, 28, 28, 1), "reflect"), ((4, 6, 9, 5), "nearest"),
+                               ((2, 8, 8, 3), "wrap"), ((1, 4, 4, 2), "constant")]:
+        x = rng.standard_normal((n, h, w, c)).astype(np.float32)
+        shift_rows = rng.integers(-h - 2, h + 3, n)
+        shift_cols = rng.integers(-w - 2, w + 3, n)
+        rows_map, cols_map = source_indices(shift_rows, h, mode), source_indices(shift_cols, w, mode)
+        _check(be, rows, f"remap_pixels {(n, h, w, c)} {mode}", "remap_pixels", [x, rows_map, cols_map],
+               fill_value=-0.5)
+
+
 def fallback_cases(be, rows, rng):
     """Cases the C kernels do not cover: the backend must still return numpy's answer."""
     a = rng.standard_normal((3, 4, 5)).astype(np.float32)
@@ -228,6 +270,7 @@ SUITES = {
     "loss": loss_cases,
     "optimizer": optimizer_cases,
     "shape": shape_cases,
+    "backprop": backprop_cases,
 }
 
 

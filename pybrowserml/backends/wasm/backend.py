@@ -15,7 +15,7 @@ from ..base import Backend
 from .runtime import WasmArray, WasmRuntime
 
 # Modules contributing kernels, in order (a later module overrides an earlier one's entry).
-KERNEL_MODULES = ("kernels_gemm", "kernels_elementwise", "kernels_misc")
+KERNEL_MODULES = ("kernels_gemm", "kernels_elementwise", "kernels_misc", "kernels_remap")
 
 
 class WasmBackend(Backend):

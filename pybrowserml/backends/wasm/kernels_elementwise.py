@@ -1,5 +1,6 @@
 """WASM elementwise and reduction kernels a training step calls most: add/sub/mul/div, scale,
-relu, relu6, activation_grad, where_positive, sum, mean, sum_to_shape, and reshape (a view of the
+relu, relu6, activation_grad (alone and fused with the bias gradient), in-place gradient accumulation
+(whole arrays and channel slices of a concat's gradient), where_positive, sum, mean, sum_to_shape, and reshape (a view of the
 same WASM block, like numpy's reshape, so it costs no copy).
 
 Same contract as kernels_gemm.py: the numpy kernels' signatures and results, shapes computed here,
@@ -67,6 +68,7 @@ def make_kernels(rt):
     pb_binary, pb_scale, pb_activation = ex.pb_binary, ex.pb_scale, ex.pb_activation
     pb_activation_grad, pb_where_positive = ex.pb_activation_grad, ex.pb_where_positive
     pb_sum_rows, pb_sum_all = ex.pb_sum_rows, ex.pb_sum_all
+    pb_activation_bias_grad, pb_accumulate_rows = ex.pb_activation_bias_grad, ex.pb_accumulate_rows
     fallback = lambda name, *args, **attrs: rt.fallback(name, args, attrs)  # noqa: E731
 
     def all_f32(*arrays):
@@ -123,6 +125,40 @@ def make_kernels(rt):
         dx = rt.empty(dy.shape)
         pb_activation_grad(dy.ptr, y.ptr, dx.ptr, dy.size, code)
         return dx
+
+    def activation_bias_grad(dy, y, activation=None):
+        """(dz, db) = (activation_grad(dy, y), bias_grad(dz)) in one pass over dz."""
+        code = GRAD_ACTIVATIONS.get(activation)
+        if code is None or not all_f32(dy, y) or dy.shape != y.shape or dy.ndim == 0:
+            return fallback("activation_bias_grad", dy, y, activation=activation)
+        cols = dy.shape[-1]
+        dz, db = rt.empty(dy.shape), rt.empty((cols,))
+        pb_activation_bias_grad(dy.ptr, y.ptr, dz.ptr, db.ptr, dy.size // cols if cols else 0, cols, code)
+        return dz, db
+
+    # -- in-place gradient accumulation (the autograd engine passes only arrays it owns) --------
+    def accumulate(acc, g):
+        if not all_f32(acc, g) or acc.shape != g.shape:
+            return fallback("accumulate", acc, g)
+        if acc.size:
+            pb_accumulate_rows(g.ptr, acc.size, acc.ptr, acc.size, 1, acc.size)
+        return acc
+
+    def accumulate_slice(acc, g, axis, start, stop):
+        ndim = g.ndim
+        if not all_f32(acc, g) or ndim == 0 or not -ndim <= axis < ndim:
+            return fallback("accumulate_slice", acc, g, axis=axis, start=start, stop=stop)
+        axis %= ndim
+        expected = g.shape[:axis] + (stop - start,) + g.shape[axis + 1:]
+        if not 0 <= start <= stop <= g.shape[axis] or acc.shape != expected:
+            raise ValueError(f"accumulate_slice: slice {start}:{stop} of axis {axis} of shape {g.shape} "
+                             f"does not match the accumulator's shape {acc.shape}")
+        if acc.size:
+            inner = _size(g.shape[axis + 1:])
+            width = (stop - start) * inner
+            pb_accumulate_rows(g.ptr + 4 * start * inner, g.shape[axis] * inner, acc.ptr, width,
+                               _size(g.shape[:axis]), width)
+        return acc
 
     def where_positive(a):
         if not all_f32(a):
@@ -182,6 +218,9 @@ def make_kernels(rt):
         "relu": unary_activation("relu", 1),
         "relu6": unary_activation("relu6", 2),
         "activation_grad": activation_grad,
+        "activation_bias_grad": activation_bias_grad,
+        "accumulate": accumulate,
+        "accumulate_slice": accumulate_slice,
         "where_positive": where_positive,
         "sum": reduction("sum", False),
         "mean": reduction("mean", True),

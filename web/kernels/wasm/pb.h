@@ -65,6 +65,15 @@ void pb_parallel_for(pb_task_fn fn, void *ctx, int ntasks);
 #define PB_PARALLEL_MIN_FLOPS 2e6
 void pb_parallel_for_flops(pb_task_fn fn, void *ctx, int ntasks, double flops);
 int pb_thread_count(void);
+/* Memory-bound kernels (copies, elementwise, column sums) split their rows with this: fn(ctx, r0, r1)
+ * runs on row ranges covering [0, rows), on several threads only when the job moves enough data
+ * (PB_PARALLEL_MIN_FLOATS) to pay for waking the workers. Ranges follow the row order, so a kernel
+ * that writes per-range results (partial sums) can combine them in a fixed order (pb_rows_chunk). */
+#define PB_PARALLEL_MIN_FLOATS 65536
+typedef void (*pb_rows_fn)(void *ctx, int r0, int r1);
+void pb_parallel_rows(pb_rows_fn fn, void *ctx, int rows, double floats_per_row);
+/* The row-range size pb_parallel_rows uses for (rows, floats_per_row): range k is [k*chunk, ...). */
+int pb_rows_chunk(int rows, double floats_per_row);
 void pb_work_threads(int slot, size_t nfloats);   /* main thread: >= nfloats in every thread's slot */
 float *pb_work_of(int slot, int thread);          /* any thread: its buffer of that slot */
 

@@ -4,7 +4,8 @@
  * between two row-major arrays with different row strides": the Python side folds the leading axes
  * into rows and the trailing ones into the width. Dense blocks concatenate NHWC channels at every
  * layer (rows = N*H*W, width = channels of one input), so the row copy is a v128 loop specialised
- * for short widths, not a memcpy call per row.
+ * for short widths, not a memcpy call per row. pb_accumulate_rows is the same walk adding instead
+ * of copying (gradient accumulation in backprop).
  */
 #include "pb.h"
 
@@ -23,17 +24,42 @@ PB_INLINE void copy_row(float *dst, const float *src, int width) {
   for (; j < width; j++) dst[j] = src[j];
 }
 
+/* The row ranges of the copies below are independent: large ones are split over the threads
+ * (pb_parallel_rows), since one core does not saturate the memory bandwidth. */
+typedef struct { const float *src; float *dst; int src_stride, dst_stride, width; } copy_job;
+
+static void copy_rows_range(void *ctx, int r0, int r1) {
+  copy_job *j = (copy_job *)ctx;
+  if (j->src_stride == j->width && j->dst_stride == j->width) {   /* contiguous: one block */
+    memcpy(j->dst + (long)r0 * j->width, j->src + (long)r0 * j->width, (size_t)(r1 - r0) * j->width * 4);
+    return;
+  }
+  for (int r = r0; r < r1; r++)
+    copy_row(j->dst + (long)r * j->dst_stride, j->src + (long)r * j->src_stride, j->width);
+}
+
 /* pb_copy_rows(src, src_stride, dst, dst_stride, rows, width): for r < rows,
  * dst[r*dst_stride : +width] = src[r*src_stride : +width] (element strides, 32-bit elements).
  * concat: one call per input (src_stride = width, dst = output + column offset);
  * slice:  src = input + start offset, dst_stride = width. */
 PB_EXPORT(pb_copy_rows)
 void pb_copy_rows(const float *src, int src_stride, float *dst, int dst_stride, int rows, int width) {
-  if (src_stride == width && dst_stride == width) {   /* contiguous: one block */
-    memcpy(dst, src, (size_t)rows * width * 4);
-    return;
+  copy_job j = {src, dst, src_stride, dst_stride, width};
+  pb_parallel_rows(copy_rows_range, &j, rows, 2.0 * width);
+}
+
+typedef struct { const int *ptrs, *widths; int count, total; float *dst; } concat_job;
+
+static void concat_rows_range(void *ctx, int r0, int r1) {
+  concat_job *j = (concat_job *)ctx;
+  for (int r = r0; r < r1; r++) {
+    float *out = j->dst + (long)r * j->total;
+    for (int i = 0; i < j->count; i++) {
+      const int wd = j->widths[i];
+      copy_row(out, (const float *)j->ptrs[i] + (long)r * wd, wd);
+      out += wd;
+    }
   }
-  for (int r = 0; r < rows; r++) copy_row(dst + (long)r * dst_stride, src + (long)r * src_stride, width);
 }
 
 /* pb_concat_rows(ptrs, widths, count, dst, rows): dst (rows, sum(widths)) = the count inputs
@@ -43,14 +69,40 @@ PB_EXPORT(pb_concat_rows)
 void pb_concat_rows(const int *ptrs, const int *widths, int count, float *dst, int rows) {
   int total = 0;
   for (int i = 0; i < count; i++) total += widths[i];
-  for (int r = 0; r < rows; r++) {
-    float *out = dst + (long)r * total;
-    for (int i = 0; i < count; i++) {
-      const int wd = widths[i];
-      copy_row(out, (const float *)ptrs[i] + (long)r * wd, wd);
-      out += wd;
-    }
+  concat_job j = {ptrs, widths, count, total, dst};
+  pb_parallel_rows(concat_rows_range, &j, rows, 2.0 * total);
+}
+
+/* dst[0:width] += src[0:width] */
+PB_INLINE void add_row_into(float *dst, const float *src, int width) {
+  int j = 0;
+  for (; j + 8 <= width; j += 8) {
+    wasm_v128_store(dst + j, wasm_f32x4_add(wasm_v128_load(dst + j), wasm_v128_load(src + j)));
+    wasm_v128_store(dst + j + 4, wasm_f32x4_add(wasm_v128_load(dst + j + 4), wasm_v128_load(src + j + 4)));
   }
+  for (; j + 4 <= width; j += 4) wasm_v128_store(dst + j, wasm_f32x4_add(wasm_v128_load(dst + j), wasm_v128_load(src + j)));
+  for (; j < width; j++) dst[j] += src[j];
+}
+
+static void accumulate_rows_range(void *ctx, int r0, int r1) {
+  copy_job *j = (copy_job *)ctx;
+  if (j->src_stride == j->width && j->dst_stride == j->width) {
+    add_row_into(j->dst + (long)r0 * j->width, j->src + (long)r0 * j->width, (r1 - r0) * j->width);
+    return;
+  }
+  for (int r = r0; r < r1; r++)
+    add_row_into(j->dst + (long)r * j->dst_stride, j->src + (long)r * j->src_stride, j->width);
+}
+
+/* pb_accumulate_rows(src, src_stride, dst, dst_stride, rows, width): for r < rows,
+ * dst[r*dst_stride : +width] += src[r*src_stride : +width]. Backprop sums the gradients of a tensor
+ * used several times in place with it: a whole array (strides = width) or, for the inputs of a
+ * concat, a channel slice of the concat's gradient (src = gradient + offset, src_stride = its width):
+ * one pass instead of a slice copy and an add into a new array. */
+PB_EXPORT(pb_accumulate_rows)
+void pb_accumulate_rows(const float *src, int src_stride, float *dst, int dst_stride, int rows, int width) {
+  copy_job j = {src, dst, src_stride, dst_stride, width};
+  pb_parallel_rows(accumulate_rows_range, &j, rows, 3.0 * width);
 }
 
 /* pb_transpose2d(src, dst, rows, cols): dst (cols, rows) = src (rows, cols) transposed, 32-bit

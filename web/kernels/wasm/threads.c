@@ -42,6 +42,32 @@ void pb_parallel_for_flops(pb_task_fn fn, void *ctx, int ntasks, double flops) {
   pb_parallel_for(fn, ctx, ntasks);
 }
 
+int pb_rows_chunk(int rows, double floats_per_row) {
+  if (rows <= 0) return 1;
+  if (nthreads <= 1 || (double)rows * floats_per_row < PB_PARALLEL_MIN_FLOATS) return rows;
+  int tasks = pb_min(rows, nthreads * 4);   /* a few ranges per thread: a late worker delays less */
+  return (rows + tasks - 1) / tasks;
+}
+
+typedef struct { pb_rows_fn fn; void *ctx; int rows, chunk; } rows_job;
+
+static void rows_task(void *ctx, int task, int thread) {
+  rows_job *j = (rows_job *)ctx;
+  int r0 = task * j->chunk;
+  j->fn(j->ctx, r0, pb_min(j->rows, r0 + j->chunk));
+}
+
+void pb_parallel_rows(pb_rows_fn fn, void *ctx, int rows, double floats_per_row) {
+  if (rows <= 0) return;
+  int chunk = pb_rows_chunk(rows, floats_per_row);
+  if (chunk >= rows) {
+    fn(ctx, 0, rows);
+    return;
+  }
+  rows_job j = {fn, ctx, rows, chunk};
+  pb_parallel_for(rows_task, &j, (rows + chunk - 1) / chunk);
+}
+
 #ifdef PB_THREADS
 
 typedef unsigned long long u64;
