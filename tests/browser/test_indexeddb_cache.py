@@ -160,9 +160,14 @@ with warnings.catch_warnings(record=True) as caught:
     assert again == [digest, 0] and requests == []
 
 
-def test_a_real_quota_exceeded_warns_loads_from_source_and_leaves_no_partial_record(pyodide_page):
+def test_a_real_quota_exceeded_warns_loads_from_source_and_leaves_no_partial_record(persistent_pyodide_page):
     """Chromium's DevTools protocol sets a small quota for the origin (Storage.overrideQuotaForOrigin):
-    IndexedDB then aborts the transaction with a genuine QuotaExceededError when it commits."""
+    IndexedDB then aborts the transaction with a genuine QuotaExceededError when it commits.
+
+    A profile of its own: in the session's shared browser, databases deleted by earlier tests can still
+    count in navigator.storage.estimate(), which made the quota come out larger than meant (a flake).
+    The direct put is random bytes: Chromium compresses IndexedDB values (snappy), so 3 MB of zeros fit."""
+    pyodide_page = persistent_pyodide_page
     page = pyodide_page.page
     origin = pyodide_page.browser.server.origin
     database = fresh_cache(pyodide_page)
@@ -171,7 +176,7 @@ def test_a_real_quota_exceeded_warns_loads_from_source_and_leaves_no_partial_rec
     cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": used + 2_000_000})
     try:
         result = pyodide_page.run(f"""
-import warnings, pybrowserml.data as data
+import warnings, numpy as np, pybrowserml.data as data
 from pybrowserml.data import DatasetCache
 from pybrowserml.data.sources import absolute_url, cache_name
 from pybrowserml.storage import IndexedDBStore, QuotaExceededError
@@ -182,7 +187,7 @@ with warnings.catch_warnings(record=True) as caught:
     labels = await data.load_idx("{FASHION_LABELS}")      # 5 KB: still fits, the cache still works
 store = IndexedDBStore("{database.split(':', 1)[1]}")
 try:
-    await store.put("direct", bytes(3_000_000))
+    await store.put("direct", np.random.default_rng(0).bytes(3_000_000))  # random: no compression helps
     direct = "stored"
 except QuotaExceededError as e:
     direct = str(e)
@@ -221,7 +226,7 @@ def test_a_quota_error_thrown_by_put_rolls_back_the_chunks_already_written(pyodi
     database = fresh_cache(pyodide_page)
     pyodide_page.js(JS_QUOTA)
     result = pyodide_page.run(f"""
-import warnings, pybrowserml.data as data
+import warnings, numpy as np, pybrowserml.data as data
 from pybrowserml.data import DatasetCache
 from pybrowserml.data.sources import absolute_url, cache_name
 from pybrowserml.storage import IndexedDBStore, QuotaExceededError

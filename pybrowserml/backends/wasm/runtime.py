@@ -3,7 +3,7 @@
 Python holds ``WasmArray`` handles (a pointer into the module's memory plus shape and dtype); the
 data never leaves WASM memory unless Python asks (``download``). Memory is managed by the module's
 own allocator (web/kernels/wasm/runtime.c: size classes, so a training loop reuses the same blocks
-every step); a handle frees its block when the Python object dies (``weakref.finalize``).
+every step); a handle frees its block when the Python object dies (``WasmArray.__del__``).
 
 Calls into the module go straight to its exports (``rt.exports.pb_xxx(int, ...)``): one Pyodide
 FFI call (~1 us) per kernel, no JS wrapper in between. Moving data uses two small JS helpers that
@@ -18,7 +18,7 @@ sees no difference. Elsewhere it uses the single-threaded kernels.wasm.
 from __future__ import annotations
 
 import logging
-import weakref
+import math
 
 import numpy as np
 
@@ -47,7 +47,7 @@ _JS_HELPERS = r"""
 class WasmArray:
     """A handle to an array in WASM linear memory. Freed when this object is garbage collected."""
 
-    __slots__ = ("ptr", "shape", "dtype", "size", "nbytes", "base", "_finalizer", "__weakref__")
+    __slots__ = ("ptr", "shape", "dtype", "size", "nbytes", "base", "_runtime", "__weakref__")
 
     def __init__(self, runtime: "WasmRuntime", ptr: int, shape: tuple, dtype: np.dtype, base=None):
         self.ptr = ptr
@@ -57,7 +57,15 @@ class WasmArray:
         self.nbytes = self.size * dtype.itemsize
         # A view (rt.view) shares its base's block and keeps the base alive; only owners free.
         self.base = base
-        self._finalizer = None if base is not None else weakref.finalize(self, runtime._release, ptr, self.nbytes)
+        self._runtime = runtime if base is None else None
+
+    def __del__(self):
+        # __del__ rather than weakref.finalize: a training step makes ~100 arrays, and a finalizer's
+        # bookkeeping cost ~10 us per array in Pyodide (measured), more than the kernel call itself.
+        runtime = self._runtime
+        if runtime is not None:
+            self._runtime = None
+            runtime._release(self.ptr, self.nbytes)
 
     @property
     def ndim(self):
@@ -68,10 +76,7 @@ class WasmArray:
 
 
 def _size(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
+    return math.prod(map(int, shape))
 
 
 class WasmRuntime:
@@ -155,8 +160,8 @@ class WasmRuntime:
     def empty(self, shape, dtype="float32") -> WasmArray:
         """An uninitialised array of `shape` (float32 or int32) in WASM memory."""
         dt = _dtype(dtype)
-        shape = tuple(int(d) for d in shape)
-        if any(d < 0 for d in shape):
+        shape = tuple(map(int, shape))
+        if shape and min(shape) < 0:
             raise ValueError(f"negative dimension in shape {shape}")
         nbytes = _size(shape) * dt.itemsize
         array = WasmArray(self, self._alloc(nbytes), shape, dt)
@@ -242,7 +247,14 @@ class WasmRuntime:
         }
 
 
+# np.dtype(x) and dtype.name cost microseconds each in Pyodide: the usual spellings are looked up here.
+_DTYPE_OF = {**DTYPES, **{dt: dt for dt in DTYPES.values()}, np.float32: DTYPES["float32"], np.int32: DTYPES["int32"]}
+
+
 def _dtype(dtype) -> np.dtype:
+    dt = _DTYPE_OF.get(dtype)
+    if dt is not None:
+        return dt
     dt = np.dtype(dtype)
     if dt.name not in DTYPES:
         raise TypeError(f"the wasm backend stores float32 and int32 arrays, not {dt.name}")
