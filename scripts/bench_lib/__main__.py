@@ -16,7 +16,7 @@ from pathlib import Path
 from harness import REPO, Browser, PyodideError
 
 from . import pyodide_rows, report, tfjs
-from .paired import paired_inference
+from .paired import paired_inference, paired_training
 from .plans import plans
 from .report import RATIO_BATCH
 
@@ -113,20 +113,24 @@ def main(argv=None):
     with Browser(isolated=False) as browser:
         chromium = browser._browser.version if browser._browser else "?"
         log("Pyodide, numpy backend")
-        page = open_pyodide_page(browser, "numpy")
-        measured[report.PB_PYODIDE_NUMPY] = pyodide_row(page, p, slow=True)
-        page.page.close()
+        numpy_page = open_pyodide_page(browser, "numpy")
+        measured[report.PB_PYODIDE_NUMPY] = pyodide_row(numpy_page, p, slow=True)
         log("Pyodide, wasm backend, 1 thread (page not cross-origin isolated)")
         pb_page = open_pyodide_page(browser, "wasm")
         row = pyodide_row(pb_page, p, memory_steps=p["MEMORY_STEPS"], gemm=True)
         gemm["1 thread"] = row.pop("gemm")
         measured[report.PB_WASM] = row
+        log("paired training, wasm 1 thread vs numpy in Pyodide")
+        paired["training, wasm 1 thread / numpy in Pyodide"] = paired_training(
+            pb_page, numpy_page, RATIO_BATCH, p["FAST_TRAIN"], p["SLOW_TRAIN"], p["PAIRED_ROUNDS"])
+        numpy_page.page.close()
         tf_page, version = tfjs.open_tfjs_page(browser)
         tf_rows = tfjs_rows(tf_page, version, p, threaded=False)
         measured[report.TFJS_CPU], measured[report.TFJS_WEBGL] = tf_rows["cpu"], tf_rows["webgl"]
         measured[report.TFJS_WASM] = tf_rows["wasm"]
         log("paired inference, wasm 1 thread vs TF.js wasm 1 thread")
-        paired["1 thread"] = paired_inference(pb_page, tf_page, RATIO_BATCH, p["FAST_INFER"], p["PAIRED_ROUNDS"])
+        paired["inference, wasm 1 thread / TF.js wasm 1 thread"] = paired_inference(
+            pb_page, tf_page, RATIO_BATCH, p["FAST_INFER"], p["PAIRED_ROUNDS"])
         if browser.blocked_requests:
             raise RuntimeError(f"pages tried to reach the network: {browser.blocked_requests}")
 
@@ -149,8 +153,12 @@ def main(argv=None):
         measured[report.TFJS_WASM_THREADS] = tfjs_rows(tf_page, version, p, threaded=True)["wasm"]
         if pb_page is not None:
             log("paired inference, wasm threaded vs TF.js wasm threaded")
-            paired["threaded"] = paired_inference(pb_page, tf_page, RATIO_BATCH, p["FAST_INFER"],
-                                                  p["PAIRED_ROUNDS"])
+            paired["inference, wasm threaded / TF.js wasm threaded"] = paired_inference(
+                pb_page, tf_page, RATIO_BATCH, p["FAST_INFER"], p["PAIRED_ROUNDS"])
+            log("paired training, wasm threaded vs numpy in Pyodide")
+            numpy_page = open_pyodide_page(browser, "numpy")
+            paired["training, wasm threaded / numpy in Pyodide"] = paired_training(
+                pb_page, numpy_page, RATIO_BATCH, p["FAST_TRAIN"], p["SLOW_TRAIN"], p["PAIRED_ROUNDS"])
         if browser.blocked_requests:
             raise RuntimeError(f"pages tried to reach the network: {browser.blocked_requests}")
 
@@ -186,15 +194,14 @@ def main(argv=None):
     print(report.format_memory(memory))
     print("Targets (batch 32):")
     print(report.format_ratios(ratio_items))
-    print(f"Paired inference b{RATIO_BATCH}, pybrowserml wasm / TF.js wasm, measured in alternating rounds "
-          "(robust to load changes):")
+    print(f"Paired comparisons b{RATIO_BATCH}, measured in alternating rounds (robust to load changes):")
     print(report.format_paired(paired))
 
     elapsed = time.perf_counter() - started
     document = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "quick": args.quick, "seconds": round(elapsed, 1), "machine": machine,
                 "plans": p, "rows": rows, "gemm": gemm, "memory": memory, "ratios": ratio_items,
-                "paired_inference": paired}
+                "paired": paired}
     args.output.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {args.output} ({elapsed:.0f} s)")
 

@@ -53,3 +53,8 @@ def gemm_report(page) -> dict:
 def infer_once(page, batch: int, plan) -> dict:
     """One inference measurement on the page's current backend (for the paired comparison)."""
     return page.run(f"import pb_timing\nawait pb_timing.measure_inference({batch}, {plan!r})")
+
+
+def train_once(page, batch: int, plan) -> dict:
+    """One training measurement on the page's current backend (for the paired comparison)."""
+    return page.run(f"import pb_timing\nawait pb_timing.measure_training({batch}, {plan!r})")
