@@ -93,9 +93,10 @@ async def bench(batches, train_plan, infer_plan, memory_steps=0) -> dict:
     train_plan None skips training)."""
     backend = pb.get_backend()
     result = {"backend": backend.name, "train": {}, "infer": {}}
-    threads = backend.memory().get("threads")
-    if threads is not None:
-        result["threads"] = threads
+    memory = backend.memory()
+    for key in ("threads", "relaxed_simd"):  # wasm only: which kernels module ran
+        if key in memory:
+            result[key] = memory[key]
     if memory_steps:
         # First, so the heap's high-water mark reflects this network at batch 32, not the batch-128 runs.
         result["memory"] = await measure_memory(steps=memory_steps)

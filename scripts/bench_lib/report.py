@@ -133,7 +133,8 @@ def format_gemm(gemm: dict) -> str:
             continue
         threads = g.get("threads") or 1
         of = "peak" if threads == 1 else f"{threads} x peak"
-        lines.append(f"  GEMM {key}: 256^3 {g['gemm_256_gflops']} GFLOP/s ({gemm_share(g, peak, 256):.0%} of {of}), "
+        flavour = {True: " (relaxed SIMD, fused multiply-add)", False: " (plain SIMD)"}.get(g.get("relaxed_simd"), "")
+        lines.append(f"  GEMM {key}{flavour}: 256^3 {g['gemm_256_gflops']} GFLOP/s ({gemm_share(g, peak, 256):.0%} of {of}), "
                      f"512^3 {g['gemm_512_gflops']} GFLOP/s ({gemm_share(g, peak, 512):.0%})")
     return "\n".join(lines)
 

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _expected_assets():
     names = {p.name for p in (REPO / "web" / "bridge").glob("*.mjs")}
     if list((REPO / "web" / "kernels" / "wasm").glob("*.c")):
-        names.add("kernels.wasm")
+        names |= {"kernels.wasm", "kernels_threads.wasm", "kernels_relaxed.wasm", "kernels_threads_relaxed.wasm"}
     return names
 
 
@@ -38,8 +38,9 @@ def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets(tmp_path)
             source = REPO / "web" / "bridge" / name
             if source.exists():  # bridges ship byte for byte
                 assert archive.read(f"pybrowserml/_assets/{name}") == source.read_bytes()
-        if "kernels.wasm" in shipped:
-            assert archive.read("pybrowserml/_assets/kernels.wasm")[:4] == b"\0asm"
+        for name in shipped:
+            if name.endswith(".wasm"):
+                assert archive.read(f"pybrowserml/_assets/{name}")[:4] == b"\0asm", name
         metadata = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
         assert "Requires-Dist: numpy" in metadata
 

@@ -19,17 +19,19 @@ def create():
         "`await pybrowserml.set_backend_async('wasm')`, then set_backend('wasm') works")
 
 
-async def create_async(threads=None):
+async def create_async(threads=None, relaxed_simd=None):
     """Compile and instantiate the kernels and return a ready WasmBackend.
 
     threads=None uses every core (up to 8) when the page is crossOriginIsolated and one otherwise;
-    threads=1 forces the single-threaded kernels."""
+    threads=1 forces the single-threaded kernels. relaxed_simd=None uses the kernels with fused
+    multiply-adds (WebAssembly relaxed SIMD) where the browser supports them and the plain SIMD ones
+    elsewhere; relaxed_simd=False forces the plain ones, True requires the relaxed ones."""
     if not is_pyodide():
         create()  # raises the CPython explanation
     from .backend import WasmBackend
     from .runtime import WasmRuntime
 
-    return WasmBackend(await WasmRuntime.create(threads=threads))
+    return WasmBackend(await WasmRuntime.create(threads=threads, relaxed_simd=relaxed_simd))
 
 
 __all__ = ["create", "create_async"]

@@ -13,6 +13,12 @@ memory: see docs/architecture.md and /work/shared/PLATFORM.md (FFI costs).
 Threads: in a crossOriginIsolated page the runtime instantiates kernels_threads.wasm on a shared
 memory and starts Web Workers that take tasks of the large kernels (threads.py, threads.c); Python
 sees no difference. Elsewhere it uses the single-threaded kernels.wasm.
+
+Relaxed SIMD: each module has a twin built with fused multiply-adds (f32x4.relaxed_madd in the GEMM
+micro-kernel and the depthwise loops; kernels_relaxed.wasm, kernels_threads_relaxed.wasm). It is
+used when the engine validates a one-instruction relaxed-SIMD probe (current Chromium does), the
+plain one otherwise (Safari, older browsers); ``relaxed_simd=False`` forces the plain one. The
+choice is ``rt.relaxed_simd`` / ``rt.module_name``, shows in ``memory()`` and is logged (INFO).
 """
 
 from __future__ import annotations
@@ -27,6 +33,45 @@ from ...browser import require_pyodide
 log = logging.getLogger("pybrowserml.backends.wasm")
 
 DTYPES = {"float32": np.dtype(np.float32), "int32": np.dtype(np.int32)}
+
+# The smallest module using relaxed SIMD: (func (param v128 v128 v128) (result v128)
+#   (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))), 0xfd 0x85 0x02 = opcode 0x105.
+# WebAssembly.validate() accepts it exactly where the relaxed kernels can run.
+RELAXED_SIMD_PROBE = bytes([
+    0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00,              # magic, version 1
+    0x01, 0x08, 0x01, 0x60, 0x03, 0x7B, 0x7B, 0x7B, 0x01, 0x7B,  # type: (v128 v128 v128) -> v128
+    0x03, 0x02, 0x01, 0x00,                                      # function 0 has type 0
+    0x0A, 0x0D, 0x01, 0x0B, 0x00,                                # code: 1 body of 11 bytes, no locals
+    0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xFD, 0x85, 0x02, 0x0B,  # local.get 0..2, relaxed_madd, end
+])
+_relaxed_simd_supported = None
+
+
+def relaxed_simd_supported() -> bool:
+    """True when this engine validates relaxed SIMD (checked once per session)."""
+    global _relaxed_simd_supported
+    if _relaxed_simd_supported is None:
+        import js
+        from pyodide.ffi import to_js
+
+        _relaxed_simd_supported = bool(js.WebAssembly.validate(to_js(memoryview(RELAXED_SIMD_PROBE))))
+    return _relaxed_simd_supported
+
+
+def module_name(threads: int, relaxed: bool) -> str:
+    """The packaged kernels for a thread count and SIMD flavour."""
+    return "kernels" + ("_threads" if threads > 1 else "") + ("_relaxed" if relaxed else "") + ".wasm"
+
+
+def _choose_relaxed(relaxed_simd) -> bool:
+    if relaxed_simd not in (None, True, False):
+        raise ValueError(f"relaxed_simd must be None (automatic), True or False, got {relaxed_simd!r}")
+    supported = relaxed_simd_supported()
+    if relaxed_simd and not supported:
+        raise RuntimeError("relaxed_simd=True, but this browser does not support WebAssembly relaxed SIMD "
+                           "(WebAssembly.validate refused f32x4.relaxed_madd); use relaxed_simd=None or False")
+    return supported if relaxed_simd is None else relaxed_simd
+
 
 # JS helpers for the two copies that cross the Python/WASM boundary.
 # `array` is a PyProxy of a C-contiguous numpy array: getBuffer() views its memory without a copy.
@@ -82,12 +127,14 @@ def _size(shape) -> int:
 class WasmRuntime:
     """One instantiated kernels.wasm: allocation, data movement, and the raw kernel exports."""
 
-    def __init__(self, instance, helpers, memory=None, threads=1, workers=None):
+    def __init__(self, instance, helpers, memory=None, threads=1, workers=None, relaxed_simd=False):
         self.instance = instance
         self.exports = instance.exports
         # the threaded module imports its (shared) memory, the single-threaded one exports it
         self.memory_object = memory if memory is not None else self.exports.memory
         self.threads = threads
+        self.relaxed_simd = bool(relaxed_simd)  # fused multiply-add kernels (kernels*_relaxed.wasm)
+        self.module_name = module_name(threads, self.relaxed_simd)
         self._workers = workers  # JS array of Web Workers (kept so they live as long as we do)
         self._helpers = helpers
         self._malloc = self.exports.pb_malloc
@@ -104,10 +151,12 @@ class WasmRuntime:
         self.fallback = None
 
     @classmethod
-    async def create(cls, threads=None) -> "WasmRuntime":
+    async def create(cls, threads=None, relaxed_simd=None) -> "WasmRuntime":
         """Instantiate the kernels. threads=None: use every core when the page is
         crossOriginIsolated, else one thread; threads=1: single-threaded; threads=n: n threads
-        (needs cross-origin isolation)."""
+        (needs cross-origin isolation). relaxed_simd=None: the fused multiply-add kernels where the
+        browser supports relaxed SIMD, else the plain ones; False: always the plain ones; True:
+        the relaxed ones or an error."""
         require_pyodide("the wasm backend")
         import js
         from pyodide.code import run_js
@@ -124,24 +173,37 @@ class WasmRuntime:
                 f"threads={threads} needs a crossOriginIsolated page (SharedArrayBuffer): serve it with "
                 "'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp', "
                 "or use threads=1")
+        relaxed = _choose_relaxed(relaxed_simd)
         count = min(threads or pool.default_thread_count(), pool.MAX_THREADS) if available else 1
         if count > 1:
             try:
-                module = await compile_wasm("kernels_threads.wasm")
+                module = await compile_wasm(module_name(count, relaxed))
                 memory = pool.shared_memory()
                 imports = run_js("(memory) => ({ env: { memory } })")(memory)
                 instance = await js.WebAssembly.instantiate(module, imports)
                 workers = await pool.start_workers(module, memory, instance.exports, count - 1)
                 instance.exports.pb_set_threads(count)
-                return cls(instance, helpers, memory=memory, threads=count, workers=workers)
+                return cls._log(cls(instance, helpers, memory=memory, threads=count, workers=workers,
+                                    relaxed_simd=relaxed), relaxed_simd)
             except Exception as error:  # e.g. a Content-Security-Policy that forbids blob: workers
                 if threads is not None:
                     raise
                 log.warning("wasm backend: could not start %d worker threads (%s); running single-threaded",
                             count - 1, error)
-        module = await compile_wasm("kernels.wasm")
+        module = await compile_wasm(module_name(1, relaxed))
         instance = await js.WebAssembly.instantiate(module, js.Object.new())
-        return cls(instance, helpers)
+        return cls._log(cls(instance, helpers, relaxed_simd=relaxed), relaxed_simd)
+
+    @staticmethod
+    def _log(runtime: "WasmRuntime", asked) -> "WasmRuntime":
+        if runtime.relaxed_simd:
+            flavour = "relaxed SIMD (fused multiply-add)"
+        elif asked is False:
+            flavour = "plain SIMD (relaxed_simd=False)"
+        else:
+            flavour = "plain SIMD (this browser has no relaxed SIMD)"
+        log.info("wasm backend: %s, %d thread(s), %s", runtime.module_name, runtime.threads, flavour)
+        return runtime
 
     # -- allocation ----------------------------------------------------------------------------
     def _alloc(self, nbytes: int) -> int:
@@ -244,6 +306,7 @@ class WasmRuntime:
             "heap_bytes": int(self.exports.pb_heap_bytes()),
             "memory_bytes": int(self.memory_object.buffer.byteLength),
             "threads": self.threads,
+            "relaxed_simd": self.relaxed_simd,
         }
 
 

@@ -87,16 +87,16 @@ static void dw_forward_image(const float *xp, int wpad, int cp, const float *wt,
           /* stride 1: slide along the row; each input column (3 loads) feeds 3 outputs:
            * out[q] gets tap column 0, out[q-1] column 1, out[q-2] column 2 */
           v128_t x0 = wasm_v128_load(r0), x1 = wasm_v128_load(r1), x2 = wasm_v128_load(r2);
-          v128_t accA = wasm_f32x4_add(b, wasm_f32x4_add(wasm_f32x4_mul(x0, w0), wasm_f32x4_add(wasm_f32x4_mul(x1, w3), wasm_f32x4_mul(x2, w6))));
+          v128_t accA = PB_MADD(x0, w0, PB_MADD(x1, w3, PB_MADD(x2, w6, b)));
           x0 = wasm_v128_load(r0 + cp); x1 = wasm_v128_load(r1 + cp); x2 = wasm_v128_load(r2 + cp);
-          accA = wasm_f32x4_add(accA, wasm_f32x4_add(wasm_f32x4_mul(x0, w1), wasm_f32x4_add(wasm_f32x4_mul(x1, w4), wasm_f32x4_mul(x2, w7))));
-          v128_t accB = wasm_f32x4_add(b, wasm_f32x4_add(wasm_f32x4_mul(x0, w0), wasm_f32x4_add(wasm_f32x4_mul(x1, w3), wasm_f32x4_mul(x2, w6))));
+          accA = PB_MADD(x0, w1, PB_MADD(x1, w4, PB_MADD(x2, w7, accA)));
+          v128_t accB = PB_MADD(x0, w0, PB_MADD(x1, w3, PB_MADD(x2, w6, b)));
           const float *q0 = r0 + 2 * cp, *q1 = r1 + 2 * cp, *q2 = r2 + 2 * cp;
           for (; ox < ow; ox++) {
             x0 = wasm_v128_load(q0); x1 = wasm_v128_load(q1); x2 = wasm_v128_load(q2);
-            v128_t done = wasm_f32x4_add(accA, wasm_f32x4_add(wasm_f32x4_mul(x0, w2), wasm_f32x4_add(wasm_f32x4_mul(x1, w5), wasm_f32x4_mul(x2, w8))));
-            accA = wasm_f32x4_add(accB, wasm_f32x4_add(wasm_f32x4_mul(x0, w1), wasm_f32x4_add(wasm_f32x4_mul(x1, w4), wasm_f32x4_mul(x2, w7))));
-            accB = wasm_f32x4_add(b, wasm_f32x4_add(wasm_f32x4_mul(x0, w0), wasm_f32x4_add(wasm_f32x4_mul(x1, w3), wasm_f32x4_mul(x2, w6))));
+            v128_t done = PB_MADD(x0, w2, PB_MADD(x1, w5, PB_MADD(x2, w8, accA)));
+            accA = PB_MADD(x0, w1, PB_MADD(x1, w4, PB_MADD(x2, w7, accB)));
+            accB = PB_MADD(x0, w0, PB_MADD(x1, w3, PB_MADD(x2, w6, b)));
             done = pb_act_v(done, act);
             if (lanes == 4) wasm_v128_store(yr, done); else store_lanes(yr, done, lanes);
             q0 += cp; q1 += cp; q2 += cp;
@@ -105,15 +105,15 @@ static void dw_forward_image(const float *xp, int wpad, int cp, const float *wt,
           continue;
         }
         for (int ox = 0; ox < ow; ox++) {
-          v128_t a0 = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(r0), w0));
+          v128_t a0 = PB_MADD(wasm_v128_load(r0), w0, b);
           v128_t a1 = wasm_f32x4_mul(wasm_v128_load(r0 + cp), w1);
           v128_t a2 = wasm_f32x4_mul(wasm_v128_load(r0 + 2 * cp), w2);
-          a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(r1), w3));
-          a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(r1 + cp), w4));
-          a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1 + 2 * cp), w5));
-          a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(r2), w6));
-          a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(r2 + cp), w7));
-          a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r2 + 2 * cp), w8));
+          a0 = PB_MADD(wasm_v128_load(r1), w3, a0);
+          a1 = PB_MADD(wasm_v128_load(r1 + cp), w4, a1);
+          a2 = PB_MADD(wasm_v128_load(r1 + 2 * cp), w5, a2);
+          a0 = PB_MADD(wasm_v128_load(r2), w6, a0);
+          a1 = PB_MADD(wasm_v128_load(r2 + cp), w7, a1);
+          a2 = PB_MADD(wasm_v128_load(r2 + 2 * cp), w8, a2);
           v128_t acc = pb_act_v(wasm_f32x4_add(a0, wasm_f32x4_add(a1, a2)), act);
           if (lanes == 4) wasm_v128_store(yr, acc); else store_lanes(yr, acc, lanes);
           r0 += step; r1 += step; r2 += step;
@@ -135,7 +135,7 @@ static void dw_forward_image(const float *xp, int wpad, int cp, const float *wt,
             const float *xr = base + i * row;
             const float *wr = wt + (long)i * kw * cp + cb;
             for (int j = 0; j < kw; j++)
-              acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(xr + (long)j * cp), wasm_v128_load(wr + (long)j * cp)));
+              acc = PB_MADD(wasm_v128_load(xr + (long)j * cp), wasm_v128_load(wr + (long)j * cp), acc);
           }
           store_lanes(y + ((long)oy * ow + ox) * c + cb, pb_act_v(acc, act), lanes);
         }
@@ -290,7 +290,7 @@ static void grad_input_strided_task(void *ctx, int task, int thread) {
             const float *zp = zrow + (long)z0 * cp + cb;
             float *ap = acc + (long)ix0 * cp + cb;
             for (int t = 0; t < count; t++) {
-              wasm_v128_store(ap, wasm_f32x4_add(wasm_v128_load(ap), wasm_f32x4_mul(wasm_v128_load(zp), wk)));
+              wasm_v128_store(ap, PB_MADD(wasm_v128_load(zp), wk, wasm_v128_load(ap)));
               zp += cp;
               ap += astep;
             }
@@ -342,15 +342,15 @@ static void grad_filter_task(void *ctx, int task, int thread) {
             for (int q = 0; q < ow + 2; q++) {
               const v128_t g0 = q < ow ? wasm_v128_load(d + (long)q * cp) : wasm_f32x4_splat(0.f);
               const v128_t x0 = wasm_v128_load(r0), x1 = wasm_v128_load(r1), x2 = wasm_v128_load(r2);
-              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(x0, g0));
-              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(x0, g1));
-              a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(x0, g2));
-              a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(x1, g0));
-              a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(x1, g1));
-              a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(x1, g2));
-              a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(x2, g0));
-              a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(x2, g1));
-              a8 = wasm_f32x4_add(a8, wasm_f32x4_mul(x2, g2));
+              a0 = PB_MADD(x0, g0, a0);
+              a1 = PB_MADD(x0, g1, a1);
+              a2 = PB_MADD(x0, g2, a2);
+              a3 = PB_MADD(x1, g0, a3);
+              a4 = PB_MADD(x1, g1, a4);
+              a5 = PB_MADD(x1, g2, a5);
+              a6 = PB_MADD(x2, g0, a6);
+              a7 = PB_MADD(x2, g1, a7);
+              a8 = PB_MADD(x2, g2, a8);
               g2 = g1; g1 = g0;
               r0 += cp; r1 += cp; r2 += cp;
             }
@@ -358,15 +358,15 @@ static void grad_filter_task(void *ctx, int task, int thread) {
           }
           for (int ox = 0; ox < ow; ox++) {
             const v128_t g = wasm_v128_load(d);
-            a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(r0), g));
-            a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(r0 + cp), g));
-            a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r0 + 2 * cp), g));
-            a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(r1), g));
-            a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(wasm_v128_load(r1 + cp), g));
-            a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(wasm_v128_load(r1 + 2 * cp), g));
-            a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(wasm_v128_load(r2), g));
-            a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(wasm_v128_load(r2 + cp), g));
-            a8 = wasm_f32x4_add(a8, wasm_f32x4_mul(wasm_v128_load(r2 + 2 * cp), g));
+            a0 = PB_MADD(wasm_v128_load(r0), g, a0);
+            a1 = PB_MADD(wasm_v128_load(r0 + cp), g, a1);
+            a2 = PB_MADD(wasm_v128_load(r0 + 2 * cp), g, a2);
+            a3 = PB_MADD(wasm_v128_load(r1), g, a3);
+            a4 = PB_MADD(wasm_v128_load(r1 + cp), g, a4);
+            a5 = PB_MADD(wasm_v128_load(r1 + 2 * cp), g, a5);
+            a6 = PB_MADD(wasm_v128_load(r2), g, a6);
+            a7 = PB_MADD(wasm_v128_load(r2 + cp), g, a7);
+            a8 = PB_MADD(wasm_v128_load(r2 + 2 * cp), g, a8);
             r0 += step; r1 += step; r2 += step;
             d += cp;
           }
@@ -383,7 +383,7 @@ static void grad_filter_task(void *ctx, int task, int thread) {
               const float *xr = xp + ((long)oy * sh + ki) * row + (long)kj * cp + cb;
               const float *d = dzi + (long)oy * ow * cp + cb;
               for (int ox = 0; ox < ow; ox++) {
-                a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(xr + (long)ox * sw * cp), wasm_v128_load(d)));
+                a = PB_MADD(wasm_v128_load(xr + (long)ox * sw * cp), wasm_v128_load(d), a);
                 d += cp;
               }
             }

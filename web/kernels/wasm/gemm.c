@@ -95,17 +95,17 @@ static void micro_kernel(int kc, const float *a0, const float *a1, const float *
   for (int p = 0; p < kc; p++) {
     v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
     v128_t a = wasm_v128_load32_splat(a0);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, b0));
-    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, b1));
+    c00 = PB_MADD(a, b0, c00);
+    c01 = PB_MADD(a, b1, c01);
     a = wasm_v128_load32_splat(a1);
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, b0));
-    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, b1));
+    c10 = PB_MADD(a, b0, c10);
+    c11 = PB_MADD(a, b1, c11);
     a = wasm_v128_load32_splat(a2);
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, b0));
-    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, b1));
+    c20 = PB_MADD(a, b0, c20);
+    c21 = PB_MADD(a, b1, c21);
     a = wasm_v128_load32_splat(a3);
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, b0));
-    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, b1));
+    c30 = PB_MADD(a, b0, c30);
+    c31 = PB_MADD(a, b1, c31);
     a0 += astep;
     a1 += astep;
     a2 += astep;
@@ -270,10 +270,10 @@ PB_EXPORT(pb_gemm) void pb_gemm(const float *a, int lda, int trans_a, const floa
 /* -- benchmark hooks (scripts/bench and the measurements in the report) ----------------------- */
 
 /* pb_bench_fma_peak(iters): the practical ceiling of a SIMD multiply-add loop on this engine, for
- * judging the GEMM: iters x 8 independent f32x4 "acc += a * b" (WASM SIMD has no fused FMA, so
- * mul + add) with b streamed from a small L1-resident buffer, i.e. a micro-kernel with zero
- * cache misses, no packing and no edges. FLOPs = iters * 64. The result depends on every
- * accumulator so nothing is optimised away. */
+ * judging the GEMM: iters x 8 independent f32x4 "acc += a * b" (PB_MADD: mul + add in the plain
+ * build, one f32x4.relaxed_madd in the relaxed one) with b streamed from a small L1-resident
+ * buffer, i.e. a micro-kernel with zero cache misses, no packing and no edges. FLOPs = iters * 64.
+ * The result depends on every accumulator so nothing is optimised away. */
 PB_EXPORT(pb_bench_fma_peak) float pb_bench_fma_peak(int iters) {
   static float buf[64] __attribute__((aligned(16)));
   for (int i = 0; i < 64; i++) buf[i] = 1e-6f * (float)i;
@@ -281,13 +281,13 @@ PB_EXPORT(pb_bench_fma_peak) float pb_bench_fma_peak(int iters) {
   v128_t x0 = wasm_f32x4_splat(0.5f), x1 = wasm_f32x4_splat(0.25f), x2 = wasm_f32x4_splat(0.125f);
   v128_t x3 = wasm_f32x4_splat(1.5f);
   v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-#define PB_PEAK_STEP(off)                                                                                  \
-  {                                                                                                        \
-    v128_t b0 = wasm_v128_load(buf + (off)), b1 = wasm_v128_load(buf + (off) + 4);                        \
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(x0, b0)); a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(x0, b1));     \
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(x1, b0)); a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(x1, b1));     \
-    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(x2, b0)); a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(x2, b1));     \
-    a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(x3, b0)); a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(x3, b1));     \
+#define PB_PEAK_STEP(off)                                                              \
+  {                                                                                    \
+    v128_t b0 = wasm_v128_load(buf + (off)), b1 = wasm_v128_load(buf + (off) + 4);    \
+    a0 = PB_MADD(x0, b0, a0); a1 = PB_MADD(x0, b1, a1);                                \
+    a2 = PB_MADD(x1, b0, a2); a3 = PB_MADD(x1, b1, a3);                                \
+    a4 = PB_MADD(x2, b0, a4); a5 = PB_MADD(x2, b1, a5);                                \
+    a6 = PB_MADD(x3, b0, a6); a7 = PB_MADD(x3, b1, a7);                                \
   }
   /* unrolled 8x so loop overhead does not count against the arithmetic; iters rounds down to 8 */
   for (int i = 0; i + 8 <= iters; i += 8) {

@@ -44,6 +44,18 @@ void pb_free_internal(void *p);
 void *memset(void *dst, int value, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 
+/* PB_MADD(a, b, c) = a * b + c on f32x4. The relaxed build (-DPB_RELAXED_SIMD -mrelaxed-simd,
+ * kernels*_relaxed.wasm) makes it one f32x4.relaxed_madd: one rounding where the CPU has FMA (V8
+ * on x86-64 with FMA3 fuses it), the spec also allows mul + add. clang 14 emits the proposal's
+ * prototype opcode for __builtin_wasm_fma_f32x4; scripts/patch_relaxed_simd.py re-encodes it as
+ * the final f32x4.relaxed_madd (same operand order a, b, c; see docs/wasm_backend.md). The plain
+ * build keeps the separate multiply and add that every SIMD engine runs. */
+#ifdef PB_RELAXED_SIMD
+#define PB_MADD(a, b, c) __builtin_wasm_fma_f32x4((a), (b), (c))
+#else
+#define PB_MADD(a, b, c) wasm_f32x4_add(wasm_f32x4_mul((a), (b)), (c))
+#endif
+
 PB_INLINE int pb_min(int a, int b) { return a < b ? a : b; }
 PB_INLINE int pb_max(int a, int b) { return a > b ? a : b; }
 
