@@ -122,8 +122,16 @@ class Model(Layer):
         if isinstance(inputs, SymbolicTensor):
             raise NotImplementedError("calling a model on symbolic inputs (nesting models) is not supported yet")
         if not isinstance(inputs, Tensor):
-            inputs = Tensor(to_float_batch(np.asarray(inputs)))
+            inputs = Tensor(to_float_batch(np.asarray(inputs)), backend=self._home_backend())
         return self.call(inputs, training=training)
+
+    def _home_backend(self):
+        """Where this model's weights live: batches go there, even if another backend became current
+        since the model was built (a batch on another backend would hand its kernels foreign pointers)."""
+        for layer in _walk(self.layers):
+            if layer._weights:
+                return layer._weights[0].backend
+        return None  # no weights: the current backend
 
     # -- compile ---------------------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None):
@@ -150,8 +158,9 @@ class Model(Layer):
 
     # -- one step -----------------------------------------------------------------------------------------
     def _upload_batch(self, xb, yb):
-        x = Tensor(to_float_batch(xb))
-        y = Tensor(yb, dtype=yb.dtype) if yb is not None else None
+        home = self._home_backend()
+        x = Tensor(to_float_batch(xb), backend=home)
+        y = Tensor(yb, backend=home, dtype=yb.dtype) if yb is not None else None
         return x, y
 
     def _loss_and_output(self, x, y, training):
@@ -401,7 +410,7 @@ class Model(Layer):
         with no_grad():
             for step in range(steps):
                 yield from _await_all(cbs.call("on_predict_batch_begin", step, {}))
-                xb = Tensor(to_float_batch(x[step * batch_size:(step + 1) * batch_size]))
+                xb = Tensor(to_float_batch(x[step * batch_size:(step + 1) * batch_size]), backend=self._home_backend())
                 outputs.append(self.call(xb, training=False).numpy())  # predict's job is to bring data back
                 yield from _await_all(cbs.call("on_predict_batch_end", step, {"outputs": outputs[-1]}))
                 yield None

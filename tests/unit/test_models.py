@@ -304,3 +304,24 @@ def test_sequential_without_input_is_built_from_the_first_data_like_keras(digits
     unbuilt.compile("adam", "mse")
     with pytest.raises(ValueError, match="'conv2d.*expects images of shape"):
         unbuilt.predict(np.zeros((2, 5), "float32"), verbose=0)
+
+
+def test_batches_go_to_the_backend_holding_the_weights_not_the_current_one(monkeypatch):
+    """A model built on one backend keeps training there after another backend became current."""
+    import pybrowserml.tensor as tensor_module
+
+    pb.set_random_seed(0)
+    model = pb.Sequential([pb.layers.Input((4,)), pb.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).random((8, 4), dtype=np.float32)
+    y = np.arange(8, dtype=np.int32) % 3
+    expected = model.predict(x, verbose=0)
+
+    def elsewhere():
+        raise AssertionError("a batch went to the current backend instead of the model's")
+
+    monkeypatch.setattr(tensor_module, "get_backend", elsewhere)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+    model.train_on_batch(x, y)
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    model.evaluate(x, y, verbose=0)
