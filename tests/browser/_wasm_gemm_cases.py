@@ -74,6 +74,41 @@ rows
 """
 
 
+# Few input channels: conv2d and conv2d_grad_filter take the direct kernels (conv_direct.c);
+# grad_input stays on im2col + GEMM and is checked on the same shapes. Odd sizes, ow < 4 (no full
+# 4-pixel tile), output channels not divisible by 4 or 8, windows larger than the image, stride 2,
+# and two batches large enough (> 2 MFLOP) for the threaded build to split them into tasks.
+DIRECT_CASES = r"""
+from pybrowserml.backends.wasm.kernels_gemm import uses_direct_conv
+cases = [  # n, h, w, c, kh, kw, o, strides, padding, bias, activation
+    (2, 7, 9, 1, 3, 3, 5, (1, 1), "same", True, "relu"),
+    (3, 8, 11, 2, 3, 3, 16, (2, 2), "same", False, None),
+    (2, 9, 7, 3, 5, 5, 6, (2, 2), "valid", True, "relu6"),
+    (1, 5, 6, 4, 2, 3, 12, (1, 2), "same", True, None),
+    (2, 6, 5, 1, 5, 5, 3, (1, 1), "valid", False, "relu6"),
+    (1, 3, 3, 2, 3, 3, 7, (2, 2), "valid", True, "relu"),      # a single output pixel
+    (2, 10, 3, 3, 1, 3, 9, (1, 1), "same", True, "relu"),      # 1x3 window, rows of 3 pixels
+    (2, 13, 13, 4, 3, 3, 13, (2, 2), "same", False, "relu"),
+    (1, 4, 4, 1, 7, 7, 4, (1, 1), "same", True, None),         # the window is larger than the image
+    (2, 11, 9, 2, 4, 4, 1, (1, 1), "same", True, "relu6"),     # even window: the extra padding goes after
+    (16, 28, 28, 1, 3, 3, 16, (1, 1), "same", True, "relu"),   # the reference stem, split into tasks
+    (6, 20, 18, 3, 3, 3, 20, (2, 1), "same", True, "relu6"),
+]
+rows = []
+for i, (n, h, w, c, kh, kw, o, s, pad, has_bias, act) in enumerate(cases):
+    assert uses_direct_conv(c, kh, kw), (c, kh, kw)
+    tag = f"direct{i}:{n}x{h}x{w}x{c} k{kh}x{kw} o{o} s{s} {pad} {act}"
+    x, f = rand(n, h, w, c, high=3.0), rand(kh, kw, c, o)   # outputs above 6 too (relu6)
+    b = rand(o) if has_bias else None
+    rows.append(compare(tag + " fwd", "conv2d", [x, f, b], dict(strides=s, padding=pad, activation=act)))
+    y = REFERENCE["conv2d"](x, f, None, strides=s, padding=pad)
+    dz = rand(*y.shape)
+    rows.append(compare(tag + " dx", "conv2d_grad_input", [dz, f], dict(input_shape=x.shape, strides=s, padding=pad)))
+    rows.append(compare(tag + " dw", "conv2d_grad_filter", [x, dz], dict(filter_shape=f.shape, strides=s, padding=pad)))
+rows
+"""
+
+
 GEMM_CASES = r"""
 rows = []
 for m, k, n in [(1, 1, 1), (5, 3, 7), (33, 300, 17), (200, 40, 9), (5, 300, 1030), (97, 513, 130)]:

@@ -9,7 +9,7 @@ sizes (KC=256, MC=96, NC=1024) and several im2col chunks. The cases live in _was
 
 import pytest
 
-from _wasm_gemm_cases import CONV_CASES, ELEMENTWISE_CASES, ELEMENTWISE_FALLBACKS, GEMM_CASES, check, setup
+from _wasm_gemm_cases import CONV_CASES, DIRECT_CASES, ELEMENTWISE_CASES, ELEMENTWISE_FALLBACKS, GEMM_CASES, check, setup
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,10 @@ def page(shared_pyodide_page):
 
 def test_conv2d_forward_and_gradients_match_numpy(page):
     check(page.run(CONV_CASES))
+
+
+def test_direct_conv2d_for_few_input_channels_matches_numpy(page):
+    check(page.run(DIRECT_CASES))
 
 
 def test_matmul_dense_and_bias_grad_match_numpy(page):

@@ -4,7 +4,7 @@ and a training run that must match numpy and keep device memory flat."""
 
 import pytest
 
-from _wasm_gemm_cases import BIG_CASES, CONV_CASES, GEMM_CASES, check, setup
+from _wasm_gemm_cases import BIG_CASES, CONV_CASES, DIRECT_CASES, GEMM_CASES, check, setup
 from _wasm_network import network
 from harness import Browser
 
@@ -43,6 +43,21 @@ def test_threaded_conv_and_gemm_kernels_match_numpy(page):
 
 def test_large_kernels_split_across_threads_match_numpy(page):
     check(page.run(BIG_CASES))
+
+
+def test_threaded_direct_conv_kernels_match_numpy_and_use_the_workers(page):
+    check(page.run(DIRECT_CASES))
+    # The reference stem, batch 32, in a row: its image chunks must really run on the workers too.
+    worker_tasks = page.run(r"""
+x, f, b = wasm.upload(rand(32, 28, 28, 1)), wasm.upload(rand(3, 3, 1, 16)), wasm.upload(rand(16))
+dz = wasm.upload(rand(32, 28, 28, 16))
+before = wasm.rt.exports.pb_worker_tasks()
+for _ in range(20):
+    wasm.run("conv2d", x, f, b, activation="relu")
+    wasm.run("conv2d_grad_filter", x, dz, filter_shape=(3, 3, 1, 16))
+wasm.rt.exports.pb_worker_tasks() - before
+""")
+    assert worker_tasks > 0, "the direct conv kernels never ran a task on a worker"
 
 
 def test_threaded_training_matches_numpy_and_does_not_leak(page):

@@ -7,7 +7,7 @@ import pytest
 import pybrowserml
 from pybrowserml.backends.wasm import create, create_async
 from pybrowserml.backends.wasm.kernels_elementwise import _normalise_axes, _period, resolve_shape
-from pybrowserml.backends.wasm.kernels_gemm import conv_geometry
+from pybrowserml.backends.wasm.kernels_gemm import DIRECT_CONV_MAX_CHANNELS, conv_geometry, uses_direct_conv
 
 
 def test_wasm_backend_explains_that_it_needs_pyodide():
@@ -58,6 +58,15 @@ def test_reduction_axes_are_normalised_or_rejected():
 )
 def test_conv_geometry_follows_tensorflow_padding(shape, k, strides, padding, expected):
     assert conv_geometry(shape, k, k, strides, padding) == expected
+
+
+def test_only_few_channel_non_pointwise_convolutions_take_the_direct_kernels():
+    assert uses_direct_conv(1, 3, 3)  # the reference stem
+    assert uses_direct_conv(DIRECT_CONV_MAX_CHANNELS, 5, 5)
+    assert uses_direct_conv(3, 1, 3) and uses_direct_conv(2, 7, 1)  # only 1x1 is excluded
+    assert not uses_direct_conv(DIRECT_CONV_MAX_CHANNELS + 1, 3, 3)  # im2col + GEMM
+    assert not uses_direct_conv(1, 1, 1)  # pointwise: one GEMM, no im2col
+    assert not uses_direct_conv(0, 3, 3)
 
 
 def test_reshape_shapes_follow_numpy():

@@ -3,8 +3,8 @@
 Every function has exactly the signature and result of the numpy kernel of the same name
 (backends/numpy_backend.py): shapes are checked and computed here (the C side trusts them),
 outputs allocated with ``rt.empty``, then one exported C function (web/kernels/wasm/gemm.c,
-conv.c, elementwise.c for bias_grad) does the work, bias and activation fused in. Other dtypes or
-activations go to ``rt.fallback``, the numpy path of the backend, which counts them.
+conv.c, conv_direct.c, elementwise.c for bias_grad) does the work, bias and activation fused in.
+Other dtypes or activations go to ``rt.fallback``, the numpy path of the backend, which counts them.
 """
 
 from __future__ import annotations
@@ -47,12 +47,35 @@ def conv_geometry(input_shape, kh, kw, strides, padding):
     return oh, ow, pad_top, pad_left
 
 
+# conv2d and conv2d_grad_filter run the direct kernels of conv_direct.c up to this many input
+# channels, im2col + GEMM (conv.c) above. Measured in Chromium, one thread, batch 32 (28x28, 14x14
+# and 7x7 images, 3x3 and 5x5 filters, 16..128 output channels, stride 1 and 2): with C <= 4 the
+# direct kernels were faster on every shape (x1.02 to x4, the 3x3 1->16 stem x2.8 forward and x4
+# grad_filter); from C = 6 a 14x14 layer with 128 filters is already at par or slower (x0.97) and
+# the gain elsewhere shrinks (x1.1 to x1.6).
+DIRECT_CONV_MAX_CHANNELS = 4
+
+
+def uses_direct_conv(in_channels, kh, kw):
+    """Whether conv2d / conv2d_grad_filter take the direct kernels (conv_direct.c) for this filter.
+
+    With few input channels im2col + GEMM multiplies by a matrix only kh*kw*C deep (9 for a 3x3
+    stem on grey images), where the GEMM's packing and set-up dominate (6-7 GFLOP/s for K = 9, ~30
+    for deep ones) and the patch matrix is kh*kw times the input; the direct kernels read each
+    window straight from the image instead. A 1x1 filter stays on conv.c: at stride 1 it is one GEMM
+    over the NHWC input, with no im2col at all. conv2d_grad_input always stays on conv.c (a stem's
+    input needs no gradient).
+    """
+    return 1 <= in_channels <= DIRECT_CONV_MAX_CHANNELS and (kh, kw) != (1, 1)
+
+
 def make_kernels(rt):
     """The kernel table entries of this module, bound to one WasmRuntime."""
     ex = rt.exports
     # Exports are looked up once: each Python -> JS call then costs ~1 us (PLATFORM.md).
     pb_gemm, pb_conv2d = ex.pb_gemm, ex.pb_conv2d
     pb_conv2d_grad_input, pb_conv2d_grad_filter = ex.pb_conv2d_grad_input, ex.pb_conv2d_grad_filter
+    pb_conv2d_direct, pb_conv2d_direct_grad_filter = ex.pb_conv2d_direct, ex.pb_conv2d_direct_grad_filter
     pb_sum_rows = ex.pb_sum_rows
     fallback = lambda name, *args, **attrs: rt.fallback(name, args, attrs)  # noqa: E731
 
@@ -107,8 +130,9 @@ def make_kernels(rt):
             _check_shape("conv2d", "the bias", b.shape, (o,))
         oh, ow, pt, pl = conv_geometry(x.shape, kh, kw, strides, padding)
         y = rt.empty((n, oh, ow, o))
-        pb_conv2d(x.ptr, w.ptr, b.ptr if b is not None else 0, y.ptr, n, h, wd, c, kh, kw, o,
-                  strides[0], strides[1], pt, pl, oh, ow, act)
+        run = pb_conv2d_direct if uses_direct_conv(c, kh, kw) else pb_conv2d
+        run(x.ptr, w.ptr, b.ptr if b is not None else 0, y.ptr, n, h, wd, c, kh, kw, o,
+            strides[0], strides[1], pt, pl, oh, ow, act)
         return y
 
     def conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):
@@ -135,7 +159,8 @@ def make_kernels(rt):
         if n * oh * ow == 0:
             ex.pb_fill_f32(dw.ptr, 0.0, dw.size)
         else:
-            pb_conv2d_grad_filter(x.ptr, dz.ptr, dw.ptr, n, h, wd, c, kh, kw, o, strides[0], strides[1], pt, pl, oh, ow)
+            run = pb_conv2d_direct_grad_filter if uses_direct_conv(c, kh, kw) else pb_conv2d_grad_filter
+            run(x.ptr, dz.ptr, dw.ptr, n, h, wd, c, kh, kw, o, strides[0], strides[1], pt, pl, oh, ow)
         return dw
 
     return {
