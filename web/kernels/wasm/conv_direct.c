@@ -81,7 +81,7 @@ PB_INLINE void forward_tile(const float *xb, long pstep, long row, int kh, int r
       for (int v = 0; v < NV; v++) wv[v] = wasm_v128_load(wr + 4 * v);
       for (int p = 0; p < P; p++) {
         const v128_t xs = wasm_v128_load32_splat(xr + p * pstep + u);
-        for (int v = 0; v < NV; v++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(xs, wv[v]));
+        for (int v = 0; v < NV; v++) acc[p][v] = PB_MADD(xs, wv[v], acc[p][v]);
       }
     }
   }
@@ -206,8 +206,8 @@ PB_INLINE void grad_filter_tile(const float *xb, long pstep, long xrow, const fl
       const v128_t d0 = wasm_v128_load(d), d1 = NV > 1 ? wasm_v128_load(d + 4) : d0;
       for (int t = 0; t < T; t++) {
         const v128_t xs = wasm_v128_load32_splat(xq + t);
-        a[t][0] = wasm_f32x4_add(a[t][0], wasm_f32x4_mul(xs, d0));
-        if (NV > 1) a[t][1] = wasm_f32x4_add(a[t][1], wasm_f32x4_mul(xs, d1));
+        a[t][0] = PB_MADD(xs, d0, a[t][0]);
+        if (NV > 1) a[t][1] = PB_MADD(xs, d1, a[t][1]);
       }
     }
   }
