@@ -25,15 +25,6 @@
  */
 #include "epilogue.h"
 
-PB_INLINE int round4(int c) { return (c + 3) & ~3; }
-
-/* Store the first n (1..4) lanes of v at p. */
-PB_INLINE void store_lanes(float *p, v128_t v, int n) {
-  if (n >= 4) { wasm_v128_store(p, v); return; }
-  p[0] = wasm_f32x4_extract_lane(v, 0);
-  if (n > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
-  if (n > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
-}
 
 typedef struct DirectJob {
   const float *x, *dz;

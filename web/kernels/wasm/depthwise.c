@@ -21,15 +21,6 @@
  */
 #include "epilogue.h"
 
-PB_INLINE int round4(int c) { return (c + 3) & ~3; }
-
-/* Store the first n (1..4) lanes of v at p. */
-PB_INLINE void store_lanes(float *p, v128_t v, int n) {
-  if (n >= 4) { wasm_v128_store(p, v); return; }
-  p[0] = wasm_f32x4_extract_lane(v, 0);
-  if (n > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
-  if (n > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
-}
 
 /* Copy one (h, w, c) image into a (hp, wp, cp) buffer at row `top`, column `left`. Everything
  * outside that interior must be zero: callers zero the buffer once per call (`clear`), after which

@@ -58,6 +58,16 @@ void *memcpy(void *dst, const void *src, size_t n);
 
 PB_INLINE int pb_min(int a, int b) { return a < b ? a : b; }
 PB_INLINE int pb_max(int a, int b) { return a > b ? a : b; }
+/* Channel counts rounded up to whole f32x4 vectors (padded work buffers). */
+PB_INLINE int round4(int c) { return (c + 3) & ~3; }
+
+/* Store the first n (1..4) lanes of v at p (the tail of a channel block). */
+PB_INLINE void store_lanes(float *p, v128_t v, int n) {
+  if (n >= 4) { wasm_v128_store(p, v); return; }
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (n > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (n > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
+}
 
 /* A float buffer of at least n floats that the calling kernel may use until it returns; each
  * slot (0..3) is an independent growing buffer kept across calls (runtime.c). Main thread only. */

@@ -26,16 +26,35 @@ PB_INLINE void copy_row(float *dst, const float *src, int width) {
 
 /* The row ranges of the copies below are independent: large ones are split over the threads
  * (pb_parallel_rows), since one core does not saturate the memory bandwidth. */
-typedef struct { const float *src; float *dst; int src_stride, dst_stride, width; } copy_job;
+typedef struct { const float *src; float *dst; int src_stride, dst_stride, width, add; } copy_job;
 
-static void copy_rows_range(void *ctx, int r0, int r1) {
+/* dst[0:width] += src[0:width] */
+PB_INLINE void add_row_into(float *dst, const float *src, int width) {
+  int j = 0;
+  for (; j + 8 <= width; j += 8) {
+    wasm_v128_store(dst + j, wasm_f32x4_add(wasm_v128_load(dst + j), wasm_v128_load(src + j)));
+    wasm_v128_store(dst + j + 4, wasm_f32x4_add(wasm_v128_load(dst + j + 4), wasm_v128_load(src + j + 4)));
+  }
+  for (; j + 4 <= width; j += 4) wasm_v128_store(dst + j, wasm_f32x4_add(wasm_v128_load(dst + j), wasm_v128_load(src + j)));
+  for (; j < width; j++) dst[j] += src[j];
+}
+
+/* Rows r0..r1 of a strided copy (add = 0) or accumulation (add = 1). */
+static void rows_range(void *ctx, int r0, int r1) {
   copy_job *j = (copy_job *)ctx;
   if (j->src_stride == j->width && j->dst_stride == j->width) {   /* contiguous: one block */
-    memcpy(j->dst + (long)r0 * j->width, j->src + (long)r0 * j->width, (size_t)(r1 - r0) * j->width * 4);
+    float *dst = j->dst + (long)r0 * j->width;
+    const float *src = j->src + (long)r0 * j->width;
+    if (j->add) add_row_into(dst, src, (r1 - r0) * j->width);
+    else memcpy(dst, src, (size_t)(r1 - r0) * j->width * 4);
     return;
   }
-  for (int r = r0; r < r1; r++)
-    copy_row(j->dst + (long)r * j->dst_stride, j->src + (long)r * j->src_stride, j->width);
+  for (int r = r0; r < r1; r++) {
+    float *dst = j->dst + (long)r * j->dst_stride;
+    const float *src = j->src + (long)r * j->src_stride;
+    if (j->add) add_row_into(dst, src, j->width);
+    else copy_row(dst, src, j->width);
+  }
 }
 
 /* pb_copy_rows(src, src_stride, dst, dst_stride, rows, width): for r < rows,
@@ -44,8 +63,8 @@ static void copy_rows_range(void *ctx, int r0, int r1) {
  * slice:  src = input + start offset, dst_stride = width. */
 PB_EXPORT(pb_copy_rows)
 void pb_copy_rows(const float *src, int src_stride, float *dst, int dst_stride, int rows, int width) {
-  copy_job j = {src, dst, src_stride, dst_stride, width};
-  pb_parallel_rows(copy_rows_range, &j, rows, 2.0 * width);
+  copy_job j = {src, dst, src_stride, dst_stride, width, 0};
+  pb_parallel_rows(rows_range, &j, rows, 2.0 * width);
 }
 
 typedef struct { const int *ptrs, *widths; int count, total; float *dst; } concat_job;
@@ -73,26 +92,6 @@ void pb_concat_rows(const int *ptrs, const int *widths, int count, float *dst, i
   pb_parallel_rows(concat_rows_range, &j, rows, 2.0 * total);
 }
 
-/* dst[0:width] += src[0:width] */
-PB_INLINE void add_row_into(float *dst, const float *src, int width) {
-  int j = 0;
-  for (; j + 8 <= width; j += 8) {
-    wasm_v128_store(dst + j, wasm_f32x4_add(wasm_v128_load(dst + j), wasm_v128_load(src + j)));
-    wasm_v128_store(dst + j + 4, wasm_f32x4_add(wasm_v128_load(dst + j + 4), wasm_v128_load(src + j + 4)));
-  }
-  for (; j + 4 <= width; j += 4) wasm_v128_store(dst + j, wasm_f32x4_add(wasm_v128_load(dst + j), wasm_v128_load(src + j)));
-  for (; j < width; j++) dst[j] += src[j];
-}
-
-static void accumulate_rows_range(void *ctx, int r0, int r1) {
-  copy_job *j = (copy_job *)ctx;
-  if (j->src_stride == j->width && j->dst_stride == j->width) {
-    add_row_into(j->dst + (long)r0 * j->width, j->src + (long)r0 * j->width, (r1 - r0) * j->width);
-    return;
-  }
-  for (int r = r0; r < r1; r++)
-    add_row_into(j->dst + (long)r * j->dst_stride, j->src + (long)r * j->src_stride, j->width);
-}
 
 /* pb_accumulate_rows(src, src_stride, dst, dst_stride, rows, width): for r < rows,
  * dst[r*dst_stride : +width] += src[r*src_stride : +width]. Backprop sums the gradients of a tensor
@@ -101,8 +100,8 @@ static void accumulate_rows_range(void *ctx, int r0, int r1) {
  * one pass instead of a slice copy and an add into a new array. */
 PB_EXPORT(pb_accumulate_rows)
 void pb_accumulate_rows(const float *src, int src_stride, float *dst, int dst_stride, int rows, int width) {
-  copy_job j = {src, dst, src_stride, dst_stride, width};
-  pb_parallel_rows(accumulate_rows_range, &j, rows, 3.0 * width);
+  copy_job j = {src, dst, src_stride, dst_stride, width, 1};
+  pb_parallel_rows(rows_range, &j, rows, 3.0 * width);
 }
 
 /* pb_transpose2d(src, dst, rows, cols): dst (cols, rows) = src (rows, cols) transposed, 32-bit
