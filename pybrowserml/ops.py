@@ -454,7 +454,8 @@ def remap_pixels(x, rows, cols, fill_value=0.0):
     if rows.ndim != 2 or cols.ndim != 2 or len(rows) != n or len(cols) != n:
         raise ValueError(f"remap_pixels: rows and cols must be (batch, size) int arrays for a batch of {n}, "
                          f"got shapes {rows.shape} and {cols.shape}")
-    if rows.size and not (-1 <= rows.min() and rows.max() < h) or cols.size and not (-1 <= cols.min() and cols.max() < w):
+    outside = [m.size and (m.min() < -1 or m.max() >= size) for m, size in ((rows, h), (cols, w))]
+    if any(outside):
         raise ValueError(f"remap_pixels: indices must be -1 (fill) or inside the {h}x{w} image")
     be = x.backend
     row_map, col_map = be.upload(rows), be.upload(cols)

@@ -129,7 +129,6 @@ class Tensor:
                 continue
             owned.discard(id(g))
             if node._backward is None:  # a leaf: a Variable or an input that asked for gradients
-                g = g.materialize(be) if isinstance(g, GradSlice) else g
                 node.grad = g if node.grad is None else be.run("add", node.grad, g)
                 continue
             for parent, pg in zip(node._parents, node._backward(g)):
