@@ -229,7 +229,7 @@ def concat(tensors, axis=-1):
     bounds = np.cumsum([0] + [t.shape[axis] for t in tensors])
 
     def backward(g):
-        # slices stay lazy: the engine adds each straight into that input's gradient when it has one
+        # slices stay lazy: the engine reads them in place when it sums each input's gradient parts
         return tuple(
             GradSlice(g, axis, int(bounds[i]), int(bounds[i + 1])) if t.requires_grad else None
             for i, t in enumerate(tensors)

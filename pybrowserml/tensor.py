@@ -118,24 +118,21 @@ class Tensor:
         elif isinstance(grad, Tensor):
             grad = grad.data
         order = _topological_order(self)
-        grads = {id(self): grad}
-        # Accumulators this loop created (sums, materialised slices): held only by `grads`, so further
-        # contributions are added into them in place. Arrays a backward returned may be shared (add's
-        # backward hands the same gradient to both inputs) and are never written to.
-        owned = set()
+        # A tensor used several times gets one gradient part per use; they are summed in one pass when
+        # the tensor's own node is reached (add_parts), so concat's slices are never copied out first.
+        parts = {id(self): [grad]}
         for node in reversed(order):
-            g = grads.pop(id(node), None)
-            if g is None:
+            node_parts = parts.pop(id(node), None)
+            if node_parts is None:
                 continue
-            owned.discard(id(g))
+            g = _sum_parts(be, node_parts)
             if node._backward is None:  # a leaf: a Variable or an input that asked for gradients
                 node.grad = g if node.grad is None else be.run("add", node.grad, g)
                 continue
             for parent, pg in zip(node._parents, node._backward(g)):
                 if pg is None or not parent.requires_grad:
                     continue
-                key = id(parent)
-                grads[key] = _accumulate(be, grads.get(key), pg, owned)
+                parts.setdefault(id(parent), []).append(pg)
             # Cut the graph behind us so that saved activations are freed now, not when the loss dies.
             node._parents = ()
             node._backward = None
@@ -145,7 +142,7 @@ class Tensor:
 
 class GradSlice:
     """A parent's gradient that is a slice of its child's (concat's backward): `grad[start:stop]` along
-    `axis`, left unmaterialised so that the engine can add it straight into an accumulator."""
+    `axis`, left unmaterialised so that the engine can sum it with the parent's other parts in one pass."""
 
     __slots__ = ("grad", "axis", "start", "stop")
 
@@ -156,25 +153,15 @@ class GradSlice:
         return be.run("slice", self.grad, axis=self.axis, start=self.start, stop=self.stop)
 
 
-def _accumulate(be, acc, g, owned):
-    """acc + g for the gradient of one tensor; returns the new accumulator and keeps `owned` up to date."""
-    if acc is None:
-        if isinstance(g, GradSlice):
-            g = g.materialize(be)
-            owned.add(id(g))
-        return g
-    if id(acc) not in owned:
-        # acc may be shared: start a fresh accumulator holding acc + g
-        acc = be.run("add", acc, g.materialize(be) if isinstance(g, GradSlice) else g)
-        owned.add(id(acc))
-        return acc
-    owned.discard(id(acc))
-    if isinstance(g, GradSlice):
-        acc = be.run("accumulate_slice", acc, g.grad, axis=g.axis, start=g.start, stop=g.stop)
-    else:
-        acc = be.run("accumulate", acc, g)
-    owned.add(id(acc))  # the kernel returns acc itself (or, after a numpy fallback, a new array)
-    return acc
+def _sum_parts(be, parts):
+    """One tensor's gradient from its parts (arrays and GradSlices). Parts may be shared (add's backward
+    hands one array to both inputs), so none is written to."""
+    if len(parts) == 1:
+        part = parts[0]
+        return part.materialize(be) if isinstance(part, GradSlice) else part
+    arrays = [p.grad if isinstance(p, GradSlice) else p for p in parts]
+    slices = [(p.axis, p.start, p.stop) if isinstance(p, GradSlice) else None for p in parts]
+    return be.run("add_parts", arrays, slices)
 
 
 def _topological_order(root):

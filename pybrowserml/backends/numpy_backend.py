@@ -137,14 +137,19 @@ def remap_pixels_grad(dy, rows, cols, input_shape):
     return dx
 
 
-def accumulate(acc, g):
-    """acc + g, written into acc (the autograd engine passes only accumulators it owns)."""
-    return np.add(acc, g, out=acc)
-
-
-def accumulate_slice(acc, g, axis, start, stop):
-    """acc + g[start:stop along axis], written into acc: a concat input's share of the concat's gradient."""
-    return np.add(acc, _slice(g, axis, start, stop), out=acc)
+def add_parts(arrays, slices):
+    """The sum of a gradient's parts: arrays[i], or arrays[i][start:stop along axis] where slices[i] is
+    (axis, start, stop) (a concat input's share of the concat's gradient). A new array; no part is written."""
+    if not arrays or len(arrays) != len(slices):
+        raise ValueError(f"add_parts: need one slice entry (None or (axis, start, stop)) per array, got "
+                         f"{len(arrays)} arrays and {len(slices)} slice entries")
+    views = [a if s is None else _slice_view(a, *s) for a, s in zip(arrays, slices)]
+    if any(v.shape != views[0].shape for v in views):
+        raise ValueError(f"add_parts: all parts must have the same shape, got {[v.shape for v in views]}")
+    out = views[0] + views[1] if len(views) > 1 else views[0].copy()
+    for v in views[2:]:
+        np.add(out, v, out=out)
+    return out
 
 
 def conv2d(x, w, b=None, strides=(1, 1), padding="same", activation=None):
@@ -419,10 +424,14 @@ def _reduction(fn):
     return kernel
 
 
-def _slice(a, axis, start, stop):
+def _slice_view(a, axis, start, stop):
     index = [slice(None)] * a.ndim
     index[axis] = slice(start, stop)
-    return np.ascontiguousarray(a[tuple(index)])
+    return a[tuple(index)]
+
+
+def _slice(a, axis, start, stop):
+    return np.ascontiguousarray(_slice_view(a, axis, start, stop))
 
 
 KERNELS = {
@@ -457,10 +466,9 @@ KERNELS = {
     "transpose": lambda a, axes=None: np.ascontiguousarray(np.transpose(a, axes)),
     "concat": lambda arrays, axis=-1: np.concatenate(arrays, axis=axis),
     "slice": _slice,
-    "accumulate": accumulate,
+    "add_parts": add_parts,
     "remap_pixels": remap_pixels,
     "remap_pixels_grad": remap_pixels_grad,
-    "accumulate_slice": accumulate_slice,
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     "argmax": lambda a, axis=-1: a.argmax(axis=axis).astype(np.int32),

@@ -28,7 +28,8 @@ def _compare(rows, case_id, got, want):
 def _run_both(be, name, arrays, attrs):
     """The numpy result and the backend's result (downloaded) of kernel `name`."""
     want = NUMPY.kernels[name](*arrays, **attrs)
-    device = [[be.upload(a) for a in x] if isinstance(x, list) else (None if x is None else be.upload(x)) for x in arrays]
+    device = [[be.upload(a) if isinstance(a, np.ndarray) else a for a in x] if isinstance(x, list)
+              else (None if x is None else be.upload(x)) for x in arrays]
     got = be.run(name, *device, **attrs)
     if isinstance(got, tuple):
         got = tuple(be.download(g) for g in got)
@@ -220,12 +221,9 @@ def backprop_cases(be, rows, rng):
         for act in ("relu", "relu6", "sigmoid", "tanh", None):
             _check(be, rows, f"activation_bias_grad {shape} {act}", "activation_bias_grad", [dy, y], activation=act)
             _check(be, rows, f"activation_grad {shape} {act}", "activation_grad", [dy, y], activation=act)
-        acc = rng.standard_normal(shape).astype(np.float32)
-        want = NUMPY.kernels["accumulate"](acc.copy(), dy)
-        acc_device = be.upload(acc)
-        got = be.run("accumulate", acc_device, be.upload(dy))
-        _compare(rows, f"accumulate {shape}", be.download(acc_device), want)
-        _compare(rows, f"accumulate {shape} returns acc", be.download(got), want)
+        _check(be, rows, f"add_parts {shape} x3", "add_parts", [[dy, y, dy], [None, None, None]])
+        # more parts than one C call takes (4): the running sum leads the next call
+        _check(be, rows, f"add_parts {shape} x8", "add_parts", [[dy, y] * 4, [None] * 8])
         for a, b in [(dy, y), (dy, y[0]), (dy, np.full((), 2.5, np.float32))]:
             _check(be, rows, f"add {a.shape} + {b.shape}", "add", [a, b])
     for shape, axis in [((4, 5, 6, 11), 3), ((32, 7, 7, 256), 3), ((5, 9, 4), 1), ((6, 10), 0)]:
@@ -234,11 +232,14 @@ def backprop_cases(be, rows, rng):
         for start, stop in [(0, size // 3), (size // 3, size), (1, 2)]:
             part = list(shape)
             part[axis] = stop - start
-            acc = rng.standard_normal(part).astype(np.float32)
-            want = NUMPY.kernels["accumulate_slice"](acc.copy(), g, axis=axis, start=start, stop=stop)
-            acc_device = be.upload(acc)
-            be.run("accumulate_slice", acc_device, be.upload(g), axis=axis, start=start, stop=stop)
-            _compare(rows, f"accumulate_slice {shape} axis={axis} [{start}:{stop}]", be.download(acc_device), want)
+            whole = rng.standard_normal(part).astype(np.float32)
+            g2 = rng.standard_normal(shape).astype(np.float32)
+            # a slice alone, a whole array and two slices of different gradients, in mixed orders
+            for arrays, slices in [([g], [(axis, start, stop)]),
+                                   ([whole, g, g2], [None, (axis, start, stop), (axis, start, stop)]),
+                                   ([g, whole], [(axis - len(shape), start, stop), None])]:
+                _check(be, rows, f"add_parts {shape} axis={axis} [{start}:{stop}] {len(arrays)} parts", "add_parts",
+                       [arrays, slices])
         parts = [rng.standard_normal(shape[:axis] + (w,) + shape[axis + 1:]).astype(np.float32) for w in (3, 5)]
         _check(be, rows, f"concat large {shape}", "concat", [parts], axis=axis)
     from pybrowserml.layers.augmentation import source_indices

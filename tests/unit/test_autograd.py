@@ -130,9 +130,9 @@ def test_an_unknown_kernel_is_a_clear_error():
 
 
 @pytest.mark.parametrize("backend", ["numpy", "half"])
-def test_in_place_accumulation_never_writes_into_a_shared_gradient(backend):
-    """add's backward hands one array to both inputs; concat's hands out slices that the engine adds
-    in place into accumulators it owns. x gets three contributions, w shares the first one."""
+def test_gradient_sums_never_write_into_a_shared_gradient(backend):
+    """add's backward hands one array to both inputs; concat's hands out slices that the engine sums
+    with add_parts. x gets three contributions, w shares the first one."""
     be = pb.backends.get_backend("numpy") if backend == "numpy" else HalfBackend()
     rng = np.random.default_rng(0)
     x = pb.Variable(rng.standard_normal((2, 3, 4)), backend=be)
@@ -147,7 +147,7 @@ def test_in_place_accumulation_never_writes_into_a_shared_gradient(backend):
 
 
 def test_dense_block_gradients_match_finite_differences():
-    """Every input of a dense block feeds several concats: their slices accumulate in place."""
+    """Every input of a dense block feeds several concats: their slices are summed in one pass."""
     block = pb.layers.DenseBlock(3, layers=3, strides=1, name="check_block")
     x = np.random.default_rng(1).standard_normal((2, 5, 5, 2)) + 0.1
     result = pb.debug.gradient_check(block, [x])

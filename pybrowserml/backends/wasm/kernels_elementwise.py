@@ -68,7 +68,7 @@ def make_kernels(rt):
     pb_binary, pb_scale, pb_activation = ex.pb_binary, ex.pb_scale, ex.pb_activation
     pb_activation_grad, pb_where_positive = ex.pb_activation_grad, ex.pb_where_positive
     pb_sum_rows, pb_sum_all = ex.pb_sum_rows, ex.pb_sum_all
-    pb_activation_bias_grad, pb_accumulate_rows = ex.pb_activation_bias_grad, ex.pb_accumulate_rows
+    pb_activation_bias_grad, pb_add_parts = ex.pb_activation_bias_grad, ex.pb_add_parts
     fallback = lambda name, *args, **attrs: rt.fallback(name, args, attrs)  # noqa: E731
 
     def all_f32(*arrays):
@@ -136,29 +136,35 @@ def make_kernels(rt):
         pb_activation_bias_grad(dy.ptr, y.ptr, dz.ptr, db.ptr, dy.size // cols if cols else 0, cols, code)
         return dz, db
 
-    # -- in-place gradient accumulation (the autograd engine passes only arrays it owns) --------
-    def accumulate(acc, g):
-        if not all_f32(acc, g) or acc.shape != g.shape:
-            return fallback("accumulate", acc, g)
-        if acc.size:
-            pb_accumulate_rows(g.ptr, acc.size, acc.ptr, acc.size, 1, acc.size)
-        return acc
-
-    def accumulate_slice(acc, g, axis, start, stop):
-        ndim = g.ndim
-        if not all_f32(acc, g) or ndim == 0 or not -ndim <= axis < ndim:
-            return fallback("accumulate_slice", acc, g, axis=axis, start=start, stop=stop)
-        axis %= ndim
-        expected = g.shape[:axis] + (stop - start,) + g.shape[axis + 1:]
-        if not 0 <= start <= stop <= g.shape[axis] or acc.shape != expected:
-            raise ValueError(f"accumulate_slice: slice {start}:{stop} of axis {axis} of shape {g.shape} "
-                             f"does not match the accumulator's shape {acc.shape}")
-        if acc.size:
-            inner = _size(g.shape[axis + 1:])
-            width = (stop - start) * inner
-            pb_accumulate_rows(g.ptr + 4 * start * inner, g.shape[axis] * inner, acc.ptr, width,
-                               _size(g.shape[:axis]), width)
-        return acc
+    # -- gradient sums (the autograd engine's parts of one tensor's gradient) ------------------
+    def add_parts(arrays, slices):
+        """The sum of the parts: arrays[i], or its slice (axis, start, stop) when slices[i] is one."""
+        arrays, slices = list(arrays), list(slices)
+        shape = _parts_shape(arrays, slices)
+        axes = {s[0] % a.ndim for a, s in zip(arrays, slices) if s is not None}
+        if not all_f32(*arrays) or len(axes) > 1:
+            return fallback("add_parts", arrays, slices)
+        out = rt.empty(shape)
+        if not out.size:
+            return out
+        if axes:
+            axis = axes.pop()
+            rows, inner = _size(shape[:axis]), _size(shape[axis + 1:])
+            width = shape[axis] * inner
+        else:  # whole arrays only: any row split will do; rows of 1024 sum in L1 and split over threads
+            rows, width = (out.size // 1024, 1024) if out.size % 1024 == 0 else (1, out.size)
+        sources = []
+        for a, s in zip(arrays, slices):
+            if s is None:
+                sources += [a.ptr, width]
+            else:
+                sources += [a.ptr + 4 * s[1] * inner, a.shape[axis] * inner]
+        # four parts per call (the C kernel takes them as arguments); the running sum leads the next call
+        pb_add_parts(out.ptr, rows, width, min(len(arrays), 4), *sources[:8], *[0] * (8 - len(sources[:8])))
+        for first in range(4, len(arrays), 3):
+            chunk = [out.ptr, width] + sources[2 * first:2 * first + 6]
+            pb_add_parts(out.ptr, rows, width, len(chunk) // 2, *chunk, *[0] * (8 - len(chunk)))
+        return out
 
     def where_positive(a):
         if not all_f32(a):
@@ -219,13 +225,31 @@ def make_kernels(rt):
         "relu6": unary_activation("relu6", 2),
         "activation_grad": activation_grad,
         "activation_bias_grad": activation_bias_grad,
-        "accumulate": accumulate,
-        "accumulate_slice": accumulate_slice,
+        "add_parts": add_parts,
         "where_positive": where_positive,
         "sum": reduction("sum", False),
         "mean": reduction("mean", True),
         "sum_to_shape": sum_to_shape,
     }
+
+
+def _parts_shape(arrays, slices) -> tuple:
+    """The common shape of the parts of a gradient sum; a clear error when they differ."""
+    if not arrays or len(arrays) != len(slices):
+        raise ValueError(f"add_parts: need one slice entry (None or (axis, start, stop)) per array, got "
+                         f"{len(arrays)} arrays and {len(slices)} slice entries")
+    shapes = []
+    for a, s in zip(arrays, slices):
+        shape = tuple(a.shape)
+        if s is not None:
+            axis, start, stop = s
+            if not -len(shape) <= axis < len(shape) or not 0 <= start <= stop <= shape[axis]:
+                raise ValueError(f"add_parts: slice {start}:{stop} of axis {axis} does not fit shape {shape}")
+            shape = shape[:axis % len(shape)] + (stop - start,) + shape[axis % len(shape) + 1:]
+        shapes.append(shape)
+    if any(sh != shapes[0] for sh in shapes):
+        raise ValueError(f"add_parts: all parts must have the same shape, got {shapes}")
+    return shapes[0]
 
 
 def _normalise_axes(axis, ndim):

@@ -258,11 +258,15 @@ class WasmRuntime:
 
     def ptr_list(self, arrays) -> int:
         """An int32 array of the arrays' pointers in WASM memory, for kernels taking lists
-        (concat, optimizer updates). Valid until 8 more ptr_list calls: enough for one kernel call
-        (e.g. adam_update's params, grads, ms and vs lists)."""
+        (concat, optimizer updates). Valid until 8 more ptr_list/int_list calls: enough for one kernel
+        call (e.g. adam_update's params, grads, ms and vs lists)."""
+        return self.int_list([a.ptr for a in arrays])
+
+    def int_list(self, values) -> int:
+        """The same for plain ints (pointers with offsets, strides)."""
         slot = self._ptr_next
         self._ptr_next = (slot + 1) % len(self._ptr_lists)
-        pointers = np.array([a.ptr for a in arrays], dtype=np.int32)
+        pointers = np.array(values, dtype=np.int32)
         ptr, capacity = self._ptr_lists[slot] or (0, 0)
         if pointers.nbytes > capacity:
             if ptr:

@@ -4,8 +4,8 @@
  * between two row-major arrays with different row strides": the Python side folds the leading axes
  * into rows and the trailing ones into the width. Dense blocks concatenate NHWC channels at every
  * layer (rows = N*H*W, width = channels of one input), so the row copy is a v128 loop specialised
- * for short widths, not a memcpy call per row. pb_accumulate_rows is the same walk adding instead
- * of copying (gradient accumulation in backprop).
+ * for short widths, not a memcpy call per row. pb_add_parts walks rows the same way to sum the
+ * parts of a gradient (backprop).
  */
 #include "pb.h"
 
@@ -26,7 +26,7 @@ PB_INLINE void copy_row(float *dst, const float *src, int width) {
 
 /* The row ranges of the copies below are independent: large ones are split over the threads
  * (pb_parallel_rows), since one core does not saturate the memory bandwidth. */
-typedef struct { const float *src; float *dst; int src_stride, dst_stride, width, add; } copy_job;
+typedef struct { const float *src; float *dst; int src_stride, dst_stride, width; } copy_job;
 
 /* dst[0:width] += src[0:width] */
 PB_INLINE void add_row_into(float *dst, const float *src, int width) {
@@ -39,21 +39,19 @@ PB_INLINE void add_row_into(float *dst, const float *src, int width) {
   for (; j < width; j++) dst[j] += src[j];
 }
 
-/* Rows r0..r1 of a strided copy (add = 0) or accumulation (add = 1). */
+/* Rows r0..r1 of a strided copy. */
 static void rows_range(void *ctx, int r0, int r1) {
   copy_job *j = (copy_job *)ctx;
   if (j->src_stride == j->width && j->dst_stride == j->width) {   /* contiguous: one block */
     float *dst = j->dst + (long)r0 * j->width;
     const float *src = j->src + (long)r0 * j->width;
-    if (j->add) add_row_into(dst, src, (r1 - r0) * j->width);
-    else memcpy(dst, src, (size_t)(r1 - r0) * j->width * 4);
+    memcpy(dst, src, (size_t)(r1 - r0) * j->width * 4);
     return;
   }
   for (int r = r0; r < r1; r++) {
     float *dst = j->dst + (long)r * j->dst_stride;
     const float *src = j->src + (long)r * j->src_stride;
-    if (j->add) add_row_into(dst, src, j->width);
-    else copy_row(dst, src, j->width);
+    copy_row(dst, src, j->width);
   }
 }
 
@@ -63,7 +61,7 @@ static void rows_range(void *ctx, int r0, int r1) {
  * slice:  src = input + start offset, dst_stride = width. */
 PB_EXPORT(pb_copy_rows)
 void pb_copy_rows(const float *src, int src_stride, float *dst, int dst_stride, int rows, int width) {
-  copy_job j = {src, dst, src_stride, dst_stride, width, 0};
+  copy_job j = {src, dst, src_stride, dst_stride, width};
   pb_parallel_rows(rows_range, &j, rows, 2.0 * width);
 }
 
@@ -93,15 +91,39 @@ void pb_concat_rows(const int *ptrs, const int *widths, int count, float *dst, i
 }
 
 
-/* pb_accumulate_rows(src, src_stride, dst, dst_stride, rows, width): for r < rows,
- * dst[r*dst_stride : +width] += src[r*src_stride : +width]. Backprop sums the gradients of a tensor
- * used several times in place with it: a whole array (strides = width) or, for the inputs of a
- * concat, a channel slice of the concat's gradient (src = gradient + offset, src_stride = its width):
- * one pass instead of a slice copy and an add into a new array. */
-PB_EXPORT(pb_accumulate_rows)
-void pb_accumulate_rows(const float *src, int src_stride, float *dst, int dst_stride, int rows, int width) {
-  copy_job j = {src, dst, src_stride, dst_stride, width, 1};
-  pb_parallel_rows(rows_range, &j, rows, 3.0 * width);
+#define PB_MAX_PARTS 4
+typedef struct { const float *src[PB_MAX_PARTS]; int stride[PB_MAX_PARTS]; int count, width; float *dst; } parts_job;
+
+/* Rows in blocks of about 2K floats of dst: within a block the parts go one after another (each a
+ * tight strided loop) while the block's sum stays in L1. */
+static void parts_rows_range(void *ctx, int r0, int r1) {
+  const parts_job *j = (const parts_job *)ctx;
+  const int width = j->width, block = pb_max(1, 2048 / pb_max(1, width));
+  for (int b0 = r0; b0 < r1; b0 += block) {
+    const int b1 = pb_min(r1, b0 + block);
+    float *dst = j->dst + (long)b0 * width;
+    const float *src = j->src[0] + (long)b0 * j->stride[0];
+    for (int r = b0; r < b1; r++, src += j->stride[0]) copy_row(dst + (long)(r - b0) * width, src, width);
+    for (int i = 1; i < j->count; i++) {
+      src = j->src[i] + (long)b0 * j->stride[i];
+      for (int r = b0; r < b1; r++, src += j->stride[i]) add_row_into(dst + (long)(r - b0) * width, src, width);
+    }
+  }
+}
+
+/* pb_add_parts(dst, rows, width, count, src0, stride0, ... src3, stride3): dst (rows, width) = the
+ * sum of count (1..4) parts, part i's row r at src_i + r * stride_i (element strides). Backprop
+ * sums the gradient of a tensor used several times in one pass: whole arrays (stride = width) and,
+ * for the inputs of a concat, channel slices of the concat's gradient (src = gradient + offset,
+ * stride = its width). Each source is read once and dst written once, where adding the parts one
+ * at a time into an accumulator would read and write it again per part. The parts are arguments,
+ * not a list in memory, because uploading a list costs more than the sum itself on small arrays;
+ * callers with more parts chain calls (the sum so far is part 0 of the next). */
+PB_EXPORT(pb_add_parts)
+void pb_add_parts(float *dst, int rows, int width, int count, const float *s0, int t0, const float *s1, int t1,
+                  const float *s2, int t2, const float *s3, int t3) {
+  parts_job j = {{s0, s1, s2, s3}, {t0, t1, t2, t3}, pb_max(1, pb_min(count, PB_MAX_PARTS)), width, dst};
+  pb_parallel_rows(parts_rows_range, &j, rows, (j.count + 1.0) * width);
 }
 
 /* pb_transpose2d(src, dst, rows, cols): dst (cols, rows) = src (rows, cols) transposed, 32-bit
