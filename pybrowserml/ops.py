@@ -225,7 +225,9 @@ def concat(tensors, axis=-1):
         raise ValueError("concat needs at least one tensor")
     axis = _axis(axis, tensors[0].ndim)
     be = tensors[0].backend
-    y = be.run("concat", [t.data for t in tensors], axis=axis)
+    # Lazy where nothing can change the parts before the result is read: variables are updated in place.
+    lazy = not any(isinstance(t, Variable) for t in tensors)
+    y = be.run("concat", [t.data for t in tensors], axis=axis, lazy=lazy)
     bounds = np.cumsum([0] + [t.shape[axis] for t in tensors])
 
     def backward(g):

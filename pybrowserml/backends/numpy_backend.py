@@ -424,6 +424,11 @@ def _reduction(fn):
     return kernel
 
 
+def concat(arrays, axis=-1, lazy=False):
+    """lazy: a device backend may defer the copy (backends/wasm: ConcatArray); numpy always copies."""
+    return np.concatenate(arrays, axis=axis)
+
+
 def _slice_view(a, axis, start, stop):
     index = [slice(None)] * a.ndim
     index[axis] = slice(start, stop)
@@ -464,7 +469,7 @@ KERNELS = {
     "broadcast_to": lambda a, shape: np.ascontiguousarray(np.broadcast_to(a, shape)),
     "reshape": lambda a, shape: a.reshape(shape),
     "transpose": lambda a, axes=None: np.ascontiguousarray(np.transpose(a, axes)),
-    "concat": lambda arrays, axis=-1: np.concatenate(arrays, axis=axis),
+    "concat": concat,
     "slice": _slice,
     "add_parts": add_parts,
     "remap_pixels": remap_pixels,

@@ -264,6 +264,55 @@ def fallback_cases(be, rows, rng):
            sparse=True)
 
 
+def lazy_concat_cases(be, rows, rng):
+    """concat(lazy=True) returns a ConcatArray: the depthwise kernels and global average pooling read
+    its parts in place; anything else (here: add, slice, download, reshape) materialises it once. Every
+    result must equal numpy on the concatenated array. Channel counts are mostly not multiples of 4."""
+    from pybrowserml.backends.wasm.runtime import ConcatArray
+
+    for case, (widths, h, s, m) in enumerate([((3, 5), 6, 1, 1), ((4, 4, 7), 7, 2, 1), ((2, 1, 6, 3), 5, 1, 1),
+                                              ((8, 8, 8, 8), 14, 2, 1), ((1, 2, 3, 4, 5), 6, 1, 1),
+                                              ((3, 2), 5, 1, 2), ((32, 32), 14, 1, 1)]):
+        n = 3
+        parts = [rng.standard_normal((n, h, h, c)).astype(np.float32) for c in widths]
+        x = np.concatenate(parts, axis=-1)
+        c = x.shape[-1]
+
+        def lazy():
+            got = be.run("concat", [be.upload(p) for p in parts], axis=-1, lazy=True)
+            if not isinstance(got, ConcatArray) or got.materialized:
+                rows.append([f"lazy#{case}: concat(lazy=True) gave {got!r}", FAILED, 0.0])
+            return got
+
+        wt = rng.standard_normal((3, 3, c, m)).astype(np.float32)
+        b = rng.standard_normal((c * m,)).astype(np.float32)
+        geo = dict(strides=(s, s), padding="same")
+        cid = f"lazy#{case} parts {widths} h{h} s{s} m{m}"
+        got = be.download(be.run("depthwise_conv2d", lazy(), be.upload(wt), be.upload(b), activation="relu", **geo))
+        _compare(rows, "dw fwd " + cid, got, NUMPY.kernels["depthwise_conv2d"](x, wt, b, activation="relu", **geo))
+        y = NUMPY.kernels["depthwise_conv2d"](x, wt, None, **geo)
+        dz = rng.standard_normal(y.shape).astype(np.float32)
+        got = be.download(be.run("depthwise_conv2d_grad_filter", lazy(), be.upload(dz), filter_shape=wt.shape, **geo))
+        _compare(rows, "dw grad_filter " + cid, got,
+                 NUMPY.kernels["depthwise_conv2d_grad_filter"](x, dz, filter_shape=wt.shape, **geo))
+        _compare(rows, "gap " + cid, be.download(be.run("global_avg_pool", lazy())), NUMPY.kernels["global_avg_pool"](x))
+        # other consumers see the concatenated array
+        other = rng.standard_normal(x.shape).astype(np.float32)
+        _compare(rows, "add " + cid, be.download(be.run("add", lazy(), be.upload(other))), x + other)
+        _compare(rows, "slice " + cid, be.download(be.run("slice", lazy(), axis=3, start=1, stop=c - 1)), x[..., 1:c - 1])
+        _compare(rows, "reshape " + cid, be.download(be.run("reshape", lazy(), (n, -1))), x.reshape(n, -1))
+        both = lazy()
+        _compare(rows, "download " + cid, be.download(both), x)
+        _compare(rows, "dw fwd after materialising " + cid,
+                 be.download(be.run("depthwise_conv2d", both, be.upload(wt), None, **geo)), y)
+    a = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    for attrs, what in [(dict(axis=1, lazy=True), "another axis"), (dict(axis=-1), "lazy not asked")]:
+        got = be.run("concat", [be.upload(a), be.upload(a)], **attrs)
+        if isinstance(got, ConcatArray):
+            rows.append([f"concat with {what} must copy at once, got {got!r}", FAILED, 0.0])
+        _compare(rows, f"concat {what}", be.download(got), np.concatenate([a, a], axis=attrs["axis"]))
+
+
 SUITES = {
     "depthwise": depthwise_cases,
     "pooling": pooling_cases,
@@ -272,6 +321,7 @@ SUITES = {
     "optimizer": optimizer_cases,
     "shape": shape_cases,
     "backprop": backprop_cases,
+    "lazy_concat": lazy_concat_cases,
 }
 
 

@@ -37,7 +37,8 @@ def _failures(rows):
             for case, error, scale in rows if not error <= RELATIVE_TOLERANCE * (1.0 + scale)]
 
 
-@pytest.mark.parametrize("suite", ["depthwise", "pooling", "norm", "loss", "optimizer", "shape", "backprop"])
+@pytest.mark.parametrize("suite", ["depthwise", "pooling", "norm", "loss", "optimizer", "shape", "backprop",
+                                   "lazy_concat"])
 def test_wasm_kernels_match_numpy(misc_page, suite):
     rows = misc_page.run(f"run_cases(misc_backend, [{suite!r}], seed=7)")
     assert len(rows) >= 20, f"suite {suite} compared only {len(rows)} outputs"

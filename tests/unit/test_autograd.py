@@ -147,7 +147,10 @@ def test_gradient_sums_never_write_into_a_shared_gradient(backend):
 
 
 def test_dense_block_gradients_match_finite_differences():
-    """Every input of a dense block feeds several concats: their slices are summed in one pass."""
+    """Every input of a dense block feeds several concats: their slices are summed in one pass.
+    Seeded: with unseeded weights about 2% of draws put a ReLU input within the finite difference's
+    step of its kink, where the central difference itself is wrong."""
+    pb.set_random_seed(3)
     block = pb.layers.DenseBlock(3, layers=3, strides=1, name="check_block")
     x = np.random.default_rng(1).standard_normal((2, 5, 5, 2)) + 0.1
     result = pb.debug.gradient_check(block, [x])

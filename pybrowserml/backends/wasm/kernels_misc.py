@@ -16,12 +16,15 @@ import math
 import numpy as np
 
 from .kernels_gemm import conv_geometry
+from .runtime import ConcatArray
 
 F32 = np.dtype(np.float32)
 I32 = np.dtype(np.int32)
 
 # Activation codes of web/kernels/wasm/pb.h that the depthwise kernel fuses.
 FUSED_ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "relu6": 2}
+# Channel groups a depthwise kernel reads in place of one input (PB_DW_MAX_PARTS in depthwise.c).
+MAX_GROUPS = 4
 
 
 def _pair(value, what):
@@ -55,6 +58,20 @@ def make_kernels(rt):
     def all_f32(*arrays):
         return all(a is None or a.dtype == F32 for a in arrays)
 
+    def channel_groups(x):
+        """A lazy concat's parts (the kernels gather them, so the concat is never copied), else [x]."""
+        if isinstance(x, ConcatArray) and not x.materialized and len(x.parts) <= MAX_GROUPS:
+            return x.parts
+        return [x]
+
+    def group_args(x, m=1):
+        """(count, x0, c0, ..., x3, c3) of the depthwise kernels' grouped input."""
+        groups = channel_groups(x) if m == 1 else [x]
+        args = [len(groups)]
+        for g in groups:
+            args += [g.ptr, g.shape[-1]]
+        return args + [0, 0] * (MAX_GROUPS - len(groups))
+
     # -- depthwise convolution -----------------------------------------------------------------
     def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="same", activation=None):
         act = FUSED_ACTIVATIONS.get(activation)
@@ -71,7 +88,8 @@ def make_kernels(rt):
         oh, ow, pt, pl = conv_geometry(x.shape, kh, kw, strides, padding)
         y = rt.empty((n, oh, ow, c * m))
         if y.size:
-            pb_dw(x.ptr, w.ptr, b.ptr if b is not None else 0, y.ptr, n, h, wd, c, m, kh, kw, sh, sw, pt, pl, oh, ow, act)
+            pb_dw(*group_args(x, m), w.ptr, b.ptr if b is not None else 0, y.ptr, n, h, wd, c, m, kh, kw, sh, sw, pt, pl,
+                  oh, ow, act)
         return y
 
     def depthwise_conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):
@@ -102,7 +120,7 @@ def make_kernels(rt):
             raise ValueError(f"depthwise_conv2d_grad_filter: dz has shape {dz.shape}, expected {(n, oh, ow, c * m)}")
         dw = rt.empty(tuple(filter_shape))
         if dw.size:
-            pb_dw_gf(x.ptr, dz.ptr, dw.ptr, n, h, wd, c, m, kh, kw, sh, sw, pt, pl, oh, ow)
+            pb_dw_gf(*group_args(x, m), dz.ptr, dw.ptr, n, h, wd, c, m, kh, kw, sh, sw, pt, pl, oh, ow)
         return dw
 
     # -- pooling -------------------------------------------------------------------------------
@@ -113,7 +131,11 @@ def make_kernels(rt):
         n, h, w, c = x.shape
         y = rt.empty((n, c))
         if y.size:
-            pb_gap(x.ptr, y.ptr, n, h * w, c)
+            offset = 0
+            for g in channel_groups(x):  # a lazy concat is pooled part by part into its columns of y
+                if g.shape[-1]:
+                    pb_gap(g.ptr, y.ptr + 4 * offset, n, h * w, g.shape[-1], c)
+                offset += g.shape[-1]
         return y
 
     def global_avg_pool_grad(dy, input_shape):
@@ -326,7 +348,9 @@ def make_kernels(rt):
         return None
 
     # -- concat, slice, transpose (32-bit copies: float32 and int32 alike) ---------------------
-    def concat(arrays, axis=-1):
+    def concat(arrays, axis=-1, lazy=False):
+        """lazy=True: a concat along the last axis of float32 arrays may return a ConcatArray, copied
+        only if a kernel that cannot read the parts needs it (the parts must not change meanwhile)."""
         arrays = list(arrays)
         if not arrays:
             raise ValueError("concat: need at least one array to concatenate")
@@ -342,6 +366,8 @@ def make_kernels(rt):
                 raise ValueError(f"concat: all arrays must match except along axis {axis}; got shapes "
                                  f"{[x.shape for x in arrays]}")
         out_shape = first.shape[:axis] + (sum(a.shape[axis] for a in arrays),) + first.shape[axis + 1:]
+        if lazy and axis == ndim - 1 and first.dtype == F32 and len(arrays) > 1:
+            return ConcatArray(rt, arrays, out_shape, first.dtype)
         y = rt.empty(out_shape, first.dtype)
         if y.size == 0:
             return y

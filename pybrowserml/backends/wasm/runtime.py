@@ -120,6 +120,43 @@ class WasmArray:
         return f"WasmArray(ptr={self.ptr}, shape={self.shape}, dtype={self.dtype})"
 
 
+class ConcatArray(WasmArray):
+    """A concat along the last axis that is not copied until a kernel needs it in one block.
+
+    Dense blocks concatenate every layer's output into the input of the next layers; the kernels that
+    read those inputs (depthwise conv, global average pooling) take the parts as they are (`parts`),
+    so the copy never happens. Any other use of ``ptr`` materialises the concat once (and keeps it).
+    The parts must not change meanwhile: ops.concat asks for laziness only for non-Variable tensors,
+    which nothing writes to in place."""
+
+    __slots__ = ("parts", "_block")
+
+    def __init__(self, runtime: "WasmRuntime", parts: list, shape: tuple, dtype: np.dtype):
+        super().__init__(runtime, 0, shape, dtype)
+        self.parts = parts
+        self._block = None
+
+    def __del__(self):
+        pass  # the parts and the materialised block free themselves
+
+    @property
+    def ptr(self):
+        if self._block is None:
+            self._block = self._runtime.concat_last_axis(self.parts, self.shape)
+        return self._block.ptr
+
+    @ptr.setter
+    def ptr(self, value):
+        pass  # WasmArray.__init__ sets it; a lazy concat has no address until it is materialised
+
+    @property
+    def materialized(self) -> bool:
+        return self._block is not None
+
+    def __repr__(self):
+        return f"ConcatArray(parts={len(self.parts)}, shape={self.shape}, materialized={self.materialized})"
+
+
 def _size(shape) -> int:
     return math.prod(map(int, shape))
 
@@ -238,6 +275,18 @@ class WasmRuntime:
             raise ValueError(f"cannot view an array of {array.size} elements as shape {shape}")
         owner = array.base if array.base is not None else array
         return WasmArray(self, array.ptr, shape, array.dtype, base=owner)
+
+    def concat_last_axis(self, parts, shape) -> WasmArray:
+        """The parts copied side by side along the last axis into one new array."""
+        out = self.empty(shape, parts[0].dtype)
+        if out.size:
+            total, offset, rows = shape[-1], 0, out.size // shape[-1]
+            for part in parts:
+                width = part.shape[-1]
+                if width:
+                    self.exports.pb_copy_rows(part.ptr, width, out.ptr + 4 * offset, total, rows, width)
+                offset += width
+        return out
 
     def zeros(self, shape, dtype="float32") -> WasmArray:
         array = self.empty(shape, dtype)

@@ -44,6 +44,44 @@ static void pad_image(const float *x, int h, int w, int c, float *xp, int hp, in
   }
 }
 
+/* The input of a depthwise conv as up to 4 channel groups: a concat that was never materialised
+ * (pybrowserml's lazy concat; dense blocks feed every layer the concat of the layers before it).
+ * Depthwise is per channel, and every image is copied into the padded work buffer anyway, so the
+ * groups are gathered by that copy and the concat costs nothing. Group i of image b, pixel q:
+ * c[i] channels at p[i] + (b * h * w + q) * c[i]; a plain input is one group. */
+#define PB_DW_MAX_PARTS 4
+typedef struct DwParts { const float *p[PB_DW_MAX_PARTS]; int c[PB_DW_MAX_PARTS]; int count; } DwParts;
+
+static DwParts one_part(const float *x, int c) {
+  DwParts parts = {{x, 0, 0, 0}, {c, 0, 0, 0}, 1};
+  return parts;
+}
+
+/* pad_image for image b of a grouped input: the groups side by side in each padded pixel. */
+static void pad_image_parts(const DwParts *parts, int b, int h, int w, int c, float *xp, int hp, int wp, int cp,
+                            int top, int left, int clear) {
+  const long pixels = (long)b * h * w;
+  if (parts->count == 1) {
+    pad_image(parts->p[0] + pixels * c, h, w, c, xp, hp, wp, cp, top, left, clear);
+    return;
+  }
+  if (clear) __builtin_memset(xp, 0, (size_t)hp * wp * cp * 4);
+  for (int r = 0; r < h; r++) {
+    float *dst = xp + ((long)(r + top) * wp + left) * cp;
+    for (int q = 0; q < w; q++, dst += cp) {
+      float *d = dst;
+      for (int i = 0; i < parts->count; i++) {
+        const int ci = parts->c[i];
+        const float *src = parts->p[i] + (pixels + (long)r * w + q) * ci;
+        int k = 0;
+        for (; k + 4 <= ci; k += 4) wasm_v128_store(d + k, wasm_v128_load(src + k));
+        for (; k < ci; k++) d[k] = src[k];
+        d += ci;
+      }
+    }
+  }
+}
+
 /* The (kh, kw, c) filter (multiplier 1) as (kh, kw, cp), zero-padded channels; flip mirrors the taps. */
 static void pad_filter(const float *w, int kh, int kw, int c, float *out, int cp, int flip) {
   for (int t = 0; t < kh * kw; t++) {
@@ -215,7 +253,8 @@ static void dw_grad_filter_general(const float *x, const float *dz, float *dw, i
  * tasks sum into their thread's accumulator and the main thread adds those up at the end. */
 
 typedef struct DwJob {
-  const float *src;       /* images copied into the padded buffer: x, or dz for grad_input */
+  const float *src;       /* strided grad_input: dz, the images copied into the padded buffer */
+  DwParts parts;          /* forward / grad_filter: x (grad_input stride 1: dz) as channel groups */
   const float *dz;        /* grad_filter: the output gradient */
   float *dst;             /* forward / grad_input: output images */
   const float *wt, *bias; /* filter as (kh, kw, cp), flipped for grad_input stride 1; bias (cp) */
@@ -240,8 +279,7 @@ static void forward_task(void *ctx, int task, int thread) {
   float *xp = pb_work_of(0, thread);
   const int b0 = task * j->chunk, b1 = pb_min(j->n, b0 + j->chunk);
   for (int b = b0; b < b1; b++) {
-    pad_image(j->src + (long)b * j->src_h * j->src_w * j->c, j->src_h, j->src_w, j->c, xp, j->hp, j->wp, j->cp,
-              j->top, j->left, b == b0);
+    pad_image_parts(&j->parts, b, j->src_h, j->src_w, j->c, xp, j->hp, j->wp, j->cp, j->top, j->left, b == b0);
     dw_forward_image(xp, j->wp, j->cp, j->wt, j->bias, j->dst + (long)b * j->oh * j->ow * j->c, j->c, j->oh, j->ow,
                      j->kh, j->kw, j->sh, j->sw, j->act);
   }
@@ -307,8 +345,7 @@ static void grad_filter_task(void *ctx, int task, int thread) {
   const long row = (long)j->wp * cp;
   const int b0 = task * j->chunk, b1 = pb_min(j->n, b0 + j->chunk);
   for (int b = b0; b < b1; b++) {
-    pad_image(j->src + (long)b * j->src_h * j->src_w * c, j->src_h, j->src_w, c, xp, j->hp, j->wp, cp, j->top,
-              j->left, b == b0);
+    pad_image_parts(&j->parts, b, j->src_h, j->src_w, c, xp, j->hp, j->wp, cp, j->top, j->left, b == b0);
     const float *dzi = j->dz + (long)b * oh * ow * c;
     if (c != cp) {   /* channel blocks must be whole vectors: a padded copy */
       pad_image(dzi, oh, ow, c, dzp, oh, ow, cp, 0, 0, b == b0);
@@ -387,12 +424,23 @@ static void grad_filter_task(void *ctx, int task, int thread) {
 
 /* ---- exported kernels ----------------------------------------------------------------------------- */
 
-/* pb_depthwise_conv2d(x, w, b_or_0, y, n, h, w_, c, m, kh, kw, sh, sw, pad_top, pad_left, oh, ow, act)
- * x (n, h, w_, c); w (kh, kw, c, m); b (c*m) or 0; y (n, oh, ow, c*m) preallocated;
- * act: ACT_NONE / ACT_RELU / ACT_RELU6 applied after the bias. */
+/* x as channel groups from the export arguments (x0, c0, ..., x3, c3; count groups). */
+static DwParts parts_of(int count, const float *x0, int c0, const float *x1, int c1, const float *x2, int c2,
+                        const float *x3, int c3) {
+  DwParts parts = {{x0, x1, x2, x3}, {c0, c1, c2, c3}, pb_max(1, pb_min(count, PB_DW_MAX_PARTS))};
+  return parts;
+}
+
+/* pb_depthwise_conv2d(count, x0, c0, x1, c1, x2, c2, x3, c3, w, b_or_0, y, n, h, w_, c, m, kh, kw, sh, sw,
+ *                     pad_top, pad_left, oh, ow, act)
+ * x (n, h, w_, c) as `count` channel groups (x_i: (n, h, w_, c_i), sum c_i = c; a plain x is
+ * count 1, x0 = x, c0 = c; m must be 1 for more than one group); w (kh, kw, c, m); b (c*m) or 0;
+ * y (n, oh, ow, c*m) preallocated; act: ACT_NONE / ACT_RELU / ACT_RELU6 applied after the bias. */
 PB_EXPORT(pb_depthwise_conv2d)
-void pb_depthwise_conv2d(const float *x, const float *w, const float *b, float *y, int n, int h, int w_, int c, int m,
-                         int kh, int kw, int sh, int sw, int pt, int pl, int oh, int ow, int act) {
+void pb_depthwise_conv2d(int count, const float *x0, int c0, const float *x1, int c1, const float *x2, int c2,
+                         const float *x3, int c3, const float *w, const float *b, float *y, int n, int h, int w_,
+                         int c, int m, int kh, int kw, int sh, int sw, int pt, int pl, int oh, int ow, int act) {
+  const float *x = x0;
   if (m != 1) {
     dw_forward_general(x, w, b, y, n, h, w_, c, m, kh, kw, sh, sw, pt, pl, oh, ow, act);
     return;
@@ -404,7 +452,8 @@ void pb_depthwise_conv2d(const float *x, const float *w, const float *b, float *
   pad_filter(w, kh, kw, c, wt, cp, 0);
   for (int k = 0; k < cp; k++) bias[k] = (b && k < c) ? b[k] : 0.f;
   DwJob j = {0};
-  j.src = x; j.dst = y; j.wt = wt; j.bias = bias; j.n = n; j.chunk = image_chunk(n);
+  j.parts = parts_of(count, x0, c0, x1, c1, x2, c2, x3, c3); j.dst = y; j.wt = wt; j.bias = bias; j.n = n;
+  j.chunk = image_chunk(n);
   j.src_h = h; j.src_w = w_; j.c = c; j.cp = cp;
   j.hp = padded_extent(h, pt, oh, sh, kh); j.wp = padded_extent(w_, pl, ow, sw, kw); j.top = pt; j.left = pl;
   j.oh = oh; j.ow = ow; j.kh = kh; j.kw = kw; j.sh = sh; j.sw = sw; j.act = act;
@@ -435,6 +484,7 @@ void pb_depthwise_conv2d_grad_input(const float *dz, const float *w, float *dx, 
     pad_filter(w, kh, kw, c, wt, cp, 1);
     for (int k = 0; k < cp; k++) zeros[k] = 0.f;
     j.bias = zeros;
+    j.parts = one_part(dz, c);
     j.src_h = oh; j.src_w = ow; j.hp = h + kh - 1; j.wp = w_ + kw - 1; j.top = kh - 1 - pt; j.left = kw - 1 - pl;
     j.oh = h; j.ow = w_; j.sh = 1; j.sw = 1; j.act = ACT_NONE;
     pb_work_threads(0, (size_t)j.hp * j.wp * cp);
@@ -450,18 +500,23 @@ void pb_depthwise_conv2d_grad_input(const float *dz, const float *w, float *dx, 
   pb_parallel_for(grad_input_strided_task, &j, ntasks);
 }
 
-/* pb_depthwise_conv2d_grad_filter(x, dz, dw, n, h, w_, c, m, kh, kw, sh, sw, pad_top, pad_left, oh, ow)
- * x (n, h, w_, c); dz (n, oh, ow, c*m); dw (kh, kw, c, m) preallocated (fully overwritten). */
+/* pb_depthwise_conv2d_grad_filter(count, x0, c0, x1, c1, x2, c2, x3, c3, dz, dw, n, h, w_, c, m, kh, kw, sh,
+ *                                 sw, pad_top, pad_left, oh, ow)
+ * x (n, h, w_, c) as channel groups like pb_depthwise_conv2d; dz (n, oh, ow, c*m); dw (kh, kw, c, m)
+ * preallocated (fully overwritten). */
 PB_EXPORT(pb_depthwise_conv2d_grad_filter)
-void pb_depthwise_conv2d_grad_filter(const float *x, const float *dz, float *dw, int n, int h, int w_, int c, int m,
-                                     int kh, int kw, int sh, int sw, int pt, int pl, int oh, int ow) {
+void pb_depthwise_conv2d_grad_filter(int count, const float *x0, int c0, const float *x1, int c1, const float *x2,
+                                     int c2, const float *x3, int c3, const float *dz, float *dw, int n, int h,
+                                     int w_, int c, int m, int kh, int kw, int sh, int sw, int pt, int pl, int oh,
+                                     int ow) {
+  const float *x = x0;
   if (m != 1) {
     dw_grad_filter_general(x, dz, dw, n, h, w_, c, m, kh, kw, sh, sw, pt, pl, oh, ow);
     return;
   }
   const int cp = round4(c), taps = kh * kw;
   DwJob j = {0};
-  j.src = x; j.dz = dz; j.n = n; j.chunk = image_chunk(n);
+  j.parts = parts_of(count, x0, c0, x1, c1, x2, c2, x3, c3); j.dz = dz; j.n = n; j.chunk = image_chunk(n);
   j.src_h = h; j.src_w = w_; j.c = c; j.cp = cp;
   j.hp = padded_extent(h, pt, oh, sh, kh); j.wp = padded_extent(w_, pl, ow, sw, kw); j.top = pt; j.left = pl;
   j.kh = kh; j.kw = kw; j.sh = sh; j.sw = sw; j.dz_oh = oh; j.dz_ow = ow;

@@ -9,14 +9,16 @@
  */
 #include "pb.h"
 
-/* pb_global_avg_pool(x, y, n, hw, c): y (n, c) = mean of x (n, hw, c) over its hw pixels. */
+/* pb_global_avg_pool(x, y, n, hw, c, y_stride): y (n, c) = mean of x (n, hw, c) over its hw pixels;
+ * row b of y starts at y + b * y_stride (y_stride > c: a channel group of a wider result, for an
+ * input that is a lazy concat, pooled group by group). */
 PB_EXPORT(pb_global_avg_pool)
-void pb_global_avg_pool(const float *x, float *y, int n, int hw, int c) {
+void pb_global_avg_pool(const float *x, float *y, int n, int hw, int c, int y_stride) {
   const float inv = hw ? 1.f / (float)hw : 0.f;
   const v128_t vinv = wasm_f32x4_splat(inv);
   for (int b = 0; b < n; b++) {
     const float *xb = x + (long)b * hw * c;
-    float *yb = y + (long)b * c;
+    float *yb = y + (long)b * y_stride;
     int k = 0;
     for (; k + 4 <= c; k += 4) {
       v128_t s0 = wasm_f32x4_splat(0.f), s1 = s0;
