@@ -296,16 +296,8 @@ def make_kernels(rt):
         return kernel
 
     # -- optimizer updates (in place) ----------------------------------------------------------
-    sizes_cache = {}  # tuple of sizes -> int32 WasmArray: a model's list never changes between steps
-
     def sizes_ptr(arrays):
-        sizes = tuple(a.size for a in arrays)
-        holder = sizes_cache.get(sizes)
-        if holder is None:
-            if len(sizes_cache) > 16:
-                sizes_cache.clear()
-            holder = sizes_cache[sizes] = rt.upload(np.asarray(sizes, dtype=np.int32))
-        return holder.ptr
+        return rt.int_list([a.size for a in arrays], keep=True)
 
     def _check_lists(name, first, *others):
         for other in others:
@@ -328,7 +320,8 @@ def make_kernels(rt):
         alpha = lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
         decay = weight_decay * lr if weight_decay and decoupled else 0.0
         l2 = weight_decay if weight_decay and not decoupled else 0.0
-        pb_adam(rt.ptr_list(params), rt.ptr_list(grads), rt.ptr_list(ms), rt.ptr_list(vs), sizes_ptr(params), count,
+        pb_adam(rt.ptr_list(params, keep=True), rt.ptr_list(grads), rt.ptr_list(ms, keep=True), rt.ptr_list(vs, keep=True),
+                sizes_ptr(params), count,
                 float(alpha), float(1 - beta1), float(1 - beta2), float(epsilon), float(decay), float(l2))
         return None
 
@@ -343,8 +336,8 @@ def make_kernels(rt):
             return None
         _check_lists("sgd_update", params, grads, velocities)
         decay = weight_decay * lr if weight_decay else 0.0
-        pb_sgd(rt.ptr_list(params), rt.ptr_list(grads), rt.ptr_list(velocities), sizes_ptr(params), count,
-               float(lr), float(momentum), int(bool(nesterov)), float(decay))
+        pb_sgd(rt.ptr_list(params, keep=True), rt.ptr_list(grads), rt.ptr_list(velocities, keep=True),
+               sizes_ptr(params), count, float(lr), float(momentum), int(bool(nesterov)), float(decay))
         return None
 
     # -- concat, slice, transpose (32-bit copies: float32 and int32 alike) ---------------------
@@ -383,8 +376,7 @@ def make_kernels(rt):
                     pb_copy_rows(a.ptr, width, y.ptr + 4 * offset, total, rows, width)
                 offset += width
         else:
-            width_array = rt.upload(np.asarray(widths, dtype=np.int32))
-            pb_concat_rows(rt.ptr_list(arrays), width_array.ptr, len(arrays), y.ptr, rows)
+            pb_concat_rows(rt.ptr_list(arrays), rt.int_list(widths), len(arrays), y.ptr, rows)
         return y
 
     def slice_(a, axis, start, stop):

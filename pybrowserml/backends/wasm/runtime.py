@@ -181,8 +181,9 @@ class WasmRuntime:
         self.live_arrays = 0
         self.live_bytes = 0
         self._scratch: dict = {}  # slot -> (ptr, capacity in bytes); not counted as user arrays
-        self._ptr_lists = [None] * 8  # rotating (ptr, capacity) slots for rt.ptr_list; not user arrays
+        self._ptr_lists = [None] * 8  # rotating (ptr, capacity) slots for rt.int_list; not user arrays
         self._ptr_next = 0
+        self._kept_lists = {}  # tuple of ints -> its int32 copy, for rt.int_list(keep=True)
         # Set by WasmBackend: fallback(kernel_name, args, attrs) runs a call on numpy instead,
         # for the cases a kernel module does not cover (e.g. a general broadcast).
         self.fallback = None
@@ -305,27 +306,41 @@ class WasmRuntime:
             self._scratch[slot] = (ptr, capacity)
         return ptr
 
-    def ptr_list(self, arrays) -> int:
+    def ptr_list(self, arrays, keep=False) -> int:
         """An int32 array of the arrays' pointers in WASM memory, for kernels taking lists
-        (concat, optimizer updates). Valid until 8 more ptr_list/int_list calls: enough for one kernel
-        call (e.g. adam_update's params, grads, ms and vs lists)."""
-        return self.int_list([a.ptr for a in arrays])
+        (concat, optimizer updates). Valid until 8 more lists have been asked for: enough for one
+        kernel call (e.g. adam_update's params, grads, ms and vs lists)."""
+        return self.int_list([a.ptr for a in arrays], keep)
 
-    def int_list(self, values) -> int:
-        """The same for plain ints (pointers with offsets, strides)."""
+    def int_list(self, values, keep=False) -> int:
+        """The same for plain ints. keep=True: a list asked for again and again (an optimizer's
+        parameters and slots, every step) is uploaded once and kept by value, since an upload costs
+        ~20 us in Pyodide; the 16 most recently used are kept."""
+        key = tuple(values)
+        if keep:
+            ptr = self._kept_lists.pop(key, None)
+            if ptr is None:
+                ptr = self._alloc(max(4 * len(key), 4))
+                self._upload_ints(ptr, key)
+                if len(self._kept_lists) >= 16:
+                    self._free(self._kept_lists.pop(next(iter(self._kept_lists))))
+            self._kept_lists[key] = ptr  # (re-)inserted last: the dict's order is the order of use
+            return ptr
         slot = self._ptr_next
         self._ptr_next = (slot + 1) % len(self._ptr_lists)
-        pointers = np.array(values, dtype=np.int32)
         ptr, capacity = self._ptr_lists[slot] or (0, 0)
-        if pointers.nbytes > capacity:
+        if 4 * len(key) > capacity:
             if ptr:
                 self._free(ptr)
-            capacity = max(pointers.nbytes, 2 * capacity, 64)
+            capacity = max(4 * len(key), 2 * capacity, 64)
             ptr = self._alloc(capacity)
             self._ptr_lists[slot] = (ptr, capacity)
-        if len(pointers):
-            self._upload(self.memory_object, ptr, pointers)
+        self._upload_ints(ptr, key)
         return ptr
+
+    def _upload_ints(self, ptr: int, values: tuple) -> None:
+        if values:
+            self._upload(self.memory_object, ptr, np.array(values, dtype=np.int32))
 
     # -- data movement ---------------------------------------------------------------------------
     def upload(self, values) -> WasmArray:
