@@ -19,7 +19,7 @@
  * Work buffers: pb_work slot 1 (the padded filter and bias, main thread, read by every task) and
  * the per-thread pb_work_of slots 0..2 (padded image, padded dz, grad_filter partial sums).
  */
-#include "epilogue.h"
+#include "depthwise.h"
 
 
 /* Copy one (h, w, c) image into a (hp, wp, cp) buffer at row `top`, column `left`. Everything
@@ -397,6 +397,10 @@ void pb_depthwise_conv2d(const float *x, const float *w, const float *b, float *
     dw_forward_general(x, w, b, y, n, h, w_, c, m, kh, kw, sh, sw, pt, pl, oh, ow, act);
     return;
   }
+  if (dw3x3_strided_applies(m, kh, kw, c, sh, sw)) {
+    if (n > 0) dw3x3_forward(x, w, b, y, n, h, w_, c, sh, sw, pt, pl, oh, ow, act);
+    return;
+  }
   if (n <= 0) return;
   const int cp = round4(c);
   float *wt = pb_work(1, (size_t)(kh * kw + 1) * cp);
@@ -419,6 +423,10 @@ void pb_depthwise_conv2d_grad_input(const float *dz, const float *w, float *dx, 
                                     int kh, int kw, int sh, int sw, int pt, int pl, int oh, int ow) {
   if (m != 1) {
     dw_grad_input_general(dz, w, dx, n, h, w_, c, m, kh, kw, sh, sw, pt, pl, oh, ow);
+    return;
+  }
+  if (dw3x3_strided_applies(m, kh, kw, c, sh, sw)) {
+    if (n > 0) dw3x3_grad_input(dz, w, dx, n, h, w_, c, sh, sw, pt, pl, oh, ow);
     return;
   }
   if (n <= 0) return;
@@ -457,6 +465,10 @@ void pb_depthwise_conv2d_grad_filter(const float *x, const float *dz, float *dw,
                                      int kh, int kw, int sh, int sw, int pt, int pl, int oh, int ow) {
   if (m != 1) {
     dw_grad_filter_general(x, dz, dw, n, h, w_, c, m, kh, kw, sh, sw, pt, pl, oh, ow);
+    return;
+  }
+  if (dw3x3_applies(m, kh, kw, c, sh, sw)) {
+    dw3x3_grad_filter(x, dz, dw, n, h, w_, c, sh, sw, pt, pl, oh, ow);
     return;
   }
   const int cp = round4(c), taps = kh * kw;
