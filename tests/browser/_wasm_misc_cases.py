@@ -69,6 +69,20 @@ def depthwise_cases(be, rows, rng, count=40):
         dz = rng.standard_normal(y.shape).astype(np.float32)
         _check(be, rows, "grad_input " + cid, "depthwise_conv2d_grad_input", [dz, wt], input_shape=x.shape, **geo)
         _check(be, rows, "grad_filter " + cid, "depthwise_conv2d_grad_filter", [x, dz], filter_shape=wt.shape, **geo)
+    # depthwise3x3.c's direct path (3x3, channels a multiple of 4): its edge columns, zero rows and
+    # interior loops, at widths 1-3, odd sizes, stride 1 / 2 / mixed, both paddings
+    for case, (h, w, c, s, padding) in enumerate([(1, 1, 4, 2, "same"), (2, 3, 8, 2, "same"), (3, 3, 4, 2, "valid"),
+                                                   (5, 7, 12, 2, "same"), (7, 5, 8, 2, "valid"), (9, 9, 4, (2, 1), "same"),
+                                                   (3, 1, 8, 1, "same"), (4, 3, 4, 1, "valid"), (6, 11, 8, 1, "same")]):
+        x = rng.standard_normal((2, h, w, c)).astype(np.float32)
+        wt = rng.standard_normal((3, 3, c, 1)).astype(np.float32)
+        b = rng.standard_normal(c).astype(np.float32) if case % 2 else None
+        geo = dict(strides=s if isinstance(s, tuple) else (s, s), padding=padding)
+        cid = f"dw direct x{x.shape} s{s} {padding} bias={b is not None}"
+        _check(be, rows, "fwd " + cid, "depthwise_conv2d", [x, wt, b], activation=ACTIVATIONS[case % 3], **geo)
+        dz = rng.standard_normal(NUMPY.kernels["depthwise_conv2d"](x, wt, None, **geo).shape).astype(np.float32)
+        _check(be, rows, "grad_input " + cid, "depthwise_conv2d_grad_input", [dz, wt], input_shape=x.shape, **geo)
+        _check(be, rows, "grad_filter " + cid, "depthwise_conv2d_grad_filter", [x, dz], filter_shape=wt.shape, **geo)
     # the reference model's shapes (batch trimmed): 3x3, stride 1 and 2, channel counts of the model
     for (n, h, c, s) in [(2, 14, 16, 1), (2, 28, 16, 2), (2, 7, 96, 1), (1, 7, 192, 1)]:
         x = rng.standard_normal((n, h, h, c)).astype(np.float32)
@@ -85,7 +99,8 @@ def depthwise_cases(be, rows, rng, count=40):
 def depthwise_batch_rows(be, seed=5):
     """Batches large enough to be split into several tasks (threads), odd sizes so chunks differ."""
     rows, rng = [], np.random.default_rng(seed)
-    for (n, h, c, s, padding) in [(9, 9, 6, 1, "same"), (13, 8, 12, 2, "same"), (7, 10, 5, 1, "valid")]:
+    for (n, h, c, s, padding) in [(9, 9, 6, 1, "same"), (13, 8, 12, 2, "same"), (7, 10, 5, 1, "valid"),
+                                  (11, 7, 8, 1, "same"), (10, 9, 8, 2, "valid")]:
         x = rng.standard_normal((n, h, h, c)).astype(np.float32)
         wt = rng.standard_normal((3, 3, c, 1)).astype(np.float32)
         geo = dict(strides=(s, s), padding=padding)

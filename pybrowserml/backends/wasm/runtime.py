@@ -181,7 +181,10 @@ class WasmRuntime:
         self.live_arrays = 0
         self.live_bytes = 0
         self._scratch: dict = {}  # slot -> (ptr, capacity in bytes); not counted as user arrays
-        self._ptr_lists = [None] * 8  # rotating (ptr, capacity) slots for rt.int_list; not user arrays
+        # Rotating (ptr, capacity) slots for rt.int_list; not user arrays. Allocated up front: a step asks
+        # for a number of lists that need not be a multiple of 8, so every slot would otherwise be
+        # reached (and the heap grown) for the first time only after several steps.
+        self._ptr_lists = [(self._alloc(1024), 1024) for _ in range(8)]
         self._ptr_next = 0
         self._kept_lists = {}  # tuple of ints -> its int32 copy, for rt.int_list(keep=True)
         # Set by WasmBackend: fallback(kernel_name, args, attrs) runs a call on numpy instead,
@@ -328,11 +331,10 @@ class WasmRuntime:
             return ptr
         slot = self._ptr_next
         self._ptr_next = (slot + 1) % len(self._ptr_lists)
-        ptr, capacity = self._ptr_lists[slot] or (0, 0)
+        ptr, capacity = self._ptr_lists[slot]
         if 4 * len(key) > capacity:
-            if ptr:
-                self._free(ptr)
-            capacity = max(4 * len(key), 2 * capacity, 64)
+            self._free(ptr)
+            capacity = max(4 * len(key), 2 * capacity)
             ptr = self._alloc(capacity)
             self._ptr_lists[slot] = (ptr, capacity)
         self._upload_ints(ptr, key)

@@ -16,10 +16,12 @@
  *    threaded build spreads them over its workers; the single-threaded build runs one chunk.
  * Multipliers > 1 take a plain scalar path (correct, not tuned).
  *
- * Work buffers: pb_work slot 1 (the padded filter and bias, main thread, read by every task) and
- * the per-thread pb_work_of slots 0..2 (padded image, padded dz, grad_filter partial sums).
+ * Work buffers: pb_work slot 1 (the padded filter and bias, main thread, read by every task), the
+ * per-thread pb_work_of slots 0..1 (padded image, padded dz) and thread 0's slot 2 (grad_filter's
+ * per-task partial sums). 3x3 kernels with channels a multiple of 4 go to depthwise3x3.c, which reads
+ * the arrays directly, except for stride 1 forward/grad_input and for grouped (lazy concat) inputs.
  */
-#include "epilogue.h"
+#include "depthwise.h"
 
 
 /* Copy one (h, w, c) image into a (hp, wp, cp) buffer at row `top`, column `left`. Everything
@@ -250,7 +252,7 @@ static void dw_grad_filter_general(const float *x, const float *dz, float *dw, i
 /* ---- multiplier 1: the batch is split into chunks of images, the tasks of pb_parallel_for -------
  * (threads.c: Web Workers in the threaded build, a plain loop otherwise). Every task pads its
  * images into its own thread's work buffers (pb_work_of) and writes disjoint outputs; grad_filter
- * tasks sum into their thread's accumulator and the main thread adds those up at the end. */
+ * tasks sum into their own partial sums, which the main thread adds up in task order at the end. */
 
 typedef struct DwJob {
   const float *src;       /* strided grad_input: dz, the images copied into the padded buffer */
@@ -337,11 +339,16 @@ static void grad_input_strided_task(void *ctx, int task, int thread) {
   }
 }
 
-/* grad_filter: this thread's accumulator (kh, kw, cp) += the taps of its images. */
+/* grad_filter: this task's accumulator (kh, kw, cp) = the taps of its images. */
 static void grad_filter_task(void *ctx, int task, int thread) {
   const DwJob *j = (const DwJob *)ctx;
   const int c = j->c, cp = j->cp, kh = j->kh, kw = j->kw, sh = j->sh, sw = j->sw, oh = j->dz_oh, ow = j->dz_ow;
-  float *xp = pb_work_of(0, thread), *dzp = pb_work_of(1, thread), *acc = pb_work_of(2, thread);
+  float *xp = pb_work_of(0, thread), *dzp = pb_work_of(1, thread);
+  /* this task's own partial sums (thread 0's slot 2 holds one block per task): the sums are added in
+   * task order at the end, so the result does not depend on which thread ran which task */
+  const long taps_cp = (long)kh * kw * cp;
+  float *acc = pb_work_of(2, 0) + task * taps_cp;
+  __builtin_memset(acc, 0, (size_t)taps_cp * 4);
   const long row = (long)j->wp * cp;
   const int b0 = task * j->chunk, b1 = pb_min(j->n, b0 + j->chunk);
   for (int b = b0; b < b1; b++) {
@@ -445,6 +452,11 @@ void pb_depthwise_conv2d(int count, const float *x0, int c0, const float *x1, in
     dw_forward_general(x, w, b, y, n, h, w_, c, m, kh, kw, sh, sw, pt, pl, oh, ow, act);
     return;
   }
+  /* a grouped input (lazy concat) takes the padded path, whose copy gathers the groups */
+  if (count == 1 && dw3x3_strided_applies(m, kh, kw, c, sh, sw)) {
+    if (n > 0) dw3x3_forward(x, w, b, y, n, h, w_, c, sh, sw, pt, pl, oh, ow, act);
+    return;
+  }
   if (n <= 0) return;
   const int cp = round4(c);
   float *wt = pb_work(1, (size_t)(kh * kw + 1) * cp);
@@ -468,6 +480,10 @@ void pb_depthwise_conv2d_grad_input(const float *dz, const float *w, float *dx, 
                                     int kh, int kw, int sh, int sw, int pt, int pl, int oh, int ow) {
   if (m != 1) {
     dw_grad_input_general(dz, w, dx, n, h, w_, c, m, kh, kw, sh, sw, pt, pl, oh, ow);
+    return;
+  }
+  if (dw3x3_strided_applies(m, kh, kw, c, sh, sw)) {
+    if (n > 0) dw3x3_grad_input(dz, w, dx, n, h, w_, c, sh, sw, pt, pl, oh, ow);
     return;
   }
   if (n <= 0) return;
@@ -514,6 +530,10 @@ void pb_depthwise_conv2d_grad_filter(int count, const float *x0, int c0, const f
     dw_grad_filter_general(x, dz, dw, n, h, w_, c, m, kh, kw, sh, sw, pt, pl, oh, ow);
     return;
   }
+  if (count == 1 && dw3x3_applies(m, kh, kw, c, sh, sw)) {
+    dw3x3_grad_filter(x, dz, dw, n, h, w_, c, sh, sw, pt, pl, oh, ow);
+    return;
+  }
   const int cp = round4(c), taps = kh * kw;
   DwJob j = {0};
   j.parts = parts_of(count, x0, c0, x1, c1, x2, c2, x3, c3); j.dz = dz; j.n = n; j.chunk = image_chunk(n);
@@ -522,15 +542,14 @@ void pb_depthwise_conv2d_grad_filter(int count, const float *x0, int c0, const f
   j.kh = kh; j.kw = kw; j.sh = sh; j.sw = sw; j.dz_oh = oh; j.dz_ow = ow;
   pb_work_threads(0, (size_t)j.hp * j.wp * cp);
   pb_work_threads(1, c == cp ? 4 : (size_t)oh * ow * cp);
-  pb_work_threads(2, (size_t)taps * cp);
-  const int threads = pb_thread_count();
-  for (int t = 0; t < threads; t++) __builtin_memset(pb_work_of(2, t), 0, (size_t)taps * cp * 4);
-  if (n > 0) pb_parallel_for(grad_filter_task, &j, (n + j.chunk - 1) / j.chunk);
-  /* the per-thread partial sums, in thread order (deterministic for a given thread count) */
+  const int ntasks = n > 0 ? (n + j.chunk - 1) / j.chunk : 0;
+  pb_work_threads(2, (size_t)pb_max(ntasks, 1) * taps * cp);
+  if (ntasks) pb_parallel_for(grad_filter_task, &j, ntasks);
+  const float *partials = pb_work_of(2, 0);
   for (int t = 0; t < taps; t++)
     for (int k = 0; k < c; k++) {
       float s = 0.f;
-      for (int th = 0; th < threads; th++) s += pb_work_of(2, th)[(long)t * cp + k];
+      for (int task = 0; task < ntasks; task++) s += partials[((long)task * taps + t) * cp + k];
       dw[(long)t * c + k] = s;
     }
 }
