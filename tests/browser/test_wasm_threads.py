@@ -105,3 +105,33 @@ for i in range(300):
 """)
     assert worst <= 1e-4
     assert worker_tasks > 0, "the workers never ran a task: the jobs did not really run in parallel"
+
+
+def test_threaded_filter_gradients_do_not_depend_on_the_schedule(page):
+    # Workers take tasks in whatever order they wake; kernels that sum over the batch (grad_filter)
+    # keep one partial sum per task and add them in task order, so repeated runs agree to the bit.
+    # Partial sums per thread would differ run to run whenever the threads split the tasks differently.
+    distinct = page.run(r"""
+rng = np.random.default_rng(4)
+cases = {
+    "depthwise": ("depthwise_conv2d_grad_filter", (32, 14, 14, 32), (32, 14, 14, 32), (3, 3, 32, 1)),
+    "depthwise lazy": ("depthwise_conv2d_grad_filter", None, (32, 14, 14, 64), (3, 3, 64, 1)),
+    "direct stem": ("conv2d_grad_filter", (32, 28, 28, 1), (32, 28, 28, 16), (3, 3, 1, 16)),
+}
+distinct = {}
+for name, (kernel, x_shape, dz_shape, filter_shape) in cases.items():
+    if x_shape is None:   # a lazy concat of two parts: the padded path with its channel groups
+        parts = [wasm.upload(rng.standard_normal((32, 14, 14, 32)).astype(np.float32)) for _ in range(2)]
+        make_x = lambda: wasm.run("concat", parts, axis=-1, lazy=True)
+    else:
+        x_dev = wasm.upload(rng.standard_normal(x_shape).astype(np.float32))
+        make_x = lambda: x_dev
+    dz = wasm.upload(rng.standard_normal(dz_shape).astype(np.float32))
+    seen = set()
+    for _ in range(25):
+        got = wasm.download(wasm.run(kernel, make_x(), dz, filter_shape=filter_shape, strides=(1, 1), padding="same"))
+        seen.add(got.tobytes())
+    distinct[name] = len(seen)
+distinct
+""")
+    assert distinct == {"depthwise": 1, "depthwise lazy": 1, "direct stem": 1}, distinct

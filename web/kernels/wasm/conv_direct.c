@@ -13,15 +13,17 @@
  *    The activation (epilogue.h) is applied in registers, right before the only store;
  *  - grad_filter: dW[tap, :] = sum over pixels of x[window + tap] * dz[pixel, :]. A register tile
  *    of up to 4 taps (of one kernel row) x 8 output channels is summed over a band of output rows
- *    whose dz stays in L1, then added to the thread's partial dW;
+ *    whose dz stays in L1, then added to the task's partial dW;
  *  - output channels are padded to a multiple of 4 (op) in the filter/bias copies and in dz (when
  *    O % 4 != 0), so every vector load is whole; only the stores of a tail block are narrower.
  * The batch is split into chunks of images, the tasks of pb_parallel_for_flops (threads.c): each
- * task pads its images into its own thread's buffer; grad_filter tasks sum into their thread's
- * partial dW, which the main thread adds up at the end, as conv.c does.
+ * task pads its images into its own thread's buffer; grad_filter tasks sum into their own partial
+ * dW, which the main thread adds up in task order at the end (the same result whichever thread ran
+ * which task).
  *
  * Work buffers: pb_work slot 1 (padded filter + bias, main thread, read by every task) and the
- * per-thread pb_work_of slots 0 (padded image), 1 (padded dz) and 2 (partial dW).
+ * per-thread pb_work_of slots 0 (padded image), 1 (padded dz); thread 0's slot 2 holds the per-task
+ * partial dWs.
  */
 #include "epilogue.h"
 
@@ -242,7 +244,12 @@ static void grad_filter_image(const DirectJob *j, const float *xp, const float *
 
 static void grad_filter_task(void *ctx, int task, int thread) {
   const DirectJob *j = (const DirectJob *)ctx;
-  float *xp = pb_work_of(0, thread), *dzp = pb_work_of(1, thread), *acc = pb_work_of(2, thread);
+  float *xp = pb_work_of(0, thread), *dzp = pb_work_of(1, thread);
+  /* this task's own partial dW (thread 0's slot 2 holds one per task), added up in task order at the
+   * end: the result does not depend on which thread ran which task */
+  const long partial = (long)j->kh * j->kw * j->c * j->op;
+  float *acc = pb_work_of(2, 0) + task * partial;
+  __builtin_memset(acc, 0, (size_t)partial * 4);
   const int b0 = task * j->chunk, b1 = pb_min(j->n, b0 + j->chunk), pix = j->oh * j->ow;
   for (int b = b0; b < b1; b++) {
     pad_image(j, j->x + (long)b * j->h * j->w * j->c, xp, b == b0);
@@ -264,20 +271,19 @@ void pb_conv2d_direct_grad_filter(const float *x, const float *dz, float *dw, in
                                   int kw, int o, int sh, int sw, int pad_top, int pad_left, int oh, int ow) {
   DirectJob j = {0};
   set_geometry(&j, n, h, w_, c, kh, kw, o, sh, sw, pad_top, pad_left, oh, ow);
-  const int k = kh * kw * c, op = j.op, threads = pb_thread_count();
+  const int k = kh * kw * c, op = j.op;
   j.x = x; j.dz = dz;
   j.band = pb_max(1, 4096 / pb_max(1, ow * op));   /* ~16 KiB of dz per band: it stays in L1 */
+  const int ntasks = n > 0 && oh > 0 && ow > 0 ? (n + j.chunk - 1) / j.chunk : 0;
   pb_work_threads(0, (size_t)j.hp * j.wp * c);
   pb_work_threads(1, o == op ? 4 : (size_t)oh * ow * op);
-  pb_work_threads(2, (size_t)k * op);
-  for (int t = 0; t < threads; t++) __builtin_memset(pb_work_of(2, t), 0, (size_t)k * op * 4);
-  if (n > 0 && oh > 0 && ow > 0)
-    pb_parallel_for_flops(grad_filter_task, &j, (n + j.chunk - 1) / j.chunk, 2.0 * n * oh * ow * k * o);
-  /* the per-thread partial sums, in thread order (deterministic for a given thread count) */
+  pb_work_threads(2, (size_t)pb_max(ntasks, 1) * k * op);
+  if (ntasks) pb_parallel_for_flops(grad_filter_task, &j, ntasks, 2.0 * n * oh * ow * k * o);
+  const float *partials = pb_work_of(2, 0);
   for (int t = 0; t < k; t++)
     for (int q = 0; q < o; q++) {
       float s = 0.f;
-      for (int th = 0; th < threads; th++) s += pb_work_of(2, th)[(long)t * op + q];
+      for (int task = 0; task < ntasks; task++) s += partials[((long)task * k + t) * op + q];
       dw[(long)t * o + q] = s;
     }
 }
