@@ -94,11 +94,11 @@ class WasmArray:
 
     __slots__ = ("ptr", "shape", "dtype", "size", "nbytes", "base", "_runtime", "__weakref__")
 
-    def __init__(self, runtime: "WasmRuntime", ptr: int, shape: tuple, dtype: np.dtype, base=None):
+    def __init__(self, runtime: "WasmRuntime", ptr: int, shape: tuple, dtype: np.dtype, base=None, size=None):
         self.ptr = ptr
         self.shape = shape
         self.dtype = dtype
-        self.size = _size(shape)
+        self.size = _size(shape) if size is None else size
         self.nbytes = self.size * dtype.itemsize
         # A view (rt.view) shares its base's block and keeps the base alive; only owners free.
         self.base = base
@@ -110,7 +110,9 @@ class WasmArray:
         runtime = self._runtime
         if runtime is not None:
             self._runtime = None
-            runtime._release(self.ptr, self.nbytes)
+            runtime._free(self.ptr)  # inline, no helper call: this runs for every array of every step
+            runtime.live_arrays -= 1
+            runtime.live_bytes -= self.nbytes
 
     @property
     def ndim(self):
@@ -255,19 +257,19 @@ class WasmRuntime:
                 f"(heap {self.exports.pb_heap_bytes()} bytes); use smaller batches or models")
         return ptr
 
-    def _release(self, ptr: int, nbytes: int) -> None:
-        self._free(ptr)
-        self.live_arrays -= 1
-        self.live_bytes -= nbytes
-
     def empty(self, shape, dtype="float32") -> WasmArray:
         """An uninitialised array of `shape` (float32 or int32) in WASM memory."""
-        dt = _dtype(dtype)
+        # ~100 arrays per training step: this path is kept short (one size computation, no helper calls)
+        dt = _DTYPE_OF.get(dtype) or _dtype(dtype)
         shape = tuple(map(int, shape))
+        size = math.prod(shape)
         if shape and min(shape) < 0:
             raise ValueError(f"negative dimension in shape {shape}")
-        nbytes = _size(shape) * dt.itemsize
-        array = WasmArray(self, self._alloc(nbytes), shape, dt)
+        nbytes = size * dt.itemsize
+        ptr = self._malloc(nbytes or 1)
+        if not ptr:
+            self._alloc(nbytes)  # raises the MemoryError that says what to do
+        array = WasmArray(self, ptr, shape, dt, None, size)
         self.live_arrays += 1
         self.live_bytes += nbytes
         return array
