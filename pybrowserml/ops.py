@@ -228,12 +228,14 @@ def concat(tensors, axis=-1):
     # Lazy where nothing can change the parts before the result is read: variables are updated in place.
     lazy = not any(isinstance(t, Variable) for t in tensors)
     y = be.run("concat", [t.data for t in tensors], axis=axis, lazy=lazy)
-    bounds = np.cumsum([0] + [t.shape[axis] for t in tensors])
+    bounds = [0]
+    for t in tensors:
+        bounds.append(bounds[-1] + t.shape[axis])
 
     def backward(g):
         # slices stay lazy: the engine reads them in place when it sums each input's gradient parts
         return tuple(
-            GradSlice(g, axis, int(bounds[i]), int(bounds[i + 1])) if t.requires_grad else None
+            GradSlice(g, axis, bounds[i], bounds[i + 1]) if t.requires_grad else None
             for i, t in enumerate(tensors)
         )
 
