@@ -58,6 +58,7 @@ cases = [  # n, h, w, c, kh, kw, o, strides, padding, bias, activation
     (3, 28, 28, 1, 3, 3, 16, (1, 1), "same", True, "relu"),
     (1, 3, 3, 2, 3, 3, 3, (2, 2), "valid", False, None),       # a single output pixel
     (2, 5, 7, 300, 1, 1, 13, (1, 1), "same", True, "relu6"),   # pointwise, K=300: two K blocks, edge tiles
+    (3, 6, 6, 8, 1, 1, 16, (1, 1), "same", True, None),       # pointwise, whole tiles: unpacked grad_filter
 ]
 rows = []
 for i, (n, h, w, c, kh, kw, o, s, pad, has_bias, act) in enumerate(cases):
@@ -112,7 +113,7 @@ rows
 
 GEMM_CASES = r"""
 rows = []
-for m, k, n in [(1, 1, 1), (5, 3, 7), (33, 300, 17), (200, 40, 9), (5, 300, 1030), (97, 513, 130)]:
+for m, k, n in [(1, 1, 1), (5, 3, 7), (33, 300, 17), (200, 40, 9), (5, 300, 1030), (97, 513, 130), (36, 300, 24)]:
     for ta in (False, True):
         for tb in (False, True):
             a = rand(k, m) if ta else rand(m, k)

@@ -12,6 +12,7 @@
  *     rows (or one packed A^T panel) against one packed B panel;
  *   - a row-major A goes strip by strip (MR rows, all B panels for each strip: the strip stays in
  *     L1), a packed A^T panel by panel (Goto's order, B panel in L1);
+ *   - conv grad_filter's A^T B with whole tiles skips packing altogether (gemm_stream);
  *   - K is cut into equal blocks of at most KC; the bias is the accumulators' starting value on
  *     the first block and the activation is applied on the last, as the tile is stored, so the
  *     output is written once per K block (once in all for our convs, K <= 192).
@@ -111,7 +112,8 @@ PB_INLINE void tile_store_row(float *row, v128_t v0, v128_t v1, int load_c, int 
  * the short K of pointwise convs (16..64) cost as much as the products. The four A rows come from
  * a packed panel (a_r = panel + r, astep = MR) or straight from a row-major A (astep = 1). */
 PB_INLINE void tile_full(int kc, const float *a0, const float *a1, const float *a2, const float *a3, int astep,
-                         const float *bp, float *c, int ldc, v128_t init0, v128_t init1, int load_c, int act) {
+                         const float *bp, int bstep, float *c, int ldc, v128_t init0, v128_t init1, int load_c,
+                         int act) {
   v128_t c00 = init0, c01 = init1, c10 = init0, c11 = init1;
   v128_t c20 = init0, c21 = init1, c30 = init0, c31 = init1;
   for (int p = 0; p < kc; p++) {
@@ -132,7 +134,7 @@ PB_INLINE void tile_full(int kc, const float *a0, const float *a1, const float *
     a1 += astep;
     a2 += astep;
     a3 += astep;
-    bp += NR;
+    bp += bstep;
   }
   tile_store_row(c, c00, c01, load_c, act);
   tile_store_row(c + ldc, c10, c11, load_c, act);
@@ -149,7 +151,7 @@ static __attribute__((noinline)) void tile_edge(int kc, const float *a0, const f
   if (load_c)
     for (int r = 0; r < rows; r++)
       for (int q = 0; q < cols; q++) t[r * NR + q] = c[(long)r * ldc + q];
-  tile_full(kc, a0, a1, a2, a3, astep, bp, t, NR, init0, init1, load_c, act);
+  tile_full(kc, a0, a1, a2, a3, astep, bp, NR, t, NR, init0, init1, load_c, act);
   for (int r = 0; r < rows; r++)
     for (int q = 0; q < cols; q++) c[(long)r * ldc + q] = t[r * NR + q];
 }
@@ -157,7 +159,7 @@ static __attribute__((noinline)) void tile_edge(int kc, const float *a0, const f
 PB_INLINE void tile(int kc, const float *a0, const float *a1, const float *a2, const float *a3, int astep,
                     const float *bp, float *c, int ldc, int rows, int cols, v128_t init0, v128_t init1, int load_c,
                     int act) {
-  if (rows == MR && cols == NR) tile_full(kc, a0, a1, a2, a3, astep, bp, c, ldc, init0, init1, load_c, act);
+  if (rows == MR && cols == NR) tile_full(kc, a0, a1, a2, a3, astep, bp, NR, c, ldc, init0, init1, load_c, act);
   else tile_edge(kc, a0, a1, a2, a3, astep, bp, c, ldc, rows, cols, init0, init1, load_c, act);
 }
 
@@ -222,6 +224,38 @@ static void gemm_rows_task(void *ctx, int task, int thread) {
   gemm_rows(g, i0, pb_min(g->task_rows, g->m - i0), pb_work_of(1, thread));
 }
 
+/* C = A^T B with A (k x m) and B (k x n) both row-major and whole tiles only: both operands are
+ * read in place, no packing. In conv grad_filter (x^T dz over thousands of pixels) each x value
+ * meets only n/NR B panels and each dz value m/MR strips, so packing them is a large share of the
+ * work (measured 5-20% faster without, m = 16..192, n = 32/64). K goes in blocks of STREAM_KC rows:
+ * a strip's A rows and the block's B rows then stay in L1 while every B panel meets the strip. Not
+ * for rows of A 512 bytes apart or a multiple of it: STREAM_KC such rows fall into a few L1 sets
+ * and evict each other (measured slower at m = 128). */
+#define STREAM_KC 64
+
+static int streamable(const Gemm *g) {
+  return g->trans_a && !g->trans_b && g->m % MR == 0 && g->n % NR == 0 && g->lda % 128 != 0;
+}
+
+static void gemm_stream(const Gemm *g) {
+  v128_t zero = wasm_f32x4_splat(0.f);
+  long lda = g->lda, ldb = g->ldb;
+  for (int p0 = 0; p0 < g->k; p0 += STREAM_KC) {
+    int kc = pb_min(STREAM_KC, g->k - p0);
+    int load_c = g->accumulate || p0 > 0, act = p0 + kc >= g->k ? g->act : ACT_NONE;
+    int bias_now = g->bias && p0 == 0;
+    for (int i = 0; i < g->m; i += MR) {
+      const float *a = g->a + p0 * lda + i;
+      for (int j = 0; j < g->n; j += NR) {
+        v128_t init0 = bias_now ? wasm_v128_load(g->bias + j) : zero;
+        v128_t init1 = bias_now ? wasm_v128_load(g->bias + j + 4) : zero;
+        tile_full(kc, a, a + 1, a + 2, a + 3, lda, g->b + p0 * ldb + j, ldb, g->c + (long)i * g->ldc + j, g->ldc,
+                  init0, init1, load_c, act);
+      }
+    }
+  }
+}
+
 /* The packed B block, then the padded bias after it. */
 void pb_gemm_buffer_sizes(int m, int n, int k, int trans_a, size_t *bp_floats, size_t *ap_floats) {
   int nc_max = pb_min(NC, (n + NR - 1) / NR * NR);
@@ -242,6 +276,10 @@ static void gemm_run(Gemm *g, float *bp, float *ap, int parallel) {
     if (!g->accumulate)
       for (int i = 0; i < g->m; i++) memset(g->c + (long)i * g->ldc, 0, (size_t)g->n * 4);
     pb_bias_act_rows(g->c, g->bias, g->m, g->n, g->ldc, g->act);
+    return;
+  }
+  if (!parallel && streamable(g)) {
+    gemm_stream(g);
     return;
   }
   g->bp = bp;
@@ -342,4 +380,3 @@ PB_EXPORT(pb_bench_fma_peak) float pb_bench_fma_peak(int iters) {
 PB_EXPORT(pb_bench_gemm) void pb_bench_gemm(const float *a, const float *b, float *c, int n, int reps) {
   for (int r = 0; r < reps; r++) pb_gemm_core(a, n, 0, b, n, 0, c, n, n, n, n, 0, ACT_NONE, 0);
 }
-
