@@ -230,11 +230,14 @@ static void gemm_rows_task(void *ctx, int task, int thread) {
  * work (measured 5-20% faster without, m = 16..192, n = 32/64). K goes in blocks of STREAM_KC rows:
  * a strip's A rows and the block's B rows then stay in L1 while every B panel meets the strip. Not
  * for rows of A 512 bytes apart or a multiple of it: STREAM_KC such rows fall into a few L1 sets
- * and evict each other (measured slower at m = 128). */
+ * and evict each other (measured slower at m = 128). Nor for a large C, which is reread and
+ * rewritten once per K block: up to STREAM_MAX_C floats it stays in L2 (conv filters: <= 12K). */
 #define STREAM_KC 64
+#define STREAM_MAX_C 65536
 
 static int streamable(const Gemm *g) {
-  return g->trans_a && !g->trans_b && g->m % MR == 0 && g->n % NR == 0 && g->lda % 128 != 0;
+  return g->trans_a && !g->trans_b && g->m % MR == 0 && g->n % NR == 0 && g->lda % 128 != 0 &&
+         (long)g->m * g->n <= STREAM_MAX_C;
 }
 
 static void gemm_stream(const Gemm *g) {
