@@ -57,6 +57,8 @@ cases = [  # n, h, w, c, kh, kw, o, strides, padding, bias, activation
     (2, 16, 16, 64, 3, 3, 8, (1, 1), "same", True, "relu"),   # K=576: 3 im2col chunks, 3 K blocks
     (3, 28, 28, 1, 3, 3, 16, (1, 1), "same", True, "relu"),
     (1, 3, 3, 2, 3, 3, 3, (2, 2), "valid", False, None),       # a single output pixel
+    (2, 5, 7, 300, 1, 1, 13, (1, 1), "same", True, "relu6"),   # pointwise, K=300: two K blocks, edge tiles
+    (3, 6, 6, 8, 1, 1, 16, (1, 1), "same", True, None),       # pointwise, whole tiles: unpacked grad_filter
 ]
 rows = []
 for i, (n, h, w, c, kh, kw, o, s, pad, has_bias, act) in enumerate(cases):
@@ -111,7 +113,7 @@ rows
 
 GEMM_CASES = r"""
 rows = []
-for m, k, n in [(1, 1, 1), (5, 3, 7), (33, 300, 17), (200, 40, 9), (5, 300, 1030), (97, 513, 130)]:
+for m, k, n in [(1, 1, 1), (5, 3, 7), (33, 300, 17), (200, 40, 9), (5, 300, 1030), (97, 513, 130), (36, 300, 24)]:
     for ta in (False, True):
         for tb in (False, True):
             a = rand(k, m) if ta else rand(m, k)
@@ -174,13 +176,21 @@ rows = []
 for i, (n, h, w, c, k, o, s, pad) in enumerate([(8, 28, 28, 16, 3, 32, (1, 1), "same"),
                                                  (32, 14, 14, 64, 1, 32, (1, 1), "same"),
                                                  (5, 15, 13, 24, 3, 40, (2, 2), "same"),
-                                                 (3, 20, 20, 8, 5, 12, (1, 1), "valid")]):
+                                                 (3, 20, 20, 8, 5, 12, (1, 1), "valid"),
+                                                 (4, 15, 15, 300, 1, 34, (1, 1), "same")]):   # pointwise, K=300
     tag = f"big conv{i}:{n}x{h}x{w}x{c} k{k} o{o} s{s} {pad}"
     x, f, b = rand(n, h, w, c), rand(k, k, c, o), rand(o)
     rows.append(compare(tag + " fwd", "conv2d", [x, f, b], dict(strides=s, padding=pad, activation="relu")))
     dz = rand(*REFERENCE["conv2d"](x, f, None, strides=s, padding=pad).shape)
     rows.append(compare(tag + " dx", "conv2d_grad_input", [dz, f], dict(input_shape=x.shape, strides=s, padding=pad)))
     rows.append(compare(tag + " dw", "conv2d_grad_filter", [x, dz], dict(filter_shape=f.shape, strides=s, padding=pad)))
+# grad_filter's partial sums are added in a fixed order: repeated runs agree to the bit
+for n, h, c, k, o in [(32, 14, 16, 1, 32), (4, 15, 24, 3, 40)]:
+    x, dz = wasm.upload(rand(n, h, h, c)), wasm.upload(rand(n, h, h, o))
+    runs = [wasm.download(wasm.run("conv2d_grad_filter", x, dz, filter_shape=(k, k, c, o))) for _ in range(4)]
+    same = all(np.array_equal(runs[0], r) for r in runs[1:])
+    rows.append({"id": f"grad_filter k{k} c{c} repeatable", "err": 0.0 if same else 1.0, "shape": True, "dtype": True,
+                 "fallback": False})
 for m, k, n in [(300, 200, 100), (6272, 64, 32), (96, 1500, 40)]:
     a, bm = rand(m, k), rand(k, n)
     rows.append(compare(f"big matmul {m}x{k}x{n}", "matmul", [a, bm]))

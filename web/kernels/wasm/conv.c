@@ -117,7 +117,7 @@ typedef struct ConvJob {
   int act, step, m, k;
 } ConvJob;
 
-/* Thread work slots: 0 packed B, 1 packed A^T (pb_gemm_serial), 2 im2col patches, 3 partial dW. */
+/* Thread work slots: 0 packed B, 1 packed A^T (pb_gemm_serial), 2 im2col patches. */
 static void size_task_buffers(const ConvJob *j, int gemm_m, int gemm_n, int gemm_k, int trans_a, size_t cols) {
   size_t bp_n, ap_n;
   pb_gemm_buffer_sizes(gemm_m, gemm_n, gemm_k, trans_a, &bp_n, &ap_n);
@@ -193,19 +193,33 @@ PB_EXPORT(pb_conv2d_grad_input) void pb_conv2d_grad_input(const float *dz, const
   pb_parallel_for_flops(grad_input_task, &j, n, 2.0 * m * k * o);
 }
 
-/* grad_filter tasks: each thread sums its chunks into its own partial dW; the main thread adds
- * the partials at the end (threads never write the same memory). */
-static void grad_filter_task(void *ctx, int task, int thread) {
-  const ConvJob *j = (const ConvJob *)ctx;
-  int r0 = task * j->step, rows = pb_min(j->step, j->m - r0);
-  const float *a = j->x + (long)r0 * j->k;   /* pointwise: the input rows are the patches */
-  if (!is_pointwise(&j->g)) {
-    float *cols = pb_work_of(2, thread);
-    im2col(&j->g, j->x, cols, r0, rows);
-    a = cols;
+/* grad_filter is a sum over every output pixel. The pixels are cut into chunks of `step` (the
+ * im2col buffer's size; for a pointwise conv, one chunk per range) and the chunks into `ranges`
+ * contiguous ranges, the tasks; task r sums its chunks in order into partial r, and the partials
+ * are added in range order at the end: the result depends on the thread count, never on which
+ * thread ran which task. */
+typedef struct GradFilterJob {
+  ConvJob j;
+  int chunks, ranges;
+  float *partials;
+} GradFilterJob;
+
+static void grad_filter_task(void *ctx, int range, int thread) {
+  const GradFilterJob *gf = (const GradFilterJob *)ctx;
+  const ConvJob *j = &gf->j;
+  float *partial = gf->partials + (size_t)range * j->k * j->g.o;
+  int first = (int)((long)gf->chunks * range / gf->ranges), end = (int)((long)gf->chunks * (range + 1) / gf->ranges);
+  for (int chunk = first; chunk < end; chunk++) {
+    int r0 = chunk * j->step, rows = pb_min(j->step, j->m - r0);
+    const float *a = j->x + (long)r0 * j->k;   /* pointwise: the input rows are the patches */
+    if (!is_pointwise(&j->g)) {
+      float *cols = pb_work_of(2, thread);
+      im2col(&j->g, j->x, cols, r0, rows);
+      a = cols;
+    }
+    pb_gemm_serial(a, j->k, 1, j->dz + (long)r0 * j->g.o, j->g.o, 0, partial, j->g.o, j->k, j->g.o, rows, 0, ACT_NONE,
+                   chunk > first, pb_work_of(0, thread), pb_work_of(1, thread));
   }
-  pb_gemm_serial(a, j->k, 1, j->dz + (long)r0 * j->g.o, j->g.o, 0, pb_work_of(3, thread), j->g.o, j->k, j->g.o, rows,
-                 0, ACT_NONE, 1, pb_work_of(0, thread), pb_work_of(1, thread));
 }
 
 /* pb_conv2d_grad_filter(x, dz, dw, n, h, w_, c, kh, kw, o, sh, sw, pad_top, pad_left, oh, ow):
@@ -221,16 +235,19 @@ PB_EXPORT(pb_conv2d_grad_filter) void pb_conv2d_grad_filter(const float *x, cons
     pb_gemm_core(x, c, 1, dz, o, 0, dw, o, c, o, m, 0, ACT_NONE, 0);
     return;
   }
-  ConvJob j = {g, x, 0, 0, dz, dw, ACT_NONE, task_rows(&g, m), m, k};
-  if (is_pointwise(&g)) j.step = pb_max(64, (m + 4 * threads - 1) / (4 * threads));
-  size_task_buffers(&j, k, o, j.step, 1, is_pointwise(&g) ? 0 : (size_t)j.step * k);
+  /* a few ranges per thread, so that a thread that starts late delays the end by little */
+  int ranges = threads > 1 ? 4 * threads : 1;
+  GradFilterJob gf = {{g, x, 0, 0, dz, dw, ACT_NONE, task_rows(&g, m), m, k}, 0, 0, 0};
+  if (is_pointwise(&g)) gf.j.step = pb_max(64, (m + ranges - 1) / ranges);
+  gf.chunks = (m + gf.j.step - 1) / gf.j.step;
+  gf.ranges = pb_min(ranges, gf.chunks);
+  size_task_buffers(&gf.j, k, o, gf.j.step, 1, is_pointwise(&g) ? 0 : (size_t)gf.j.step * k);
   size_t partial = (size_t)k * o;
-  pb_work_threads(3, partial);
-  for (int t = 0; t < threads; t++) memset(pb_work_of(3, t), 0, partial * 4);
-  pb_parallel_for_flops(grad_filter_task, &j, (m + j.step - 1) / j.step, 2.0 * m * k * o);
-  memcpy(dw, pb_work_of(3, 0), partial * 4);
-  for (int t = 1; t < threads; t++) {
-    const float *p = pb_work_of(3, t);
+  gf.partials = pb_work(2, partial * gf.ranges);
+  pb_parallel_for_flops(grad_filter_task, &gf, gf.ranges, 2.0 * m * k * o);
+  memcpy(dw, gf.partials, partial * 4);
+  for (int r = 1; r < gf.ranges; r++) {
+    const float *p = gf.partials + partial * r;
     size_t i = 0;
     for (; i + 4 <= partial; i += 4) wasm_v128_store(dw + i, wasm_f32x4_add(wasm_v128_load(dw + i), wasm_v128_load(p + i)));
     for (; i < partial; i++) dw[i] += p[i];

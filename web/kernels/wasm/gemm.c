@@ -8,10 +8,14 @@
  *     packed per (MC x KC) block into MR-tall row panels; so one micro-kernel serves A, A^T, B, B^T;
  *   - the micro-kernel keeps an MR x NR tile of C in registers (MR=4 rows x NR=8 columns = 8 f32x4
  *     accumulators + 2 B vectors + 1 broadcast A value: 11 of the 16 registers, V8 keeps a few
- *     for itself; unrolling the K loop 4x measured 30% slower) and streams four A rows (or one
- *     packed A^T panel) against one packed B panel (L1);
- *   - on the last K block the tile is finished by the fused epilogue (bias + activation,
- *     epilogue.h) before it is stored, so the output is written exactly once.
+ *     for itself; unrolling the K loop 4x measured 30% slower, 2x 35% slower) and streams four A
+ *     rows (or one packed A^T panel) against one packed B panel;
+ *   - a row-major A goes strip by strip (MR rows, all B panels for each strip: the strip stays in
+ *     L1), a packed A^T panel by panel (Goto's order, B panel in L1);
+ *   - conv grad_filter's A^T B with whole tiles skips packing altogether (gemm_stream);
+ *   - K is cut into equal blocks of at most KC; the bias is the accumulators' starting value on
+ *     the first block and the activation is applied on the last, as the tile is stored, so the
+ *     output is written once per K block (once in all for our convs, K <= 192).
  * Packing buffers: pb_work slot 0 (packed B, shared by the row tasks) and per-thread slot 1
  * (packed A^T); pb_gemm_serial takes its buffers from the caller (conv.c's per-thread tasks).
  * Threads (kernels_threads.wasm): the row blocks (MC rows) of each (KC x NC) block are tasks of
@@ -83,15 +87,35 @@ static void pack_b(const float *b, int ldb, int trans_b, int n, int j0, int nc, 
   }
 }
 
-/* One MR x NR tile: acc = Ap . Bp over kc; then C = [C +] acc, and on the last K block the
- * epilogue. `load_c`: add the tile's current C (accumulating over K blocks or beta = 1). */
-static void micro_kernel(int kc, const float *a0, const float *a1, const float *a2, const float *a3, int astep,
-                         const float *bp, float *c, int ldc, int rows, int cols,
-                         int load_c, int last, const float *bias, int act) {
-  /* The four A rows come either from a packed panel (a_r = panel + r, astep = MR) or straight
-   * from a row-major A (a_r = row r, astep = 1): same loads, no packing pass for plain A. */
-  v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00;
-  v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+/* The activation as single-instruction pmin/pmax: f32x4.min/max must propagate NaN and order
+ * -0 < +0, which V8 lowers to several instructions each; pmax(v, 0) = v < 0 ? 0 : v keeps a NaN
+ * (the comparison is false) and only a -0 may differ in sign, as in any relu. */
+PB_INLINE v128_t tile_act(v128_t v, int act) {
+  if (act == ACT_RELU) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0.f));
+  if (act == ACT_RELU6) return wasm_f32x4_pmin(wasm_f32x4_pmax(v, wasm_f32x4_splat(0.f)), wasm_f32x4_splat(6.f));
+  return v;
+}
+
+/* One row of a finished tile: [+ C], activation, store. */
+PB_INLINE void tile_store_row(float *row, v128_t v0, v128_t v1, int load_c, int act) {
+  if (load_c) {
+    v0 = wasm_f32x4_add(v0, wasm_v128_load(row));
+    v1 = wasm_f32x4_add(v1, wasm_v128_load(row + 4));
+  }
+  wasm_v128_store(row, tile_act(v0, act));
+  wasm_v128_store(row + 4, tile_act(v1, act));
+}
+
+/* One full MR x NR tile: C = act([C +] init + Ap . Bp) over kc. The accumulators start at `init`
+ * (the bias on the first K block, else 0), so the bias costs nothing per tile; act is ACT_NONE
+ * except on the last K block. Everything stays in registers: no stack frame per tile, which for
+ * the short K of pointwise convs (16..64) cost as much as the products. The four A rows come from
+ * a packed panel (a_r = panel + r, astep = MR) or straight from a row-major A (astep = 1). */
+PB_INLINE void tile_full(int kc, const float *a0, const float *a1, const float *a2, const float *a3, int astep,
+                         const float *bp, int bstep, float *c, int ldc, v128_t init0, v128_t init1, int load_c,
+                         int act) {
+  v128_t c00 = init0, c01 = init1, c10 = init0, c11 = init1;
+  v128_t c20 = init0, c21 = init1, c30 = init0, c31 = init1;
   for (int p = 0; p < kc; p++) {
     v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
     v128_t a = wasm_v128_load32_splat(a0);
@@ -110,49 +134,33 @@ static void micro_kernel(int kc, const float *a0, const float *a1, const float *
     a1 += astep;
     a2 += astep;
     a3 += astep;
-    bp += NR;
+    bp += bstep;
   }
-  v128_t acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-  float tile[MR * NR] __attribute__((aligned(16)));
-  int full = rows == MR && cols == NR;
-  /* edge tiles go through a local buffer so the vector code below is the same for all tiles */
-  float *dst = full ? c : tile;
-  int ld = full ? ldc : NR;
-  if (!full && load_c) {
+  tile_store_row(c, c00, c01, load_c, act);
+  tile_store_row(c + ldc, c10, c11, load_c, act);
+  tile_store_row(c + 2 * ldc, c20, c21, load_c, act);
+  tile_store_row(c + 3 * ldc, c30, c31, load_c, act);
+}
+
+/* A tile cut by the edge of C (rows < MR or cols < NR): computed whole in a local buffer (B and the
+ * bias are zero-padded; missing A rows re-read a valid row), then only the valid part is copied. */
+static __attribute__((noinline)) void tile_edge(int kc, const float *a0, const float *a1, const float *a2,
+                                                const float *a3, int astep, const float *bp, float *c, int ldc,
+                                                int rows, int cols, v128_t init0, v128_t init1, int load_c, int act) {
+  float t[MR * NR] __attribute__((aligned(16))) = {0};
+  if (load_c)
     for (int r = 0; r < rows; r++)
-      for (int q = 0; q < cols; q++) tile[r * NR + q] = c[(long)r * ldc + q];
-  }
-  v128_t bias0 = wasm_f32x4_splat(0.f), bias1 = bias0;
-  if (last && bias) {
-    if (cols == NR) {
-      bias0 = wasm_v128_load(bias);
-      bias1 = wasm_v128_load(bias + 4);
-    } else {
-      float bb[NR] __attribute__((aligned(16))) = {0};
-      for (int q = 0; q < cols; q++) bb[q] = bias[q];
-      bias0 = wasm_v128_load(bb);
-      bias1 = wasm_v128_load(bb + 4);
-    }
-  }
-  for (int r = 0; r < MR; r++) {
-    if (r >= rows) break;
-    float *row = dst + (long)r * ld;
-    v128_t v0 = acc[r][0], v1 = acc[r][1];
-    if (load_c) {
-      v0 = wasm_f32x4_add(v0, wasm_v128_load(row));
-      v1 = wasm_f32x4_add(v1, wasm_v128_load(row + 4));
-    }
-    if (last) {
-      v0 = pb_act_v(wasm_f32x4_add(v0, bias0), act);
-      v1 = pb_act_v(wasm_f32x4_add(v1, bias1), act);
-    }
-    wasm_v128_store(row, v0);
-    wasm_v128_store(row + 4, v1);
-  }
-  if (!full) {
-    for (int r = 0; r < rows; r++)
-      for (int q = 0; q < cols; q++) c[(long)r * ldc + q] = tile[r * NR + q];
-  }
+      for (int q = 0; q < cols; q++) t[r * NR + q] = c[(long)r * ldc + q];
+  tile_full(kc, a0, a1, a2, a3, astep, bp, NR, t, NR, init0, init1, load_c, act);
+  for (int r = 0; r < rows; r++)
+    for (int q = 0; q < cols; q++) c[(long)r * ldc + q] = t[r * NR + q];
+}
+
+PB_INLINE void tile(int kc, const float *a0, const float *a1, const float *a2, const float *a3, int astep,
+                    const float *bp, float *c, int ldc, int rows, int cols, v128_t init0, v128_t init1, int load_c,
+                    int act) {
+  if (rows == MR && cols == NR) tile_full(kc, a0, a1, a2, a3, astep, bp, NR, c, ldc, init0, init1, load_c, act);
+  else tile_edge(kc, a0, a1, a2, a3, astep, bp, c, ldc, rows, cols, init0, init1, load_c, act);
 }
 
 /* One GEMM call: operands, and the (j0, p0) block whose packed B the row tasks share. */
@@ -160,34 +168,54 @@ typedef struct Gemm {
   const float *a, *b, *bias;
   float *c;
   int lda, trans_a, ldb, trans_b, ldc, m, n, k, act, accumulate;
-  int j0, nc, p0, kc, load_c, last;
+  int j0, nc, p0, kc, load_c, act_now, bias_now;
   int task_rows;   /* rows per parallel task (a multiple of MR, <= MC) */
-  const float *bp;
+  const float *bp; /* packed B block */
+  float *biasp;    /* bias[j0 .. j0+nc), zero-padded to whole panels */
 } Gemm;
 
-/* Rows [i0, i0+mc) of C for the current (j0, p0) block. `ap`: packing space for a transposed A. */
-static void gemm_rows(const Gemm *g, int i0, int mc, float *ap) {
-  if (g->trans_a) pack_a(g->a, g->lda, 1, g->m, i0, mc, g->p0, g->kc, ap);
-  for (int j = 0; j < g->nc; j += NR) {
-    const float *bpanel = g->bp + (long)j * g->kc;
-    const float *bias_j = g->bias ? g->bias + g->j0 + j : 0;
-    int cols = pb_min(NR, g->nc - j);
-    for (int i = 0; i < mc; i += MR) {
-      int rows = pb_min(MR, mc - i);
-      float *ct = g->c + (long)(i0 + i) * g->ldc + g->j0 + j;
-      if (g->trans_a) {
-        const float *panel = ap + (long)i * g->kc;
-        micro_kernel(g->kc, panel, panel + 1, panel + 2, panel + 3, MR, bpanel, ct, g->ldc, rows, cols,
-                     g->load_c, g->last, bias_j, g->act);
-      } else {
-        /* rows past the edge re-read the tile's first row; their results are not stored */
-        long lda = g->lda;
-        const float *r0 = g->a + (long)(i0 + i) * lda + g->p0;
-        micro_kernel(g->kc, r0, rows > 1 ? r0 + lda : r0, rows > 2 ? r0 + 2 * lda : r0, rows > 3 ? r0 + 3 * lda : r0,
-                     1, bpanel, ct, g->ldc, rows, cols, g->load_c, g->last, bias_j, g->act);
-      }
+/* Rows [i0, i0+mc) of a row-major A: each MR-row strip meets every B panel while its rows
+ * (MR x kc floats, a few KiB) are in L1; B (at most NC x KC, our convs' is <= 48 KiB) is reread
+ * from L1/L2 instead. */
+static void gemm_rows_plain(const Gemm *g, int i0, int mc) {
+  long lda = g->lda;
+  v128_t zero = wasm_f32x4_splat(0.f);
+  for (int i = 0; i < mc; i += MR) {
+    int rows = pb_min(MR, mc - i);
+    /* rows past the edge re-read the strip's first row; their results are not stored */
+    const float *r0 = g->a + (long)(i0 + i) * lda + g->p0;
+    const float *r1 = rows > 1 ? r0 + lda : r0, *r2 = rows > 2 ? r0 + 2 * lda : r0, *r3 = rows > 3 ? r0 + 3 * lda : r0;
+    float *crow = g->c + (long)(i0 + i) * g->ldc + g->j0;
+    for (int j = 0; j < g->nc; j += NR) {
+      v128_t init0 = g->bias_now ? wasm_v128_load(g->biasp + j) : zero;
+      v128_t init1 = g->bias_now ? wasm_v128_load(g->biasp + j + 4) : zero;
+      tile(g->kc, r0, r1, r2, r3, 1, g->bp + (long)j * g->kc, crow + j, g->ldc, rows, pb_min(NR, g->nc - j),
+           init0, init1, g->load_c, g->act_now);
     }
   }
+}
+
+/* Rows [i0, i0+mc) of a transposed A, packed into `ap` first (MR-row panels); the classic order:
+ * each B panel (L1) meets every A panel of the block (L2). */
+static void gemm_rows_packed(const Gemm *g, int i0, int mc, float *ap) {
+  v128_t zero = wasm_f32x4_splat(0.f);
+  pack_a(g->a, g->lda, 1, g->m, i0, mc, g->p0, g->kc, ap);
+  for (int j = 0; j < g->nc; j += NR) {
+    const float *bpanel = g->bp + (long)j * g->kc;
+    v128_t init0 = g->bias_now ? wasm_v128_load(g->biasp + j) : zero;
+    v128_t init1 = g->bias_now ? wasm_v128_load(g->biasp + j + 4) : zero;
+    int cols = pb_min(NR, g->nc - j);
+    for (int i = 0; i < mc; i += MR) {
+      const float *panel = ap + (long)i * g->kc;
+      tile(g->kc, panel, panel + 1, panel + 2, panel + 3, MR, bpanel, g->c + (long)(i0 + i) * g->ldc + g->j0 + j,
+           g->ldc, pb_min(MR, mc - i), cols, init0, init1, g->load_c, g->act_now);
+    }
+  }
+}
+
+static void gemm_rows(const Gemm *g, int i0, int mc, float *ap) {
+  if (g->trans_a) gemm_rows_packed(g, i0, mc, ap);
+  else gemm_rows_plain(g, i0, mc);
 }
 
 static void gemm_rows_task(void *ctx, int task, int thread) {
@@ -196,11 +224,52 @@ static void gemm_rows_task(void *ctx, int task, int thread) {
   gemm_rows(g, i0, pb_min(g->task_rows, g->m - i0), pb_work_of(1, thread));
 }
 
+/* C = A^T B with A (k x m) and B (k x n) both row-major and whole tiles only: both operands are
+ * read in place, no packing. In conv grad_filter (x^T dz over thousands of pixels) each x value
+ * meets only n/NR B panels and each dz value m/MR strips, so packing them is a large share of the
+ * work (measured 5-20% faster without, m = 16..192, n = 32/64). K goes in blocks of STREAM_KC rows:
+ * a strip's A rows and the block's B rows then stay in L1 while every B panel meets the strip. Not
+ * for rows of A 512 bytes apart or a multiple of it: STREAM_KC such rows fall into a few L1 sets
+ * and evict each other (measured slower at m = 128). Nor for a large C, which is reread and
+ * rewritten once per K block: up to STREAM_MAX_C floats it stays in L2 (conv filters: <= 12K). */
+#define STREAM_KC 64
+#define STREAM_MAX_C 65536
+
+static int streamable(const Gemm *g) {
+  return g->trans_a && !g->trans_b && g->m % MR == 0 && g->n % NR == 0 && g->lda % 128 != 0 &&
+         (long)g->m * g->n <= STREAM_MAX_C;
+}
+
+static void gemm_stream(const Gemm *g) {
+  v128_t zero = wasm_f32x4_splat(0.f);
+  long lda = g->lda, ldb = g->ldb;
+  for (int p0 = 0; p0 < g->k; p0 += STREAM_KC) {
+    int kc = pb_min(STREAM_KC, g->k - p0);
+    int load_c = g->accumulate || p0 > 0, act = p0 + kc >= g->k ? g->act : ACT_NONE;
+    int bias_now = g->bias && p0 == 0;
+    for (int i = 0; i < g->m; i += MR) {
+      const float *a = g->a + p0 * lda + i;
+      for (int j = 0; j < g->n; j += NR) {
+        v128_t init0 = bias_now ? wasm_v128_load(g->bias + j) : zero;
+        v128_t init1 = bias_now ? wasm_v128_load(g->bias + j + 4) : zero;
+        tile_full(kc, a, a + 1, a + 2, a + 3, lda, g->b + p0 * ldb + j, ldb, g->c + (long)i * g->ldc + j, g->ldc,
+                  init0, init1, load_c, act);
+      }
+    }
+  }
+}
+
+/* The packed B block, then the padded bias after it. */
 void pb_gemm_buffer_sizes(int m, int n, int k, int trans_a, size_t *bp_floats, size_t *ap_floats) {
   int nc_max = pb_min(NC, (n + NR - 1) / NR * NR);
   int kc_max = pb_min(KC, k);
-  *bp_floats = (size_t)nc_max * kc_max;
+  *bp_floats = (size_t)nc_max * kc_max + nc_max;
   *ap_floats = trans_a ? (size_t)MC * kc_max : 0;
+}
+
+static void pack_bias(const float *bias, int j0, int nc, float *dst) {
+  int padded = (nc + NR - 1) / NR * NR;
+  for (int q = 0; q < padded; q++) dst[q] = q < nc ? bias[j0 + q] : 0.f;
 }
 
 /* The blocked loops; `parallel`: split each block's rows over the thread pool (main thread only). */
@@ -212,15 +281,25 @@ static void gemm_run(Gemm *g, float *bp, float *ap, int parallel) {
     pb_bias_act_rows(g->c, g->bias, g->m, g->n, g->ldc, g->act);
     return;
   }
+  if (!parallel && streamable(g)) {
+    gemm_stream(g);
+    return;
+  }
   g->bp = bp;
+  g->biasp = bp + (long)pb_min(NC, (g->n + NR - 1) / NR * NR) * pb_min(KC, g->k);
   /* >= 4 tasks per thread so that the threads finish together; whole MR tiles */
   int per_task = (g->m + 4 * pb_thread_count() - 1) / (4 * pb_thread_count());
   g->task_rows = pb_min(MC, pb_max(MR, (per_task + MR - 1) / MR * MR));
+  /* equal K blocks: 300 = 150 + 150, not 256 + 44 (a short block pays the per-tile costs for
+   * few products) */
+  int kblocks = (g->k + KC - 1) / KC, kstep = (g->k + kblocks - 1) / kblocks;
   for (g->j0 = 0; g->j0 < g->n; g->j0 += NC) {
     g->nc = pb_min(NC, g->n - g->j0);
-    for (g->p0 = 0; g->p0 < g->k; g->p0 += KC) {
-      g->kc = pb_min(KC, g->k - g->p0);
-      g->last = g->p0 + g->kc >= g->k;
+    if (g->bias) pack_bias(g->bias, g->j0, g->nc, g->biasp);
+    for (g->p0 = 0; g->p0 < g->k; g->p0 += kstep) {
+      g->kc = pb_min(kstep, g->k - g->p0);
+      g->act_now = g->p0 + g->kc >= g->k ? g->act : ACT_NONE;
+      g->bias_now = g->bias && g->p0 == 0;
       g->load_c = g->accumulate || g->p0 > 0;
       pack_b(g->b, g->ldb, g->trans_b, g->n, g->j0, g->nc, g->p0, g->kc, bp);
       if (parallel) {
@@ -239,13 +318,13 @@ static int gemm_parallel(int m, int n, int k) {
 
 void pb_gemm_serial(const float *a, int lda, int trans_a, const float *b, int ldb, int trans_b, float *c, int ldc,
                     int m, int n, int k, const float *bias, int act, int accumulate, float *bp, float *ap) {
-  Gemm g = {a, b, bias, c, lda, trans_a, ldb, trans_b, ldc, m, n, k, act, accumulate, 0, 0, 0, 0, 0, 0, MC, 0};
+  Gemm g = {a, b, bias, c, lda, trans_a, ldb, trans_b, ldc, m, n, k, act, accumulate, 0, 0, 0, 0, 0, 0, 0, MC, 0, 0};
   gemm_run(&g, bp, ap, 0);
 }
 
 void pb_gemm_core(const float *a, int lda, int trans_a, const float *b, int ldb, int trans_b, float *c, int ldc,
                   int m, int n, int k, const float *bias, int act, int accumulate) {
-  Gemm g = {a, b, bias, c, lda, trans_a, ldb, trans_b, ldc, m, n, k, act, accumulate, 0, 0, 0, 0, 0, 0, MC, 0};
+  Gemm g = {a, b, bias, c, lda, trans_a, ldb, trans_b, ldc, m, n, k, act, accumulate, 0, 0, 0, 0, 0, 0, 0, MC, 0, 0};
   size_t bp_n, ap_n;
   pb_gemm_buffer_sizes(m, n, k, trans_a, &bp_n, &ap_n);
   float *bp = pb_work(0, bp_n);
