@@ -137,15 +137,32 @@ def remap_pixels_grad(dy, rows, cols, input_shape):
     return dx
 
 
+def parts_shape(shapes, slices) -> tuple:
+    """The common shape of a gradient sum's parts (add_parts): shapes[i], cut to start:stop along axis
+    where slices[i] is (axis, start, stop). A clear error when the entries do not fit or differ."""
+    if not shapes or len(shapes) != len(slices):
+        raise ValueError(f"add_parts: need one slice entry (None or (axis, start, stop)) per array, got "
+                         f"{len(shapes)} arrays and {len(slices)} slice entries")
+    result = []
+    for shape, cut in zip(shapes, slices):
+        shape = tuple(shape)
+        if cut is not None:
+            axis, start, stop = cut
+            if not -len(shape) <= axis < len(shape) or not 0 <= start <= stop <= shape[axis]:
+                raise ValueError(f"add_parts: slice {start}:{stop} of axis {axis} does not fit shape {shape}")
+            axis %= len(shape)
+            shape = shape[:axis] + (stop - start,) + shape[axis + 1:]
+        result.append(shape)
+    if any(shape != result[0] for shape in result):
+        raise ValueError(f"add_parts: all parts must have the same shape, got {result}")
+    return result[0]
+
+
 def add_parts(arrays, slices):
     """The sum of a gradient's parts: arrays[i], or arrays[i][start:stop along axis] where slices[i] is
     (axis, start, stop) (a concat input's share of the concat's gradient). A new array; no part is written."""
-    if not arrays or len(arrays) != len(slices):
-        raise ValueError(f"add_parts: need one slice entry (None or (axis, start, stop)) per array, got "
-                         f"{len(arrays)} arrays and {len(slices)} slice entries")
+    parts_shape([a.shape for a in arrays], slices)
     views = [a if s is None else _slice_view(a, *s) for a, s in zip(arrays, slices)]
-    if any(v.shape != views[0].shape for v in views):
-        raise ValueError(f"add_parts: all parts must have the same shape, got {[v.shape for v in views]}")
     out = views[0] + views[1] if len(views) > 1 else views[0].copy()
     for v in views[2:]:
         np.add(out, v, out=out)

@@ -381,6 +381,8 @@ def error_messages(be):
     capture("padding", "max_pool2d", x, pool_size=(2, 2), strides=(2, 2), padding="full")
     capture("reshape", "reshape", x, shape=(5, -1))
     capture("strides", "depthwise_conv2d", x, up(np.zeros((3, 3, 3, 1), np.float32)), strides=(0, 1))
+    capture("parts_shapes", "add_parts", [x, up(np.zeros((1, 4, 4, 2), np.float32))], [None, None])
+    capture("parts_slice", "add_parts", [x, x], [None, (3, 1, 5)])
     return messages
 
 

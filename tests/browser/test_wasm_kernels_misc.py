@@ -102,6 +102,8 @@ def test_bad_input_gets_a_clear_error(misc_page):
     assert "'same' or 'valid'" in messages["padding"]
     assert "strides must be a positive int" in messages["strides"]
     assert "cannot reshape an array of 48 elements into shape (5, -1)" in messages["reshape"]
+    assert "all parts must have the same shape" in messages["parts_shapes"]
+    assert "slice 1:5 of axis 3 does not fit shape (1, 4, 4, 3)" in messages["parts_slice"]
 
 
 def test_a_loss_and_optimizer_step_leave_no_arrays_behind(misc_page):

@@ -174,3 +174,22 @@ def test_adam_matches_the_keras_formula():
 def test_valid_padding_with_a_window_larger_than_the_input_is_a_clear_error():
     with pytest.raises(ValueError, match="larger than the input"):
         K["conv2d"](np.zeros((1, 2, 2, 1)), np.zeros((3, 3, 1, 1)), None, strides=(1, 1), padding="valid")
+
+
+def test_add_parts_sums_whole_arrays_and_slices_without_writing_them():
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal((2, 3, 7))
+    whole = rng.standard_normal((2, 3, 2))
+    before = (g.copy(), whole.copy())
+    got = K["add_parts"]([whole, g, g], [None, (2, 1, 3), (-1, 5, 7)])
+    np.testing.assert_allclose(got, whole + g[..., 1:3] + g[..., 5:7])
+    np.testing.assert_array_equal(g, before[0])
+    np.testing.assert_array_equal(whole, before[1])
+    single = K["add_parts"]([whole], [None])
+    assert single is not whole and np.array_equal(single, whole)
+    with pytest.raises(ValueError, match="all parts must have the same shape"):
+        K["add_parts"]([whole, g], [None, None])
+    with pytest.raises(ValueError, match="slice 6:8 of axis 2 does not fit shape"):
+        K["add_parts"]([g], [(2, 6, 8)])
+    with pytest.raises(ValueError, match="one slice entry"):
+        K["add_parts"]([g, g], [None])

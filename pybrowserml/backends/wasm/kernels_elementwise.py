@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numpy_backend import parts_shape
+
 F32 = np.dtype(np.float32)
 
 # Activation codes of web/kernels/wasm/pb.h.
@@ -140,7 +142,7 @@ def make_kernels(rt):
     def add_parts(arrays, slices):
         """The sum of the parts: arrays[i], or its slice (axis, start, stop) when slices[i] is one."""
         arrays, slices = list(arrays), list(slices)
-        shape = _parts_shape(arrays, slices)
+        shape = parts_shape([a.shape for a in arrays], slices)
         axes = {s[0] % a.ndim for a, s in zip(arrays, slices) if s is not None}
         if not all_f32(*arrays) or len(axes) > 1:
             return fallback("add_parts", arrays, slices)
@@ -231,25 +233,6 @@ def make_kernels(rt):
         "mean": reduction("mean", True),
         "sum_to_shape": sum_to_shape,
     }
-
-
-def _parts_shape(arrays, slices) -> tuple:
-    """The common shape of the parts of a gradient sum; a clear error when they differ."""
-    if not arrays or len(arrays) != len(slices):
-        raise ValueError(f"add_parts: need one slice entry (None or (axis, start, stop)) per array, got "
-                         f"{len(arrays)} arrays and {len(slices)} slice entries")
-    shapes = []
-    for a, s in zip(arrays, slices):
-        shape = tuple(a.shape)
-        if s is not None:
-            axis, start, stop = s
-            if not -len(shape) <= axis < len(shape) or not 0 <= start <= stop <= shape[axis]:
-                raise ValueError(f"add_parts: slice {start}:{stop} of axis {axis} does not fit shape {shape}")
-            shape = shape[:axis % len(shape)] + (stop - start,) + shape[axis % len(shape) + 1:]
-        shapes.append(shape)
-    if any(sh != shapes[0] for sh in shapes):
-        raise ValueError(f"add_parts: all parts must have the same shape, got {shapes}")
-    return shapes[0]
 
 
 def _normalise_axes(axis, ndim):

@@ -367,14 +367,8 @@ def make_kernels(rt):
         rows = math.prod(first.shape[:axis])
         inner = math.prod(first.shape[axis + 1:])
         widths = [a.shape[axis] * inner for a in arrays]
-        total = sum(widths)
         if len(arrays) <= 3:
-            # a few inputs (dense blocks: 2): one strided copy each, no list to upload
-            offset = 0
-            for a, width in zip(arrays, widths):
-                if width:
-                    pb_copy_rows(a.ptr, width, y.ptr + 4 * offset, total, rows, width)
-                offset += width
+            rt.copy_side_by_side(arrays, y, rows, widths)  # a few inputs: one strided copy each, no list
         else:
             pb_concat_rows(rt.ptr_list(arrays), rt.int_list(widths), len(arrays), y.ptr, rows)
         return y

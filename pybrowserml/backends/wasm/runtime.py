@@ -144,7 +144,11 @@ class ConcatArray(WasmArray):
     @property
     def ptr(self):
         if self._block is None:
-            self._block = self._runtime.concat_last_axis(self.parts, self.shape)
+            rt, shape = self._runtime, self.shape
+            block = rt.empty(shape, self.dtype)
+            if block.size:
+                rt.copy_side_by_side(self.parts, block, block.size // shape[-1], [p.shape[-1] for p in self.parts])
+            self._block = block
         return self._block.ptr
 
     @ptr.setter
@@ -177,6 +181,7 @@ class WasmRuntime:
         self._workers = workers  # JS array of Web Workers (kept so they live as long as we do)
         self._helpers = helpers
         self._malloc = self.exports.pb_malloc
+        self._copy_rows = self.exports.pb_copy_rows
         self._free = self.exports.pb_free
         self._upload = helpers.upload
         self._download = helpers.download
@@ -282,17 +287,14 @@ class WasmRuntime:
         owner = array.base if array.base is not None else array
         return WasmArray(self, array.ptr, shape, array.dtype, base=owner)
 
-    def concat_last_axis(self, parts, shape) -> WasmArray:
-        """The parts copied side by side along the last axis into one new array."""
-        out = self.empty(shape, parts[0].dtype)
-        if out.size:
-            total, offset, rows = shape[-1], 0, out.size // shape[-1]
-            for part in parts:
-                width = part.shape[-1]
-                if width:
-                    self.exports.pb_copy_rows(part.ptr, width, out.ptr + 4 * offset, total, rows, width)
-                offset += width
-        return out
+    def copy_side_by_side(self, parts, out: WasmArray, rows: int, widths) -> None:
+        """concat's copy: out (rows, sum(widths)) = the parts (rows, widths[i]) side by side, one
+        strided copy per part (32-bit elements)."""
+        total, offset = sum(widths), 0
+        for part, width in zip(parts, widths):
+            if width:
+                self._copy_rows(part.ptr, width, out.ptr + 4 * offset, total, rows, width)
+            offset += width
 
     def zeros(self, shape, dtype="float32") -> WasmArray:
         array = self.empty(shape, dtype)
