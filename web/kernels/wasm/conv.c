@@ -245,11 +245,5 @@ PB_EXPORT(pb_conv2d_grad_filter) void pb_conv2d_grad_filter(const float *x, cons
   size_t partial = (size_t)k * o;
   gf.partials = pb_work(2, partial * gf.ranges);
   pb_parallel_for_flops(grad_filter_task, &gf, gf.ranges, 2.0 * m * k * o);
-  memcpy(dw, gf.partials, partial * 4);
-  for (int r = 1; r < gf.ranges; r++) {
-    const float *p = gf.partials + partial * r;
-    size_t i = 0;
-    for (; i + 4 <= partial; i += 4) wasm_v128_store(dw + i, wasm_f32x4_add(wasm_v128_load(dw + i), wasm_v128_load(p + i)));
-    for (; i < partial; i++) dw[i] += p[i];
-  }
+  pb_sum_partials(dw, gf.partials, gf.ranges, k, o, o);
 }

@@ -279,11 +279,5 @@ void pb_conv2d_direct_grad_filter(const float *x, const float *dz, float *dw, in
   pb_work_threads(1, o == op ? 4 : (size_t)oh * ow * op);
   pb_work_threads(2, (size_t)pb_max(ntasks, 1) * k * op);
   if (ntasks) pb_parallel_for_flops(grad_filter_task, &j, ntasks, 2.0 * n * oh * ow * k * o);
-  const float *partials = pb_work_of(2, 0);
-  for (int t = 0; t < k; t++)
-    for (int q = 0; q < o; q++) {
-      float s = 0.f;
-      for (int task = 0; task < ntasks; task++) s += partials[((long)task * k + t) * op + q];
-      dw[(long)t * o + q] = s;
-    }
+  pb_sum_partials(dw, pb_work_of(2, 0), ntasks, k, o, op);
 }

@@ -545,11 +545,5 @@ void pb_depthwise_conv2d_grad_filter(int count, const float *x0, int c0, const f
   const int ntasks = n > 0 ? (n + j.chunk - 1) / j.chunk : 0;
   pb_work_threads(2, (size_t)pb_max(ntasks, 1) * taps * cp);
   if (ntasks) pb_parallel_for(grad_filter_task, &j, ntasks);
-  const float *partials = pb_work_of(2, 0);
-  for (int t = 0; t < taps; t++)
-    for (int k = 0; k < c; k++) {
-      float s = 0.f;
-      for (int task = 0; task < ntasks; task++) s += partials[((long)task * taps + t) * cp + k];
-      dw[(long)t * c + k] = s;
-    }
+  pb_sum_partials(dw, pb_work_of(2, 0), ntasks, taps, c, cp);
 }

@@ -370,15 +370,7 @@ void dw3x3_grad_filter(const float *x, const float *dz, float *dw, int n, int h,
   j.dst = pb_work(3, (size_t)pb_max(ntasks, 1) * 9 * c);
   j.n = n; j.chunk = chunk; j.c = c; j.sh_ = h; j.sw_ = w_; j.oh = oh; j.ow = ow;
   j.sh = sh; j.sw = sw; j.pt = pt; j.pl = pl;
-  if (ntasks == 0) {
-    __builtin_memset(dw, 0, (size_t)9 * c * 4);
-    return;
-  }
-  pb_parallel_for(gf_task, &j, ntasks);
+  if (ntasks) pb_parallel_for(gf_task, &j, ntasks);
   /* filter layout (3, 3, c, 1) is the partial sums' (9, c) */
-  __builtin_memcpy(dw, j.dst, (size_t)9 * c * 4);
-  for (int t = 1; t < ntasks; t++) {
-    const float *p = j.dst + (long)t * 9 * c;
-    for (int k = 0; k < 9 * c; k++) dw[k] += p[k];
-  }
+  pb_sum_partials(dw, j.dst, ntasks, 9, c, c);
 }

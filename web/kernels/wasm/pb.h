@@ -97,6 +97,11 @@ void pb_parallel_rows(pb_rows_fn fn, void *ctx, int rows, double floats_per_row)
 /* The row-range size pb_parallel_rows uses for (rows, floats_per_row): range k is [k*chunk, ...). */
 int pb_rows_chunk(int rows, double floats_per_row);
 void pb_work_threads(int slot, size_t nfloats);   /* main thread: >= nfloats in every thread's slot */
+/* dst (rows x cols, contiguous) = the sum of `count` partial blocks, added in block order (0 blocks:
+ * zeros); block t's row r starts at partials + ((long)t * rows + r) * ld, ld >= cols (padded rows).
+ * Kernels that reduce over the batch (grad_filter) give each task its own block and combine them
+ * here: the result does not depend on which thread ran which task. */
+void pb_sum_partials(float *dst, const float *partials, int count, int rows, int cols, int ld);
 float *pb_work_of(int slot, int thread);          /* any thread: its buffer of that slot */
 
 #endif

@@ -57,6 +57,25 @@ static void rows_task(void *ctx, int task, int thread) {
   j->fn(j->ctx, r0, pb_min(j->rows, r0 + j->chunk));
 }
 
+void pb_sum_partials(float *dst, const float *partials, int count, int rows, int cols, int ld) {
+  const long block = (long)rows * ld;
+  for (int r = 0; r < rows; r++) {
+    float *d = dst + (long)r * cols;
+    const float *p = partials + (long)r * ld;
+    int q = 0;
+    for (; q + 4 <= cols; q += 4) {
+      v128_t s = count > 0 ? wasm_v128_load(p + q) : wasm_f32x4_splat(0.f);
+      for (int t = 1; t < count; t++) s = wasm_f32x4_add(s, wasm_v128_load(p + t * block + q));
+      wasm_v128_store(d + q, s);
+    }
+    for (; q < cols; q++) {
+      float s = count > 0 ? p[q] : 0.f;
+      for (int t = 1; t < count; t++) s += p[t * block + q];
+      d[q] = s;
+    }
+  }
+}
+
 void pb_parallel_rows(pb_rows_fn fn, void *ctx, int rows, double floats_per_row) {
   if (rows <= 0) return;
   int chunk = pb_rows_chunk(rows, floats_per_row);
