@@ -11,17 +11,18 @@ from __future__ import annotations
 import importlib
 
 from .base import Backend
-from .numpy_backend import NUMPY
 
-# name -> module path providing create() and, optionally, create_async()
-_MODULES = {"wasm": "pybrowserml.backends.wasm"}
-_created: dict[str, Backend] = {"numpy": NUMPY}
-_created_with: dict[str, dict] = {"numpy": {}}  # the options each backend was created with
-_current: Backend = NUMPY
+# name -> module path providing create() and, optionally, create_async(); numpy is the default
+_MODULES = {
+    "numpy": "pybrowserml.backends.numpy",
+    "wasm": "pybrowserml.backends.wasm",
+}
+_created: dict[str, Backend] = {}
+_created_with: dict[str, dict] = {}  # the options each backend was created with
 
 
 def available_backends() -> list[str]:
-    return ["numpy", *_MODULES]
+    return list(_MODULES)
 
 
 def get_backend(name: str | None = None) -> Backend:
@@ -43,6 +44,9 @@ def _create(name):
     backend = _module_for(name).create()
     _created[name] = backend
     return backend
+
+
+_current: Backend = _create("numpy")
 
 
 def set_backend(name: str) -> Backend:

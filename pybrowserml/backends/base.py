@@ -12,14 +12,9 @@ import logging
 
 import numpy as np
 
-log = logging.getLogger("pybrowserml.backends")
+from .kernel_names import INPLACE_KERNELS
 
-# Kernels that update their list arguments in place (optimizer steps). Their numpy fallback works on
-# downloaded copies, so the results have to be written back into the device arrays.
-INPLACE_KERNELS = {
-    "adam_update": ("params", "ms", "vs"),
-    "sgd_update": ("params", "velocities"),
-}
+log = logging.getLogger("pybrowserml.backends")
 
 
 class Backend:
@@ -62,7 +57,7 @@ class Backend:
         return self._fallback(kernel_name, args, attrs)
 
     def _fallback(self, kernel_name, args, attrs):
-        from .numpy_backend import NUMPY
+        from .numpy import NUMPY
 
         if self is NUMPY:
             raise KeyError(f"no kernel named {kernel_name!r} in the numpy reference backend")

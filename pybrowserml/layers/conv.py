@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 from .. import ops
-from ..backends.numpy_backend import output_size_and_pads
+from ..geometry import check_padding, output_size_and_pads, pair
 from .base import shape_str
 from .core import _WithActivation, get_activation_name
-
-
-def _pair(value, what, layer):
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair):
-        raise ValueError(f"layer {layer!r}: {what} must be a positive int or a pair of them, got {value!r}")
-    return pair
-
-
-def _padding(padding, layer):
-    padding = str(padding).lower()
-    if padding not in ("same", "valid"):
-        raise ValueError(f"layer {layer!r}: padding must be 'same' or 'valid', got {padding!r}")
-    return padding
 
 
 class _ConvBase(_WithActivation):
@@ -28,9 +14,9 @@ class _ConvBase(_WithActivation):
     def __init__(self, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  kernel_initializer="glorot_normal", bias_initializer="zeros", seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.kernel_size = _pair(kernel_size, "kernel_size", self.name)
-        self.strides = _pair(strides, "strides", self.name)
-        self.padding = _padding(padding, self.name)
+        self.kernel_size = pair(kernel_size, "kernel_size", self.name)
+        self.strides = pair(strides, "strides", self.name)
+        self.padding = check_padding(padding, self.name)
         self.activation = get_activation_name(activation)
         self.use_bias = use_bias
         self.kernel_initializer, self.bias_initializer, self.seed = kernel_initializer, bias_initializer, seed

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from .. import ops
-from ..backends.numpy_backend import output_size_and_pads
+from ..geometry import check_padding, output_size_and_pads, pair
 from .base import Layer, shape_str
-from .conv import _pair, _padding
 
 
 class _Pooling2D(Layer):
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = _pair(pool_size, "pool_size", self.name)
-        self.strides = _pair(strides, "strides", self.name) if strides is not None else self.pool_size
-        self.padding = _padding(padding, self.name)
+        self.pool_size = pair(pool_size, "pool_size", self.name)
+        self.strides = pair(strides, "strides", self.name) if strides is not None else self.pool_size
+        self.padding = check_padding(padding, self.name)
 
     def check_input_shape(self, input_shape, building=False):
         if len(input_shape) != 3:

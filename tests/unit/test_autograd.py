@@ -8,7 +8,7 @@ import pytest
 import pybrowserml as pb
 from pybrowserml import ops
 from pybrowserml.backends.base import Backend
-from pybrowserml.backends.numpy_backend import KERNELS
+from pybrowserml.backends.numpy.kernels import KERNELS
 
 
 class Boxed:

@@ -6,7 +6,9 @@ import itertools
 import numpy as np
 import pytest
 
-from pybrowserml.backends.numpy_backend import KERNELS as K, output_size_and_pads
+from pybrowserml.backends.numpy import NUMPY
+from pybrowserml.backends.numpy.kernels import KERNELS as K
+from pybrowserml.geometry import output_size_and_pads
 
 SHAPES = [
     # (N, H, W, C, KH, KW, O, strides, padding)
@@ -193,3 +195,22 @@ def test_add_parts_sums_whole_arrays_and_slices_without_writing_them():
         K["add_parts"]([g], [(2, 6, 8)])
     with pytest.raises(ValueError, match="one slice entry"):
         K["add_parts"]([g, g], [None])
+
+
+def test_from_uint8_scales_pixels_to_float32_like_the_host_conversion():
+    pixels = np.array([[0, 1, 128, 255]], dtype=np.uint8)
+    got = K["from_uint8"](pixels)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, pixels.astype(np.float32) * np.float32(1 / 255))
+    np.testing.assert_array_equal(K["from_uint8"](pixels, scale=2.0), [[0, 2, 256, 510]])
+    with pytest.raises(TypeError, match="from_uint8 converts uint8 arrays, got int32"):
+        K["from_uint8"](pixels.astype(np.int32))
+
+
+@pytest.mark.parametrize("given, stored", [("uint8", "uint8"), ("int8", "int32"), ("int64", "int32"),
+                                           ("bool", "int32"), ("float16", "float32"), ("float32", "float32"),
+                                           ("float64", "float64"), ("int32", "int32")])
+def test_upload_keeps_uint8_and_normalises_other_dtypes(given, stored):
+    host = np.ones((2, 3), dtype=given)
+    device = NUMPY.upload(host)
+    assert device.dtype == np.dtype(stored) and device.flags.c_contiguous and device is not host
