@@ -1,4 +1,4 @@
-"""A key-value store in the browser's IndexedDB (Pyodide only); the JS half is web/bridge/idb_store.mjs.
+"""A key-value store in the browser's IndexedDB (Pyodide only); the JS half is js/idb_store.mjs.
 
 Values are split into chunks (4 MiB by default, so IndexedDB never sees one giant allocation) and
 written with a manifest (size, sha256, chunk count) in one transaction that resolves only once it has
@@ -68,7 +68,7 @@ class IndexedDBStore:
         if self._js is None:
             from ..browser.assets import import_module
 
-            self._js = await import_module("idb_store.mjs")
+            self._js = await import_module("storage/js/idb_store.mjs")
         return self._js
 
     async def _database(self):

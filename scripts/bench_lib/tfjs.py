@@ -1,7 +1,7 @@
 """TF.js 4.22 on the reference network, in a plain page of the harness's Chromium (no Pyodide).
 
 The npm packages come from /node_modules/ of the local server (scripts/setup installs them with npm ci);
-the page-side work is web/bench/tfjs_bench.mjs.
+the page-side work is scripts/bench_lib/tfjs_bench.mjs (served at /bench/).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ WASM_PATHS = "/node_modules/@tensorflow/tfjs-backend-wasm/dist/"
 
 _RUN = """
 async ([backend, plan]) => {
-  const { benchTfjsBackend } = await import("/web/bench/tfjs_bench.mjs");
+  const { benchTfjsBackend } = await import("/bench/tfjs_bench.mjs");
   return await benchTfjsBackend(window.tf, backend, plan);
 }
 """
@@ -53,6 +53,6 @@ def bench_backend(page, backend: str, batches, train_plan, infer_plan, train_onc
 def infer_once(page, batch: int, plan) -> dict:
     """One inference measurement on the page's current backend (for the paired comparison)."""
     return page.evaluate("""async ([batch, plan]) => {
-        const { inferenceSamplesPerSecond } = await import("/web/bench/tfjs_bench.mjs");
+        const { inferenceSamplesPerSecond } = await import("/bench/tfjs_bench.mjs");
         return await inferenceSamplesPerSecond(window.tf, batch, plan);
     }""", [batch, plan])

@@ -18,6 +18,7 @@ ROUTES = {
     "/pyodide/": PYODIDE_DIST,
     "/dist/": WHEEL_DIR,
     "/web/": REPO / "web",
+    "/bench/": REPO / "scripts" / "bench_lib",  # the benchmark's page modules (tfjs_bench.mjs and its imports)
     "/node_modules/": NODE_MODULES,
     "/datasets/fashion-mnist/": FASHION_MNIST,
 }

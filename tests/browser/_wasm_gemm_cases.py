@@ -81,7 +81,7 @@ rows
 # 4-pixel tile), output channels not divisible by 4 or 8, windows larger than the image, stride 2,
 # and two batches large enough (> 2 MFLOP) for the threaded build to split them into tasks.
 DIRECT_CASES = r"""
-from pybrowserml.backends.wasm.kernels_gemm import uses_direct_conv
+from pybrowserml.backends.wasm.kernels.conv import uses_direct_conv
 cases = [  # n, h, w, c, kh, kw, o, strides, padding, bias, activation
     (2, 7, 9, 1, 3, 3, 5, (1, 1), "same", True, "relu"),
     (3, 8, 11, 2, 3, 3, 16, (2, 2), "same", False, None),

@@ -24,7 +24,7 @@ import sys, pybrowserml, pyodide, micropip
 def test_round_trip_into_the_packages_own_js_module(pyodide_page):
     result = pyodide_page.run("""
 from pybrowserml.browser.assets import import_module
-echo = await import_module("echo.mjs")
+echo = await import_module("browser/js/echo.mjs")
 reply = echo.echo("ping from python").to_py()
 [echo.bridgeName, reply["value"], reply["from"]]
 """)
@@ -67,6 +67,6 @@ def test_isolated_server_makes_the_page_cross_origin_isolated(isolated_browser):
     assert page.js("crossOriginIsolated") is True
     reply = page.run("""
 from pybrowserml.browser.assets import import_module
-(await import_module("echo.mjs")).echo(1).to_py()["crossOriginIsolated"]
+(await import_module("browser/js/echo.mjs")).echo(1).to_py()["crossOriginIsolated"]
 """)
     assert reply is True

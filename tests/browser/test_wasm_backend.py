@@ -56,6 +56,38 @@ out
     assert "2400000000 bytes" in result["too big"] and "smaller batches" in result["too big"]
 
 
+def test_uint8_arrays_stay_bytes_and_from_uint8_converts_them_like_numpy(page):
+    result = page.run(r"""
+rng = np.random.default_rng(5)
+out = {"convert": []}
+for shape, scale in (((2, 28, 28, 1), 1 / 255), ((17,), 1 / 255), ((15,), 2.0), ((1,), 0.5), ((0, 4), 1 / 255),
+                     ((3, 16), 1.0)):
+    host = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    host.flat[:2] = (0, 255)[: host.size]
+    device = wasm.upload(host)
+    y = wasm.download(wasm.run("from_uint8", device, scale=scale))
+    expected = host.astype(np.float32) * np.float32(scale)
+    out["convert"].append([str(device.dtype), device.nbytes == host.size, str(y.dtype), list(y.shape),
+                           bool(np.array_equal(y, expected))])
+before = dict(wasm.fallback_counts)
+u = rng.integers(0, 100, size=(4, 6), dtype=np.uint8)
+a = wasm.upload(u)
+total = wasm.download(wasm.run("add", a, a))              # float32-only C loops: numpy runs it on the bytes
+joined = wasm.download(wasm.run("concat", [a, a], axis=-1))  # 32-bit copies: must not read bytes as floats
+out["other kernels"] = [str(total.dtype), bool(np.array_equal(total, u + u)), str(joined.dtype),
+                        bool(np.array_equal(joined, np.concatenate([u, u], axis=-1))),
+                        {k: wasm.fallback_counts.get(k, 0) - before.get(k, 0) for k in ("add", "concat", "from_uint8")}]
+out["zeros"] = wasm.download(wasm.zeros((5,), "uint8")).tolist()
+out["default"] = wasm.download(wasm.run("from_uint8", wasm.upload(np.array([255, 51], np.uint8)))).tolist()
+out
+""")
+    assert result["convert"] == [["uint8", True, "float32", shape, True] for shape in
+                                 ([2, 28, 28, 1], [17], [15], [1], [0, 4], [3, 16])]
+    assert result["other kernels"] == ["uint8", True, "uint8", True, {"add": 1, "concat": 1, "from_uint8": 0}]
+    assert result["zeros"] == [0] * 5
+    assert result["default"] == pytest.approx([1.0, 0.2], rel=1e-6)  # scale defaults to 1/255
+
+
 def test_memory_is_released_when_python_drops_the_arrays(page):
     result = page.run(r"""
 gc.collect()

@@ -47,7 +47,7 @@ validate = lambda data: bool(js.WebAssembly.validate(to_js(memoryview(data))))
  "required": required.rt.module_name,
  "plain": [wasm.rt.relaxed_simd, wasm.rt.module_name, wasm.memory()["relaxed_simd"]],
  "probe": validate(wasm_runtime.RELAXED_SIMD_PROBE), "prototype probe": validate(prototype),
- "modules": {name: validate(asset_bytes(name)) for name in
+ "modules": {name: validate(asset_bytes(wasm_runtime.module_path(name))) for name in
              ("kernels.wasm", "kernels_relaxed.wasm", "kernels_threads.wasm", "kernels_threads_relaxed.wasm")},
  "log": records.getvalue()}
 """)

@@ -1,4 +1,4 @@
-"""The TF.js network the benchmark races against (web/bench/tfjs_refnet.mjs) is pybrowserml's reference
+"""The TF.js network the benchmark races against (scripts/bench_lib/tfjs_refnet.mjs) is pybrowserml's reference
 network: the same parameter count and the same weight shapes. Runs the module in Node with the npm TF.js."""
 
 import json
@@ -12,7 +12,7 @@ import pytest
 import pybrowserml as pb
 
 REPO = Path(__file__).resolve().parents[2]
-REFNET = REPO / "web" / "bench" / "tfjs_refnet.mjs"
+REFNET = REPO / "scripts" / "bench_lib" / "tfjs_refnet.mjs"
 
 # Imports the page module from Node; "@tensorflow/tfjs" resolves from the repository's node_modules (cwd).
 _SCRIPT = f"""

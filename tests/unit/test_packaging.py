@@ -11,19 +11,26 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _expected_assets():
-    names = {p.name for p in (REPO / "web" / "bridge").glob("*.mjs")}
-    if list((REPO / "web" / "kernels" / "wasm").glob("*.c")):
-        names |= {"kernels.wasm", "kernels_threads.wasm", "kernels_relaxed.wasm", "kernels_threads_relaxed.wasm"}
-    return names
+PACKAGE = REPO / "pybrowserml"
+WASM_BUILD = PACKAGE / "backends" / "wasm" / "_build"
+WASM_MODULES = ("kernels.wasm", "kernels_threads.wasm", "kernels_relaxed.wasm", "kernels_threads_relaxed.wasm")
 
 
-def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets(tmp_path):
-    if not (REPO / "pybrowserml" / "_assets").is_dir():
-        pytest.fail("pybrowserml/_assets is missing: run scripts/build before the tests (scripts/test does)")
+def _page_assets():
+    """Every file a page loads from the wheel, as its path inside the package: each JS module, and the
+    four compiled WASM modules."""
+    modules = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.mjs")}
+    return modules | {(WASM_BUILD / name).relative_to(PACKAGE).as_posix() for name in WASM_MODULES}
+
+
+def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets_but_no_c_sources(tmp_path):
+    missing = [name for name in WASM_MODULES if not (WASM_BUILD / name).is_file()]
+    if missing:
+        pytest.fail(f"{missing} missing from {WASM_BUILD}: run scripts/build before the tests (scripts/test does)")
+    assert {"backends/wasm/js/runtime.mjs", "storage/js/idb_store.mjs"} <= _page_assets()
     # Build from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
     source = tmp_path / "source"
-    shutil.copytree(REPO / "pybrowserml", source / "pybrowserml", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PACKAGE, source / "pybrowserml", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
@@ -32,15 +39,12 @@ def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets(tmp_path)
     assert wheel.name.endswith("-py3-none-any.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        shipped = {Path(n).name for n in names if n.startswith("pybrowserml/_assets/")}
-        assert _expected_assets() <= shipped, f"missing from the wheel: {_expected_assets() - shipped}"
-        for name in _expected_assets():
-            source = REPO / "web" / "bridge" / name
-            if source.exists():  # bridges ship byte for byte
-                assert archive.read(f"pybrowserml/_assets/{name}") == source.read_bytes()
-        for name in shipped:
-            if name.endswith(".wasm"):
-                assert archive.read(f"pybrowserml/_assets/{name}")[:4] == b"\0asm", name
+        shipped = {n.removeprefix("pybrowserml/") for n in names if n.endswith((".mjs", ".wasm"))}
+        assert shipped == _page_assets(), f"missing: {_page_assets() - shipped}, unexpected: {shipped - _page_assets()}"
+        for name in shipped:  # byte for byte what the repository holds and scripts/build compiled
+            assert archive.read(f"pybrowserml/{name}") == (PACKAGE / name).read_bytes(), name
+        sources = [n for n in names if n.endswith((".c", ".h"))]
+        assert not sources, f"C sources in the wheel: {sources}"
         metadata = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
         assert "Requires-Dist: numpy" in metadata
 
@@ -48,9 +52,9 @@ def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets(tmp_path)
 def test_second_setup_and_build_redo_nothing():
     watched = [REPO / ".build" / "venv" / "bin" / "python", REPO / "node_modules" / ".package-lock.json",
                *sorted((REPO / ".build" / "pyodide").glob("*.whl")), *sorted((REPO / ".build" / "dist").glob("*.whl")),
-               *sorted((REPO / "pybrowserml" / "_assets").glob("*"))]
+               *sorted(WASM_BUILD.glob("*.wasm"))]
     missing = [str(p) for p in watched if not p.exists()]
-    if missing or len(watched) < 6:
+    if missing or len(watched) < 7:
         pytest.fail(f"run scripts/setup and scripts/build first (missing: {missing})")
     before = {p: p.stat().st_mtime_ns for p in watched}
     setup = subprocess.run([str(REPO / "scripts" / "setup")], capture_output=True, text=True, check=True)

@@ -16,7 +16,7 @@ import patch_relaxed_simd as patcher
 from pybrowserml.backends.wasm.runtime import RELAXED_SIMD_PROBE, module_name
 
 REPO = Path(__file__).resolve().parents[2]
-ASSETS = REPO / "pybrowserml" / "_assets"
+BUILD = REPO / "pybrowserml" / "backends" / "wasm" / "_build"
 OBJDUMP = "llvm-objdump-14"
 needs_objdump = pytest.mark.skipif(shutil.which(OBJDUMP) is None, reason=f"{OBJDUMP} not installed (llvm-14)")
 needs_clang = pytest.mark.skipif(shutil.which("clang") is None or shutil.which("wasm-ld") is None,
@@ -79,7 +79,7 @@ def test_the_patcher_refuses_what_it_does_not_know(tmp_path):
 @needs_objdump
 @pytest.mark.parametrize("threads", [1, 2])
 def test_the_shipped_relaxed_modules_hold_only_final_opcodes(threads):
-    plain, relaxed = ASSETS / module_name(threads, False), ASSETS / module_name(threads, True)
+    plain, relaxed = BUILD / module_name(threads, False), BUILD / module_name(threads, True)
     if not relaxed.exists():
         pytest.fail(f"{relaxed.name} is missing: run scripts/build")
     plain_text, relaxed_text = _disassembly(plain), _disassembly(relaxed)

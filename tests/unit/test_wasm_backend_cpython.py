@@ -1,13 +1,16 @@
-"""The parts of the WASM backend that CPython can check: its refusal outside Pyodide, and the pure
-shape logic deciding which calls the C kernels take (the kernels themselves are tested in
-tests/browser/test_wasm_kernels_gemm.py)."""
+"""The parts of the WASM backend that CPython can check: its refusal outside Pyodide, its op table's
+composition, and the pure shape logic deciding which calls the C kernels take (the kernels
+themselves are tested in tests/browser/)."""
 
 import pytest
 
 import pybrowserml
+from pybrowserml.backends.kernel_names import KERNELS_BY_FAMILY, DuplicateKernelError, merge_tables
 from pybrowserml.backends.wasm import create, create_async
-from pybrowserml.backends.wasm.kernels_elementwise import _normalise_axes, _period, resolve_shape
-from pybrowserml.backends.wasm.kernels_gemm import DIRECT_CONV_MAX_CHANNELS, conv_geometry, uses_direct_conv
+from pybrowserml.backends.wasm.kernels import FAMILIES, family_name, make_table
+from pybrowserml.backends.wasm.kernels.conv import DIRECT_CONV_MAX_CHANNELS, uses_direct_conv
+from pybrowserml.backends.wasm.kernels.elementwise import _normalise_axes, _period
+from pybrowserml.geometry import window_geometry
 
 
 def test_wasm_backend_explains_that_it_needs_pyodide():
@@ -57,7 +60,9 @@ def test_reduction_axes_are_normalised_or_rejected():
     ],
 )
 def test_conv_geometry_follows_tensorflow_padding(shape, k, strides, padding, expected):
-    assert conv_geometry(shape, k, k, strides, padding) == expected
+    """(out_h, out_w, pad_top, pad_left): what the conv, depthwise and pooling kernels pass to C."""
+    geometry = window_geometry(shape, k, k, strides, padding)
+    assert (geometry.out_h, geometry.out_w, geometry.pad_top, geometry.pad_left) == expected
 
 
 def test_only_few_channel_non_pointwise_convolutions_take_the_direct_kernels():
@@ -69,10 +74,31 @@ def test_only_few_channel_non_pointwise_convolutions_take_the_direct_kernels():
     assert not uses_direct_conv(0, 3, 3)
 
 
-def test_reshape_shapes_follow_numpy():
-    assert resolve_shape(24, (2, -1, 3)) == (2, 4, 3)
-    assert resolve_shape(24, -1) == (24,)
-    assert resolve_shape(0, (0, 5)) == (0, 5)
-    for bad in [(5, -1), (-1, -1), (7,), (0, -1)]:
-        with pytest.raises(ValueError, match="reshape"):
-            resolve_shape(24, bad)
+class _FakeRuntime:
+    """Enough of a WasmRuntime to build the op table in CPython: every export is a placeholder."""
+
+    fallback = None
+
+    class exports:  # noqa: N801 (stands for the module's exports object)
+        def __getattr__(self, name):
+            return name
+
+    exports = exports()
+
+
+def test_each_family_module_registers_only_its_own_family():
+    for module in FAMILIES:
+        family = family_name(module)
+        names = set(module.make_kernels(_FakeRuntime()))
+        assert names, f"{family}: no kernels"
+        assert names <= set(KERNELS_BY_FAMILY[family]), f"{family}: {names - set(KERNELS_BY_FAMILY[family])}"
+    assert [family_name(m) for m in FAMILIES] == list(KERNELS_BY_FAMILY)
+
+
+def test_the_op_table_is_every_family_merged_and_a_second_reshape_is_refused():
+    table = make_table(_FakeRuntime())
+    assert {"matmul", "conv2d", "depthwise_conv2d", "max_pool2d", "batch_norm_grad", "softmax_xent", "adam_update",
+            "reshape", "from_uint8", "add", "remap_pixels"} <= set(table)
+    shape_kernels = FAMILIES[[family_name(m) for m in FAMILIES].index("shape")].make_kernels(_FakeRuntime())
+    with pytest.raises(DuplicateKernelError, match="reshape"):
+        merge_tables({"elementwise": {"reshape": shape_kernels["reshape"]}, "shape": shape_kernels})

@@ -1,4 +1,5 @@
-"""The WASM backend: SIMD kernels compiled from web/kernels/wasm into pybrowserml/_assets/kernels.wasm.
+"""The WASM backend: SIMD kernels in C (csrc/) compiled by scripts/build into _build/kernels*.wasm,
+driven from Python (kernels/, one module per kernel family) with small JS helpers (js/).
 
 In the browser: ``await pybrowserml.set_backend_async("wasm")`` (compiling and instantiating the
 module is asynchronous). After that, ``set_backend("wasm")`` works synchronously too.

@@ -1,21 +1,17 @@
 """WasmBackend: the Backend interface (backends/base.py) over a WasmRuntime.
 
-Device arrays are ``WasmArray`` handles. The kernel table merges the kernel modules of this
-package (each builds its entries with ``make_kernels(rt)``); any kernel missing from it runs on
+Device arrays are ``WasmArray`` handles. The op table is ``kernels.make_table(rt)``: every kernel
+family's wrappers, merged (a name registered twice is refused). Any kernel missing from it runs on
 numpy through the per-op fallback of the base class, counted in ``fallback_counts``.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from ..base import Backend
+from .kernels import make_table
 from .runtime import WasmArray, WasmRuntime
-
-# Modules contributing kernels, in order (a later module overrides an earlier one's entry).
-KERNEL_MODULES = ("kernels_gemm", "kernels_elementwise", "kernels_misc", "kernels_remap")
 
 
 class WasmBackend(Backend):
@@ -25,14 +21,7 @@ class WasmBackend(Backend):
         super().__init__()
         self.rt = runtime
         runtime.fallback = self._fallback
-        for module_name in KERNEL_MODULES:
-            try:
-                module = importlib.import_module(f"{__package__}.{module_name}")
-            except ModuleNotFoundError as error:
-                if error.name != f"{__package__}.{module_name}":
-                    raise
-                continue  # a kernel module not written yet: its kernels fall back to numpy
-            self.kernels.update(module.make_kernels(runtime))
+        self.kernels.update(make_table(runtime))
 
     def run(self, kernel_name: str, *args, **attrs):
         try:

@@ -2,16 +2,19 @@
 
 Python holds ``WasmArray`` handles (a pointer into the module's memory plus shape and dtype); the
 data never leaves WASM memory unless Python asks (``download``). Memory is managed by the module's
-own allocator (web/kernels/wasm/runtime.c: size classes, so a training loop reuses the same blocks
+own allocator (csrc/runtime.c: size classes, so a training loop reuses the same blocks
 every step); a handle frees its block when the Python object dies (``WasmArray.__del__``).
 
 Calls into the module go straight to its exports (``rt.exports.pb_xxx(int, ...)``): one Pyodide
-FFI call (~1 us) per kernel, no JS wrapper in between. Moving data uses two small JS helpers that
-view the numpy buffer in place (``getBuffer``, zero-copy) and copy it once into or out of WASM
-memory: see docs/architecture.md and /work/shared/PLATFORM.md (FFI costs).
+FFI call (~1 us) per kernel, no JS wrapper in between. Moving data uses two small JS helpers
+(js/runtime.mjs) that view the numpy buffer in place (``getBuffer``, zero-copy) and copy it once into
+or out of WASM memory: see docs/architecture.md.
+
+Arrays are float32, int32 or uint8 (1 byte per element: image batches, converted on the device by
+the from_uint8 kernel). Kernels check their operands' dtypes and hand anything else to the fallback.
 
 Threads: in a crossOriginIsolated page the runtime instantiates kernels_threads.wasm on a shared
-memory and starts Web Workers that take tasks of the large kernels (threads.py, threads.c); Python
+memory and starts Web Workers that take tasks of the large kernels (threads.py, csrc/threads.c); Python
 sees no difference. Elsewhere it uses the single-threaded kernels.wasm.
 
 Relaxed SIMD: each module has a twin built with fused multiply-adds (f32x4.relaxed_madd in the GEMM
@@ -32,7 +35,10 @@ from ...browser import require_pyodide
 
 log = logging.getLogger("pybrowserml.backends.wasm")
 
-DTYPES = {"float32": np.dtype(np.float32), "int32": np.dtype(np.int32)}
+DTYPES = {"float32": np.dtype(np.float32), "int32": np.dtype(np.int32), "uint8": np.dtype(np.uint8)}
+# The compiled kernels (scripts/build_wasm) and the JS helpers, as paths inside the package.
+BUILD_DIR = "backends/wasm/_build"
+JS_HELPERS = "backends/wasm/js/runtime.mjs"
 
 # The smallest module using relaxed SIMD: (func (param v128 v128 v128) (result v128)
 #   (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))), 0xfd 0x85 0x02 = opcode 0x105.
@@ -63,6 +69,11 @@ def module_name(threads: int, relaxed: bool) -> str:
     return "kernels" + ("_threads" if threads > 1 else "") + ("_relaxed" if relaxed else "") + ".wasm"
 
 
+def module_path(name: str) -> str:
+    """The path of a compiled module (e.g. "kernels.wasm") inside the package, for browser.assets."""
+    return f"{BUILD_DIR}/{name}"
+
+
 def _choose_relaxed(relaxed_simd) -> bool:
     if relaxed_simd not in (None, True, False):
         raise ValueError(f"relaxed_simd must be None (automatic), True or False, got {relaxed_simd!r}")
@@ -71,22 +82,6 @@ def _choose_relaxed(relaxed_simd) -> bool:
         raise RuntimeError("relaxed_simd=True, but this browser does not support WebAssembly relaxed SIMD "
                            "(WebAssembly.validate refused f32x4.relaxed_madd); use relaxed_simd=None or False")
     return supported if relaxed_simd is None else relaxed_simd
-
-
-# JS helpers for the two copies that cross the Python/WASM boundary.
-# `array` is a PyProxy of a C-contiguous numpy array: getBuffer() views its memory without a copy.
-_JS_HELPERS = r"""
-({
-  upload(memory, ptr, array) {
-    const buf = array.getBuffer("u8");
-    try { new Uint8Array(memory.buffer, ptr, buf.data.byteLength).set(buf.data); } finally { buf.release(); }
-  },
-  download(memory, ptr, array) {
-    const buf = array.getBuffer("u8");
-    try { buf.data.set(new Uint8Array(memory.buffer, ptr, buf.data.byteLength)); } finally { buf.release(); }
-  },
-})
-"""
 
 
 class WasmArray:
@@ -209,10 +204,10 @@ class WasmRuntime:
         import js
         from pyodide.code import run_js
 
-        from ...browser.assets import compile_wasm
+        from ...browser.assets import compile_wasm, import_module
         from . import threads as pool
 
-        helpers = run_js(_JS_HELPERS)
+        helpers = await import_module(JS_HELPERS)
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1 (or None for automatic), got {threads}")
         available = pool.threads_available()
@@ -225,7 +220,7 @@ class WasmRuntime:
         count = min(threads or pool.default_thread_count(), pool.MAX_THREADS) if available else 1
         if count > 1:
             try:
-                module = await compile_wasm(module_name(count, relaxed))
+                module = await compile_wasm(module_path(module_name(count, relaxed)))
                 memory = pool.shared_memory()
                 imports = run_js("(memory) => ({ env: { memory } })")(memory)
                 instance = await js.WebAssembly.instantiate(module, imports)
@@ -238,7 +233,7 @@ class WasmRuntime:
                     raise
                 log.warning("wasm backend: could not start %d worker threads (%s); running single-threaded",
                             count - 1, error)
-        module = await compile_wasm(module_name(1, relaxed))
+        module = await compile_wasm(module_path(module_name(1, relaxed)))
         instance = await js.WebAssembly.instantiate(module, js.Object.new())
         return cls._log(cls(instance, helpers, relaxed_simd=relaxed), relaxed_simd)
 
@@ -263,7 +258,7 @@ class WasmRuntime:
         return ptr
 
     def empty(self, shape, dtype="float32") -> WasmArray:
-        """An uninitialised array of `shape` (float32 or int32) in WASM memory."""
+        """An uninitialised array of `shape` (float32, int32 or uint8) in WASM memory."""
         # ~100 arrays per training step: this path is kept short (one size computation, no helper calls)
         dt = _DTYPE_OF.get(dtype) or _dtype(dtype)
         shape = tuple(map(int, shape))
@@ -298,8 +293,10 @@ class WasmRuntime:
 
     def zeros(self, shape, dtype="float32") -> WasmArray:
         array = self.empty(shape, dtype)
-        if array.size:
+        if array.size and array.dtype.itemsize == 4:
             self.exports.pb_fill_f32(array.ptr, 0.0, array.size)  # 0.0f and 0 share their bits
+        elif array.size:
+            self.exports.pb_fill_bytes(array.ptr, 0, array.nbytes)
         return array
 
     def scratch(self, nbytes: int, slot: int = 0) -> int:
@@ -350,7 +347,8 @@ class WasmRuntime:
 
     # -- data movement ---------------------------------------------------------------------------
     def upload(self, values) -> WasmArray:
-        """One copy of a host array into a new WASM array (float64 -> float32, ints -> int32)."""
+        """One copy of a host array into a new WASM array (uint8 stays uint8, other ints and bools -> int32,
+        floats -> float32)."""
         host = _host(values)
         array = self.empty(host.shape, host.dtype)
         if array.nbytes:
@@ -385,7 +383,8 @@ class WasmRuntime:
 
 
 # np.dtype(x) and dtype.name cost microseconds each in Pyodide: the usual spellings are looked up here.
-_DTYPE_OF = {**DTYPES, **{dt: dt for dt in DTYPES.values()}, np.float32: DTYPES["float32"], np.int32: DTYPES["int32"]}
+_DTYPE_OF = {**DTYPES, **{dt: dt for dt in DTYPES.values()}, np.float32: DTYPES["float32"], np.int32: DTYPES["int32"],
+             np.uint8: DTYPES["uint8"]}
 
 
 def _dtype(dtype) -> np.dtype:
@@ -394,15 +393,15 @@ def _dtype(dtype) -> np.dtype:
         return dt
     dt = np.dtype(dtype)
     if dt.name not in DTYPES:
-        raise TypeError(f"the wasm backend stores float32 and int32 arrays, not {dt.name}")
+        raise TypeError(f"the wasm backend stores float32, int32 and uint8 arrays, not {dt.name}")
     return dt
 
 
 def _host(values, dtype=None) -> np.ndarray:
-    """A C-contiguous float32/int32 numpy array for `values` (what the WASM side can hold)."""
+    """A C-contiguous float32/int32/uint8 numpy array for `values` (what the WASM side can hold)."""
     array = np.asarray(values)
     if dtype is None:
-        if array.dtype == np.float32 or array.dtype == np.int32:
+        if array.dtype == np.float32 or array.dtype == np.int32 or array.dtype == np.uint8:
             dtype = array.dtype
         elif array.dtype.kind in "iub":
             dtype = np.dtype(np.int32)

@@ -1,33 +1,20 @@
-"""WASM elementwise and reduction kernels a training step calls most: add/sub/mul/div, scale,
-relu, relu6, activation_grad (alone and fused with the bias gradient), in-place gradient accumulation
-(whole arrays and channel slices of a concat's gradient), where_positive, sum, mean, sum_to_shape, and reshape (a view of the
-same WASM block, like numpy's reshape, so it costs no copy).
+"""WASM elementwise and reduction kernels a training step calls most: add/sub/mul/div, scale, relu,
+relu6, where_positive, activation_grad (alone and fused with the bias gradient), bias_grad, sum,
+mean and sum_to_shape (csrc/elementwise.c).
 
-Same contract as kernels_gemm.py: the numpy kernels' signatures and results, shapes computed here,
-one exported C function (web/kernels/wasm/elementwise.c) per call. The C loops cover the
-broadcasts the engine produces (same shape, a scalar, a bias-like trailing-axis operand) and
-reductions over everything or over all axes but the channels; anything else is handed to
-``rt.fallback`` (numpy, counted).
+The C loops cover the broadcasts the engine produces (same shape, a scalar, a bias-like
+trailing-axis operand) and reductions over everything or over all axes but the channels; anything
+else is handed to the numpy fallback (counted).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..numpy_backend import parts_shape
+from ...kernel_names import GRAD_ACTIVATIONS
+from ._common import all_f32, fallback_of, size
 
-F32 = np.dtype(np.float32)
-
-# Activation codes of web/kernels/wasm/pb.h.
-GRAD_ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "relu6": 2, "sigmoid": 3, "tanh": 4}
 BINARY_OPS = {"add": 0, "sub": 1, "mul": 2, "div": 3}
-
-
-def _size(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _strip_leading_ones(shape):
@@ -40,43 +27,38 @@ def _strip_leading_ones(shape):
 def _period(operand_shape, out_shape):
     """How an operand repeats across the output in memory: its size when it is a scalar, the same
     shape, or a trailing-axis suffix of the output (a bias); None for any other broadcast."""
-    size = _size(operand_shape)
-    if size == 1 or tuple(operand_shape) == tuple(out_shape):
-        return size if size != 1 else 1
+    n = size(operand_shape)
+    if n == 1 or tuple(operand_shape) == tuple(out_shape):
+        return n if n != 1 else 1
     core = _strip_leading_ones(operand_shape)
     if core and tuple(out_shape[len(out_shape) - len(core):]) == core:
-        return size
+        return n
     return None
 
 
-def resolve_shape(size, shape):
-    """`shape` with its one -1 filled in, checked against `size` elements (numpy's rules)."""
-    shape = [int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,))]
-    unknown = [i for i, d in enumerate(shape) if d == -1]
-    if len(unknown) > 1:
-        raise ValueError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
-    known = _size(d for d in shape if d != -1)
-    if unknown and known and size % known == 0:
-        shape[unknown[0]] = size // known
-    if any(d < 0 for d in shape) or _size(shape) != size:
-        raise ValueError(f"reshape: cannot reshape an array of size {size} into shape {tuple(shape)}")
-    return tuple(shape)
+def _normalise_axes(axis, ndim):
+    """Sorted non-negative axes, or None when they are not valid for ndim (numpy then reports it)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    normal = set()
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            return None
+        normal.add(int(a) % ndim)
+    return tuple(sorted(normal)) if len(normal) == len(axes) else None
 
 
 def make_kernels(rt):
-    """The kernel table entries of this module, bound to one WasmRuntime."""
+    """The kernel table entries of this family, bound to one WasmRuntime."""
     ex = rt.exports
-    # Exports are looked up once: each Python -> JS call then costs ~1 us (PLATFORM.md).
+    # Exports are looked up once: each Python -> JS call then costs ~1 us.
     pb_binary, pb_scale, pb_activation = ex.pb_binary, ex.pb_scale, ex.pb_activation
     pb_activation_grad, pb_where_positive = ex.pb_activation_grad, ex.pb_where_positive
     pb_sum_rows, pb_sum_all = ex.pb_sum_rows, ex.pb_sum_all
-    pb_activation_bias_grad, pb_add_parts = ex.pb_activation_bias_grad, ex.pb_add_parts
-    fallback = lambda name, *args, **attrs: rt.fallback(name, args, attrs)  # noqa: E731
+    pb_activation_bias_grad = ex.pb_activation_bias_grad
+    fallback = fallback_of(rt)
 
-    def all_f32(*arrays):
-        return all(a is None or a.dtype == F32 for a in arrays)
-
-    # -- elementwise ---------------------------------------------------------------------------
     def binary(name):
         op = BINARY_OPS[name]
 
@@ -88,7 +70,7 @@ def make_kernels(rt):
             except ValueError:
                 raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
             pa, pb = _period(a.shape, out_shape), _period(b.shape, out_shape)
-            n = _size(out_shape)
+            n = size(out_shape)
             # the C loop handles one broadcast period at most (besides scalars)
             if pa is None or pb is None or (pa not in (1, n) and pb not in (1, n) and pa != pb):
                 return fallback(name, a, b)
@@ -107,7 +89,9 @@ def make_kernels(rt):
         pb_scale(a.ptr, y.ptr, a.size, float(alpha), float(beta))
         return y
 
-    def unary_activation(name, code):
+    def unary_activation(name):
+        code = GRAD_ACTIVATIONS[name]
+
         def kernel(a):
             if not all_f32(a):
                 return fallback(name, a)
@@ -138,34 +122,12 @@ def make_kernels(rt):
         pb_activation_bias_grad(dy.ptr, y.ptr, dz.ptr, db.ptr, dy.size // cols if cols else 0, cols, code)
         return dz, db
 
-    # -- gradient sums (the autograd engine's parts of one tensor's gradient) ------------------
-    def add_parts(arrays, slices):
-        """The sum of the parts: arrays[i], or its slice (axis, start, stop) when slices[i] is one."""
-        arrays, slices = list(arrays), list(slices)
-        shape = parts_shape([a.shape for a in arrays], slices)
-        axes = {s[0] % a.ndim for a, s in zip(arrays, slices) if s is not None}
-        if not all_f32(*arrays) or len(axes) > 1:
-            return fallback("add_parts", arrays, slices)
-        out = rt.empty(shape)
-        if not out.size:
-            return out
-        if axes:
-            axis = axes.pop()
-            rows, inner = _size(shape[:axis]), _size(shape[axis + 1:])
-            width = shape[axis] * inner
-        else:  # whole arrays only: any row split will do; rows of 1024 sum in L1 and split over threads
-            rows, width = (out.size // 1024, 1024) if out.size % 1024 == 0 else (1, out.size)
-        sources = []
-        for a, s in zip(arrays, slices):
-            if s is None:
-                sources += [a.ptr, width]
-            else:
-                sources += [a.ptr + 4 * s[1] * inner, a.shape[axis] * inner]
-        # four parts per call (the C kernel takes them as arguments); the running sum leads the next call
-        pb_add_parts(out.ptr, rows, width, min(len(arrays), 4), *sources[:8], *[0] * (8 - len(sources[:8])))
-        for first in range(4, len(arrays), 3):
-            chunk = [out.ptr, width] + sources[2 * first:2 * first + 6]
-            pb_add_parts(out.ptr, rows, width, len(chunk) // 2, *chunk, *[0] * (8 - len(chunk)))
+    def bias_grad(dz):
+        if not all_f32(dz) or dz.ndim == 0:
+            return fallback("bias_grad", dz)
+        cols = dz.shape[-1]
+        out = rt.empty((cols,))
+        pb_sum_rows(dz.ptr, out.ptr, dz.size // cols if cols else 0, cols)
         return out
 
     def where_positive(a):
@@ -175,7 +137,6 @@ def make_kernels(rt):
         pb_where_positive(a.ptr, y.ptr, a.size)
         return y
 
-    # -- reductions ----------------------------------------------------------------------------
     def reduction(name, is_mean):
         def kernel(a, axis=None, keepdims=False):
             axes = _normalise_axes(axis, a.ndim)
@@ -204,7 +165,7 @@ def make_kernels(rt):
             return g
         if not all_f32(g) or g.size == 0:
             return fallback("sum_to_shape", g, shape=shape)
-        target = _size(shape)
+        target = size(shape)
         core = _strip_leading_ones(shape)
         if target == 1 and len(shape) <= g.ndim:
             out = rt.empty(shape)
@@ -216,33 +177,16 @@ def make_kernels(rt):
             return out
         return fallback("sum_to_shape", g, shape=shape)
 
-    def reshape(a, shape):
-        return rt.view(a, resolve_shape(a.size, shape))
-
     return {
         **{name: binary(name) for name in BINARY_OPS},
-        "reshape": reshape,
         "scale": scale,
-        "relu": unary_activation("relu", 1),
-        "relu6": unary_activation("relu6", 2),
+        "relu": unary_activation("relu"),
+        "relu6": unary_activation("relu6"),
         "activation_grad": activation_grad,
         "activation_bias_grad": activation_bias_grad,
-        "add_parts": add_parts,
+        "bias_grad": bias_grad,
         "where_positive": where_positive,
         "sum": reduction("sum", False),
         "mean": reduction("mean", True),
         "sum_to_shape": sum_to_shape,
     }
-
-
-def _normalise_axes(axis, ndim):
-    """Sorted non-negative axes, or None when they are not valid for ndim (numpy then reports it)."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    normal = set()
-    for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
-            return None
-        normal.add(int(a) % ndim)
-    return tuple(sorted(normal)) if len(normal) == len(axes) else None

@@ -1,15 +1,14 @@
-"""WASM kernel for ops.remap_pixels (RandomTranslation): a gather of whole pixels by per-image row and
-column index maps (web/kernels/wasm/remap.c). Its gradient (a scatter-add, needed only when the
+"""WASM kernel of the remap family: remap_pixels (RandomTranslation), a gather of whole pixels by
+per-image row and column index maps (csrc/remap.c). Its gradient (a scatter-add, needed only when the
 images themselves need a gradient) is left to the numpy fallback."""
 
 from __future__ import annotations
 
-import numpy as np
-
-F32, I32 = np.dtype(np.float32), np.dtype(np.int32)
+from ._common import F32, I32
 
 
 def make_kernels(rt):
+    """The kernel table entries of this family, bound to one WasmRuntime."""
     pb_remap_pixels = rt.exports.pb_remap_pixels
 
     def remap_pixels(x, rows, cols, fill_value=0.0):

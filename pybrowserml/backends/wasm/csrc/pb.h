@@ -1,4 +1,4 @@
-/* pb.h - shared by every pybrowserml WASM kernel source (every .c file in web/kernels/wasm).
+/* pb.h - shared by every pybrowserml WASM kernel source (every .c file in this csrc/ folder).
  *
  * All .c files here are compiled together into ONE freestanding module, kernels.wasm
  * (scripts/build_wasm). There is no libc: the runtime (runtime.c) provides the allocator and the

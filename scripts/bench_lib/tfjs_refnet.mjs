@@ -48,7 +48,7 @@ export function checkRefNet(model) {
   const params = model.countParams();
   if (params !== REFERENCE_PARAMS) {
     throw new Error(`the TF.js reference network has ${params} parameters, expected ${REFERENCE_PARAMS}: ` +
-                    "web/bench/tfjs_refnet.mjs no longer builds pybrowserml.zoo.dense_block_cnn()");
+                    "scripts/bench_lib/tfjs_refnet.mjs no longer builds pybrowserml.zoo.dense_block_cnn()");
   }
   return params;
 }

@@ -160,4 +160,7 @@ PB_EXPORT(pb_fill_f32) void pb_fill_f32(float *dst, float value, int n) {
   for (; i < n; i++) dst[i] = value;
 }
 
+/* zeros() of a uint8 array: pb_fill_f32 would write 4 bytes per element. */
+PB_EXPORT(pb_fill_bytes) void pb_fill_bytes(void *dst, int value, int nbytes) { memset(dst, value, (size_t)nbytes); }
+
 PB_EXPORT(pb_copy) void pb_copy(void *dst, const void *src, int nbytes) { memcpy(dst, src, (size_t)nbytes); }
