@@ -495,6 +495,7 @@ KERNELS = {
     "log_softmax": _log_softmax,
     "argmax": lambda a, axis=-1: a.argmax(axis=axis).astype(np.int32),
     "cast": lambda a, dtype: a.astype(dtype),
+    "from_uint8": lambda a, scale=1.0 / 255.0: a.astype(np.float32) * np.float32(scale),
     # dense and convolutions
     "matmul": matmul,
     "dense": dense,
@@ -534,7 +535,7 @@ class NumpyBackend(Backend):
 
     def upload(self, array):
         array = np.asarray(array)
-        if array.dtype not in (np.float32, np.float64, np.int32):
+        if array.dtype not in (np.float32, np.float64, np.int32, np.uint8):
             array = array.astype(np.int32 if array.dtype.kind in "iub" else np.float32)
         return np.array(array, copy=True, order="C")
 
