@@ -19,6 +19,7 @@ import numpy as np
 
 from . import ops
 from .tensor import Tensor, no_grad
+from .training import random_states, set_random_states
 
 # -- overfit_check ---------------------------------------------------------------------------------
 
@@ -71,7 +72,8 @@ def preserved_training_state(model):
     learning_rate = getattr(optimizer, "learning_rate", None)
     history = getattr(model, "history", None)
     stop_training = getattr(model, "stop_training", False)
-    dropout_states = model._random_states() if hasattr(model, "_random_states") else None
+    random_layers = model.random_layers() if hasattr(model, "random_layers") else []
+    dropout_states = random_states(random_layers)
     try:
         yield
     finally:
@@ -86,8 +88,7 @@ def preserved_training_state(model):
             optimizer.learning_rate = learning_rate
         model.history = history
         model.stop_training = stop_training
-        if dropout_states is not None:
-            model._set_random_states(dropout_states)
+        set_random_states(random_layers, dropout_states)
 
 
 def _loss_name(model) -> str:

@@ -31,22 +31,29 @@ class Metric:
         self.reset_state()
 
     def reset_state(self) -> None:
-        self._backend = get_backend()
-        self._total = self._backend.zeros((), "float32")
+        self.backend = get_backend()
+        self._total = self.backend.zeros((), "float32")
         self.count = 0  # samples seen: a host int (batch sizes are known on the host)
 
     def _add(self, device_scalar, n: int) -> None:
-        self._total = self._backend.run("add", self._total, device_scalar)
+        self._total = self.backend.run("add", self._total, device_scalar)
         self.count += int(n)
 
     def update_state(self, y_true, y_pred) -> None:
         raise NotImplementedError
 
+    def result_arrays(self) -> list:
+        """The device arrays the result is made of, for a caller that reads them back itself (the trainer
+        awaits download_async in the browser); finish with result_from_host. Empty before any update."""
+        return [self._total] if self.count else []
+
+    def result_from_host(self, values) -> float:
+        """The metric from the host copies of result_arrays(), in the same order."""
+        return float(values[0]) / self.count if self.count else 0.0
+
     def result(self) -> float:
         """The metric so far (one scalar download). 0.0 before any update."""
-        if self.count == 0:
-            return 0.0
-        return float(self._backend.download(self._total)) / self.count
+        return self.result_from_host([self.backend.download(a) for a in self.result_arrays()])
 
     def get_config(self) -> dict:
         return {"name": self.name}
@@ -58,7 +65,7 @@ class Mean(Metric):
     name = "mean"
 
     def update_state(self, value, n=1) -> None:
-        scaled = self._backend.run("scale", _data(value), alpha=float(n), beta=0.0)
+        scaled = self.backend.run("scale", _data(value), alpha=float(n), beta=0.0)
         self._add(scaled, n)
 
 
@@ -69,7 +76,7 @@ class SparseCategoricalAccuracy(Metric):
     sparse = True
 
     def update_state(self, y_true, y_pred) -> None:
-        correct = self._backend.run("count_correct", _data(y_pred), _data(y_true), sparse=self.sparse)
+        correct = self.backend.run("count_correct", _data(y_pred), _data(y_true), sparse=self.sparse)
         self._add(correct, y_pred.shape[0])
 
 

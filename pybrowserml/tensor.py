@@ -15,6 +15,7 @@ import weakref
 
 import numpy as np
 
+from . import backends
 from .backends import get_backend
 
 _grad_enabled = True
@@ -44,6 +45,8 @@ def _host_array(value, dtype):
         return array.astype(np.float32)  # Python floats and lists default to float32, like Keras
     if array.dtype.kind in "iub" and not isinstance(value, np.ndarray):
         return array.astype(np.float32)
+    if array.dtype == np.uint8:
+        return array.astype(np.int32)  # backends hold uint8 (pixel batches), but Tensor(pixels) is int32
     return array
 
 
@@ -215,3 +218,12 @@ def live_tensor_stats(backend) -> dict:
     tensors = [t for t in list(_live) if t.backend is backend]
     nbytes = sum(int(np.prod(t.shape)) * t.dtype.itemsize for t in tensors)
     return {"tensors": len(tensors), "tensor_bytes": nbytes}
+
+
+def memory() -> dict:
+    """Live device arrays, bytes, numpy fallbacks and live tensors for each backend created in this
+    session (like tf.memory())."""
+    report = backends.memory()
+    for name, entry in report.items():
+        entry.update(live_tensor_stats(get_backend(name)))
+    return report

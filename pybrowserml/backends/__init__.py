@@ -75,13 +75,11 @@ async def set_backend_async(name: str, **options) -> Backend:
 
 
 def memory() -> dict:
-    """Live device arrays and bytes for each backend created in this session (like tf.memory())."""
-    from ..tensor import live_tensor_stats
-
+    """Live device arrays and bytes, and the numpy fallbacks, for each backend created in this session
+    (pybrowserml.memory() adds the live tensors)."""
     report = {}
     for name, backend in _created.items():
         entry = dict(backend.memory())
-        entry.update(live_tensor_stats(backend))
         entry["fallbacks"] = dict(backend.fallback_counts)
         report[name] = entry
     return report

@@ -33,6 +33,11 @@ class Backend:
     def download(self, array) -> np.ndarray:
         raise NotImplementedError
 
+    def download_async(self, array):
+        """The host copy of `array`, as a value or an awaitable (a GPU backend can only read back
+        asynchronously and overrides this); by default the synchronous download."""
+        return self.download(array)
+
     def zeros(self, shape, dtype="float32"):
         raise NotImplementedError
 

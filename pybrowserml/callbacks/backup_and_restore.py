@@ -28,6 +28,8 @@ CHECKPOINTS_NAMESPACE = "checkpoints"
 RECORD_KEY = "latest"
 FORMAT = "pybrowserml-checkpoint"
 VERSION = 1
+# The entries of model.fit_state.to_dict() a checkpoint holds (next to the format's own entries).
+FIT_STATE_KEYS = ("epoch", "step", "rng_state", "next_epoch_rng_state", "dropout_states", "dropout_states_at_step")
 
 
 class CheckpointError(ValueError):
@@ -112,25 +114,21 @@ class BackupAndRestore(Callback):
 
     # -- what a checkpoint holds -----------------------------------------------------------------------------------
     def _fit_state(self):
-        state = getattr(self.model, "_fit_state", None)
-        if not state:
+        state = getattr(self.model, "fit_state", None)
+        if state is None:
             raise RuntimeError("BackupAndRestore only works inside model.fit / fit_async")
         return state
 
     def _state_after_epoch(self):
         """Resume at the start of the next epoch (the shuffling generator as the next epoch finds it)."""
-        state = self._fit_state()
-        return {"epoch": state["epoch"] + 1, "step": 0, "rng_state": state["next_epoch_rng_state"],
-                "dropout_states": self.model._random_states()}
+        return self._fit_state().next_epoch()
 
     def _state_now(self):
         """Resume after the batch just finished: replay this epoch's shuffle, skip the steps done."""
         state = self._fit_state()
-        if state["step"] >= self.params.get("steps", float("inf")):
+        if state.step >= self.params.get("steps", float("inf")):
             return self._state_after_epoch()  # the last batch of the epoch: same as an epoch-end backup
-        return {"epoch": state["epoch"], "step": state["step"], "rng_state": state["rng_state"],
-                "dropout_states": state.get("dropout_states"),
-                "dropout_states_at_step": state.get("dropout_states_at_step")}
+        return state
 
     def _encode(self, progress) -> bytes:
         model = self.model
@@ -140,7 +138,7 @@ class BackupAndRestore(Callback):
         for name, values in optimizer["slots"].items():
             slots[name] = len(values)
             arrays.update({f"slot_{name}_{i}": np.asarray(v) for i, v in enumerate(values)})
-        meta = {"format": FORMAT, "version": VERSION, **progress, "optimizer_iterations": optimizer["iterations"],
+        meta = {"format": FORMAT, "version": VERSION, **progress.to_dict(), "optimizer_iterations": optimizer["iterations"],
                 "slots": slots, "weights": [[w.name, list(w.shape)] for w in model.weights]}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype="uint8")
         buffer = io.BytesIO()
@@ -149,9 +147,9 @@ class BackupAndRestore(Callback):
 
     # -- restoring -----------------------------------------------------------------------------------------------
     def restore(self, model):
-        """Load the latest checkpoint into `model` (weights, optimizer state) and return
-        {"epoch", "step", "rng_state", "dropout_states", ...} for fit to continue from, or None when
-        there is no checkpoint. In the browser this is a coroutine."""
+        """Load the latest checkpoint into `model` (weights, optimizer state) and return the saved fit
+        state (`model.fit_state.to_dict()`: "epoch", "step", "rng_state", ...) for fit to continue from, or
+        None when there is no checkpoint. In the browser this is a coroutine."""
         store = self._open()
         if self._is_async():
             return self._restore_async(store, model)
@@ -177,8 +175,7 @@ class BackupAndRestore(Callback):
         model.set_weights(weights)
         model.optimizer.set_state({"iterations": meta["optimizer_iterations"], "slots": slots},
                                   variables=model.trainable_weights)
-        return {key: meta.get(key) for key in ("epoch", "step", "rng_state", "dropout_states",
-                                                "dropout_states_at_step")}
+        return {key: meta.get(key) for key in FIT_STATE_KEYS}
 
 
 def _decode(data: bytes):

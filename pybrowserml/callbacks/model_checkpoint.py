@@ -4,8 +4,7 @@ Formats (the choice is made in one place, ``save_checkpoint``):
 - ``save_weights_only=True``: a ``.npz`` file (``numpy.savez``) of ``model.get_weights()`` in order;
   read it back with ``load_checkpoint_weights(path)`` and ``model.set_weights(...)``.
 - ``save_weights_only=False``: the package's JSON model format, written by
-  ``pybrowserml.io.save_json(model, path, quantize="float32", store="file")``; the path must end in
-  ``.json``.
+  ``model.save_json(path, quantize="float32", store="file")``; the path must end in ``.json``.
 
 In the browser (Pyodide) the file is written to Pyodide's in-memory file system: it is gone when the
 page closes. Checkpoints that survive a reload are BackupAndRestore's job (IndexedDB).
@@ -39,14 +38,8 @@ def save_checkpoint(model, filepath: str, weights_only: bool) -> None:
         np.savez(tmp, *weights)
         os.replace(tmp, filepath)
         return
-    try:
-        from .. import io as pbml_io
-        save_json = pbml_io.save_json
-    except (ImportError, AttributeError) as exc:
-        raise RuntimeError("saving a whole model needs pybrowserml.io.save_json, which is not available; "
-                           "use save_weights_only=True with a .npz filepath") from exc
     # store="file": in the browser too a file (Pyodide's in-memory file system), never a download per epoch.
-    save_json(model, filepath, quantize="float32", store="file")
+    model.save_json(filepath, quantize="float32", store="file")
 
 
 def load_checkpoint_weights(filepath: str) -> list:

@@ -1,9 +1,9 @@
 """Run the package's async loaders synchronously in CPython, and pick the right style per platform.
 
 The loaders are written once, as coroutines, because in the browser fetching and IndexedDB are
-asynchronous. In CPython their awaits never suspend (file I/O, urllib, the directory store), so a
-coroutine can be driven to completion with a single send(); this also works inside a running event
-loop (Jupyter), where asyncio.run would refuse.
+asynchronous. In CPython their awaits never suspend (file I/O, urllib, the directory store), so the
+training package's driver runs them to completion (this also works inside a running event loop, such
+as Jupyter's, where asyncio.run would refuse).
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ from __future__ import annotations
 import functools
 
 from ..browser import is_pyodide
+from ..training.driver import drive
+
+MUST_AWAIT = ("this operation has to wait for the browser (network, IndexedDB, canvas): "
+              "call its *_async variant with await")
 
 
 def run_sync(coroutine):
-    """The result of a coroutine that never suspends; a clear error if it tries to wait on something."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    raise RuntimeError("this operation has to wait for the browser (network, IndexedDB, canvas): "
-                       "call its *_async variant with await")
+    """The result of a coroutine that never suspends; a clear error if it has to wait on something."""
+    return drive(coroutine, MUST_AWAIT)
 
 
 def sync_or_awaitable(coroutine):

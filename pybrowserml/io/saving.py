@@ -17,6 +17,9 @@ import os
 
 import numpy as np
 
+from .. import losses, optimizers, schedules
+from .._version import __version__
+from ..models import model_from_config
 from . import json_format as fmt
 from . import quantize as q
 from .json_format import DEFAULT_MAX_BYTES, ModelFormatError
@@ -69,8 +72,6 @@ def encode_model(model, quantize="uint8", per_channel=True, include_optimizer=Tr
     """-> (file bytes, report dict). The report compares with the same model saved as float32 JSON."""
     quantize = q.check_quantize(quantize)
     named = _named_weights(model)
-    from .. import __version__
-
     metadata = {"pybrowserml_version": __version__, "quantize": quantize, "per_channel": bool(per_channel)}
     training = _training_config(model) if include_optimizer else None
     document = fmt.build_document(model.get_config(), named, quantize, per_channel, training, metadata)
@@ -206,8 +207,6 @@ async def load_json_async(key_or_source, max_bytes=DEFAULT_MAX_BYTES, compile=Tr
 
 def model_from_document(document, compile=True):
     """A validated document -> a model with its weights set (all checks happen before set_weights)."""
-    from ..models import model_from_config
-
     decoded = fmt.decode_weights(document)
     try:
         model = model_from_config(document["architecture"])
@@ -230,8 +229,6 @@ def model_from_document(document, compile=True):
 def _compile_from(model, training):
     """Compile as saved when the optimizer, its learning rate (float or built-in schedule) and the loss
     are plain configs; anything else (a custom loss or schedule) leaves the model uncompiled."""
-    from .. import losses, optimizers, schedules
-
     try:
         opt = dict(training["optimizer"]["config"])
         opt.pop("name", None)

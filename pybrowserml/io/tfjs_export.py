@@ -17,6 +17,11 @@ import os
 
 import numpy as np
 
+from .._version import __version__
+from ..layers import conv, core, normalization, pooling
+from ..layers.augmentation import RandomTranslation
+from ..layers.dense_block import DenseBlock
+from ..models import Sequential
 from . import quantize as q
 
 TFJS_QUANTIZE = (None, "float32", "float16", "uint8", "uint16")
@@ -33,8 +38,6 @@ def _activation(name):
 
 def _layer_config(layer):
     """(TF.js class_name, config) of one pybrowserml layer; the weights keep their pybrowserml names."""
-    from ..layers import conv, core, normalization, pooling
-
     cls = type(layer).__name__
     base = {"name": layer.name, "trainable": bool(layer.trainable), "dtype": "float32"}
     if isinstance(layer, conv.DepthwiseConv2D):
@@ -84,8 +87,6 @@ def _layer_config(layer):
 
 def _tfjs_weight_names(layer):
     """pybrowserml weight name -> TF.js weight name, where they differ (SeparableConv2D's sub-layers)."""
-    from ..layers import conv
-
     if isinstance(layer, conv.SeparableConv2D):
         names = {layer.depthwise.kernel.name: f"{layer.name}/depthwise_kernel",
                  layer.pointwise.kernel.name: f"{layer.name}/pointwise_kernel"}
@@ -123,16 +124,11 @@ def _expand_dense_block(block, parents, nodes):
 
 def _training_only(layer):
     """Augmentation layers are the identity at inference, and TF.js 4.22 has none: they are left out."""
-    from ..layers.augmentation import RandomTranslation
-
     return isinstance(layer, RandomTranslation)
 
 
 def _graph(model):
     """-> (input layer name, [(class_name, config, [inbound layer names])] in order, output layer name)."""
-    from ..layers.dense_block import DenseBlock
-    from ..models import Sequential
-
     nodes = []
 
     def add(layer, parents):
@@ -163,9 +159,6 @@ def model_topology(model) -> tuple[dict, dict]:
     A Sequential model stays Sequential; a functional one, or a Sequential holding a DenseBlock (whose
     concatenations a TF.js Sequential cannot express), becomes a Functional topology.
     """
-    from ..layers.dense_block import DenseBlock
-    from ..models import Sequential
-
     if model.input_shape is None:
         raise TFJSExportError(f"model {model.name!r} has no input shape: start it with Input(shape)")
     renames = {}
@@ -193,8 +186,6 @@ def model_topology(model) -> tuple[dict, dict]:
         body = {"name": model.name, "layers": layers, "input_layers": [[input_name, 0, 0]],
                 "output_layers": [[output_name, 0, 0]]}
         class_name = "Functional"
-    from .. import __version__
-
     topology = {"class_name": class_name, "config": body, "keras_version": f"pybrowserml {__version__}",
                 "backend": "tensor_flow.js"}
     return topology, renames
@@ -226,8 +217,6 @@ def tfjs_artifacts(model, quantize="uint8", weights_path=SHARD_NAME) -> tuple[di
         specs.append({"name": renames.get(variable.name, variable.name), "shape": [int(d) for d in variable.shape],
                       "dtype": "float32", **extra})
         chunks.append(raw)
-    from .. import __version__
-
     model_json = {"format": "layers-model", "generatedBy": f"pybrowserml {__version__}",
                   "convertedBy": None, "modelTopology": topology,
                   "weightsManifest": [{"paths": [weights_path], "weights": specs}]}

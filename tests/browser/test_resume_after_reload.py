@@ -30,7 +30,7 @@ gate = {"reached": False}
 def hang_mid_training(batch, logs):
     # Stand-in for the user closing the tab: at epoch 1, batch 5 training stops making progress
     # (after BackupAndRestore, listed first, has written its backup of this batch).
-    if model._fit_state["epoch"] == 1 and batch == 5:
+    if model.fit_state.epoch == 1 and batch == 5:
         gate["reached"] = True
         return asyncio.Event().wait()
 
@@ -46,7 +46,7 @@ def test_fit_async_resumes_after_a_reload(persistent_pyodide_page):
     page = persistent_pyodide_page
     assert page.run(START_AND_HANG) == "started"
     page.page.wait_for_function("() => pyodide.globals.get('gate').toJs().get('reached') === true")
-    progress = page.run("[model._fit_state['epoch'], model._fit_state['step'], task.done()]")
+    progress = page.run("[model.fit_state.epoch, model.fit_state.step, task.done()]")
     assert progress == [1, 6, False]  # mid-training: epoch 1 (of 0..2), 6 of 8 batches done
 
     page.reload()
@@ -56,7 +56,7 @@ model = make_model()
 seen = []
 history = await model.fit_async(x, y, resume=True, callbacks=[
     BackupAndRestore("reload-run", save_freq=2),
-    LambdaCallback(on_train_batch_begin=lambda b, logs: seen.append((model._fit_state["epoch"], b)))], **FIT)
+    LambdaCallback(on_train_batch_begin=lambda b, logs: seen.append((model.fit_state.epoch, b)))], **FIT)
 {"weights": [w.ravel().tolist() for w in model.get_weights()], "first": seen[0], "steps": len(seen),
  "epochs": history.epoch, "left": await open_store("checkpoints").keys()}
 """)

@@ -34,7 +34,7 @@ class Crash(Exception):
 
 def crash_at(model, epoch, batch):
     def check(b, logs):
-        if model._fit_state["epoch"] == epoch and b == batch:
+        if model.fit_state.epoch == epoch and b == batch:
             raise Crash(f"simulated crash at epoch {epoch} batch {batch}")
     return LambdaCallback(on_train_batch_end=check)
 
@@ -132,3 +132,34 @@ def test_bad_arguments():
     model = make_model()
     with pytest.raises(ValueError, match="resume=True. needs a checkpoint callback"):
         model.fit(X, Y, resume=True, **FIT)
+
+
+@pytest.mark.parametrize("save_freq,crash,kept", [
+    (1, (1, 2), ("epoch", "step", "rng_state", "dropout_states", "dropout_states_at_step")),
+    ("epoch", (2, 1), ("epoch", "step", "rng_state", "dropout_states"))])
+def test_a_checkpoint_with_only_the_entries_it_needs_still_resumes_exactly(tmp_path, save_freq, crash, kept):
+    """A mid-epoch record needs epoch, step, rng_state and both dropout states; an epoch-end record the first
+    four (the other FitState entries are None there): such records resume exactly."""
+    import io
+    import json
+
+    from pybrowserml.storage import DirectoryStore
+
+    expected = reference_weights(seed=3)
+    first = make_model()
+    with pytest.raises(Crash):
+        first.fit(X, Y, seed=3, callbacks=[BackupAndRestore(tmp_path, save_freq=save_freq), crash_at(first, *crash)],
+                  **FIT)
+    store = DirectoryStore(tmp_path)
+    with np.load(io.BytesIO(store.get_sync("latest")), allow_pickle=False) as archive:
+        arrays = dict(archive)
+    meta = json.loads(arrays["meta"].tobytes())
+    fit_keys = ("epoch", "step", "rng_state", "next_epoch_rng_state", "dropout_states", "dropout_states_at_step")
+    meta = {key: value for key, value in meta.items() if key not in fit_keys or key in kept}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype="uint8")
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    store.put_sync("latest", buffer.getvalue())
+    second = make_model()
+    second.fit(X, Y, seed=3, resume=True, callbacks=[BackupAndRestore(tmp_path, save_freq=save_freq)], **FIT)
+    assert_same(second.get_weights(), expected)

@@ -189,8 +189,12 @@ def test_load_fashion_mnist_from_a_url_is_cached_as_parsed_arrays(http_server, t
 def test_run_sync_refuses_a_coroutine_that_must_wait():
     from pybrowserml.data._sync import run_sync
 
+    class Pending:  # what an awaitable the browser resolves later (a JS promise) hands its driver
+        def __await__(self):
+            yield self
+
     async def waits():
-        await asyncio.sleep(0)
+        await Pending()
 
     async def returns():
         return 42

@@ -133,9 +133,9 @@ def test_resume_protocol_replays_the_rest_of_an_interrupted_run(digits):
         saved = None
 
         def on_train_batch_end(self, batch, logs=None):
-            if self.model._fit_state["epoch"] == 1 and self.model._fit_state["step"] == 2:
+            if self.model.fit_state.epoch == 1 and self.model.fit_state.step == 2:
                 Snapshot.saved = (self.model.get_weights(), self.model.optimizer.get_state(),
-                                  json.loads(json.dumps(self.model._fit_state)))
+                                  json.loads(json.dumps(self.model.fit_state.to_dict())))
                 raise KeyboardInterrupt  # the tab closes
 
         def restore(self, model):
@@ -175,9 +175,9 @@ def test_resume_replays_dropout_masks_too(digits, with_dropout):
 
     class Interrupt(pb.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            if self.model._fit_state["epoch"] == 1 and self.model._fit_state["step"] == 3:
+            if self.model.fit_state.epoch == 1 and self.model.fit_state.step == 3:
                 saved.update(weights=self.model.get_weights(), optimizer=self.model.optimizer.get_state(),
-                             fit_state=json.loads(json.dumps(self.model._fit_state)))
+                             fit_state=json.loads(json.dumps(self.model.fit_state.to_dict())))
                 self.model.stop_training = True
 
     class Restore(pb.callbacks.Callback):
