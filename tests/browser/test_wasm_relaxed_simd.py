@@ -1,25 +1,21 @@
 """The relaxed-SIMD kernels (fused multiply-add, kernels*_relaxed.wasm) and the plain SIMD ones:
-which one the runtime picks, that the patched opcode really is f32x4.relaxed_madd computing
-a * b + c, and that the plain modules, which Safari and older browsers get, still pass the kernel
-suites when forced (the other kernel tests run whatever this Chromium picks: the relaxed ones)."""
-
-from pathlib import Path
+which one the runtime picks, and that the patched opcode really is f32x4.relaxed_madd computing
+a * b + c. That the plain modules, which Safari and older browsers get, match numpy when forced is
+checked by tests/conformance (its wasm-plain-simd configurations)."""
 
 import pytest
 
-from _wasm_gemm_cases import BIG_CASES, CONV_CASES, GEMM_CASES, check, setup
-from harness import Browser
+SETUP = """
+import numpy as np
+from pybrowserml.backends.wasm import create_async
 
-MISC_SOURCE = (Path(__file__).parent / "_wasm_misc_cases.py").read_text()
-RELATIVE_TOLERANCE = 1e-5  # as in test_wasm_kernels_misc.py
-
-PLAIN = "await create_async(relaxed_simd=False)"
+wasm = await create_async(relaxed_simd=False)
+"""
 
 
 @pytest.fixture(scope="module")
 def page(shared_pyodide_page):
-    shared_pyodide_page.run(setup(PLAIN))
-    shared_pyodide_page.run(MISC_SOURCE)
+    shared_pyodide_page.run(SETUP)
     return shared_pyodide_page
 
 
@@ -101,31 +97,3 @@ out
 """)
     assert result["plain"] == 0.0
     assert result["relaxed"] in (0.0, -(2.0 ** -26))
-
-
-def test_forced_plain_module_passes_the_gemm_and_conv_suites(page):
-    check(page.run(CONV_CASES))
-    check(page.run(GEMM_CASES))
-    check(page.run(BIG_CASES))
-
-
-def test_forced_plain_module_passes_the_depthwise_suite(page):
-    rows = page.run("run_cases(wasm, ['depthwise'], seed=7) + depthwise_batch_rows(wasm)")
-    assert len(rows) >= 20
-    failures = [f"{case}: error {error:.3g}" for case, error, scale in rows
-                if not error <= RELATIVE_TOLERANCE * (1.0 + scale)]
-    assert not failures, "\n".join(failures[:40])
-
-
-def test_forced_plain_threaded_module_matches_numpy():
-    with Browser(isolated=True) as browser:
-        page = browser.new_pyodide_page()
-        page.run(setup("await create_async(threads=2, relaxed_simd=False)"))
-        page.run(MISC_SOURCE)
-        assert page.run("[wasm.rt.module_name, wasm.rt.threads]") == ["kernels_threads.wasm", 2]
-        check(page.run(BIG_CASES))
-        rows = page.run("run_cases(wasm, ['depthwise'], seed=11) + depthwise_batch_rows(wasm)")
-        failures = [row for row in rows if not row[1] <= RELATIVE_TOLERANCE * (1.0 + row[2])]
-        assert not failures, failures[:20]
-        problems = [f"blocked request: {u}" for u in browser.blocked_requests] + page.errors()
-        assert not problems, problems

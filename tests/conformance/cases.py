@@ -1,0 +1,579 @@
+"""Every kernel case of the conformance suite, grouped by kernel family, and the one comparison helper.
+
+Plain Python that needs only numpy and pybrowserml: test_conformance.py imports it in CPython and sends
+its source into Pyodide pages. ``run_family(backend, family)`` runs every case of a family on `backend`
+and on the oracle (the numpy backend) and returns one row ``[case_id, kernel, error, scale, native]``
+per compared output: ``error`` is the largest absolute difference from the oracle, ``scale`` the largest
+magnitude of the oracle's result, ``native`` whether the backend ran the case without falling back to
+numpy. A case is a program ``program(backend) -> device result(s)`` run once on each side with the same
+host inputs, so chains (a lazy concat read by a kernel, several optimizer steps) compare like single calls.
+
+Sizes are deliberately awkward: odd spatial sizes, channel counts not divisible by 4, strides 2 and 3,
+both paddings, windows larger than the image, GEMM dimensions crossing the blocking sizes (KC=256, MC=96,
+NC=1024), several im2col chunks, and problems large enough for threaded kernels to split them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pybrowserml.backends import get_backend
+from pybrowserml.backends.kernel_names import FAMILY_OF, KERNELS_BY_FAMILY
+
+FAILED = 1e30  # the error of an output that could not be compared at all (JSON has no inf)
+ACTIVATIONS = (None, "relu", "relu6")
+OUTPUT_SEPARATOR = " -> "  # between a case id and the name of one of its outputs
+
+
+def _upload(be, value):
+    if isinstance(value, np.ndarray):
+        return be.upload(value)
+    if isinstance(value, list):
+        return [_upload(be, v) for v in value]
+    return value
+
+
+def _download(be, value):
+    """Host arrays of a program's result, as {output name: array} ("" when there is one output)."""
+    if isinstance(value, dict):
+        return {name: np.asarray(be.download(v)) for name, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return {f"[{i}]": np.asarray(be.download(v)) for i, v in enumerate(value)}
+    return {"": np.asarray(be.download(value))}
+
+
+def kernel(name, *args, **attrs):
+    """The program that runs kernel `name` once on uploaded copies of the host arrays in `args`."""
+    return lambda be: be.run(name, *[_upload(be, a) for a in args], **attrs)
+
+
+class Float64Oracle:
+    """The numpy kernels on float64 copies of float32 inputs: the oracle of the numpy backend itself
+    (its float32 results against the same kernels computed in double precision)."""
+
+    def __init__(self):
+        self.numpy = get_backend("numpy")
+        self.kernels = self.numpy.kernels
+        self.fallback_counts = self.numpy.fallback_counts
+
+    def upload(self, array):
+        array = np.asarray(array)
+        return array.astype(np.float64) if array.dtype == np.float32 else array.copy()
+
+    def download(self, array):
+        return np.asarray(array)
+
+    def run(self, name, *args, **attrs):
+        return self.numpy.run(name, *args, **attrs)
+
+    @staticmethod
+    def result_dtype(dtype):
+        return np.dtype(np.float32) if dtype == np.float64 else dtype
+
+
+def compare(rows, be, oracle, case_id, kernel_name, program):
+    """Run `program` on the backend and on the oracle; append one row per output."""
+    before = dict(be.fallback_counts)
+    try:
+        got = _download(be, program(be))
+    except Exception as error:  # one broken case must not hide the others' rows
+        rows.append([f"{case_id} raised {type(error).__name__}: {error}", kernel_name, FAILED, 0.0,
+                     be.fallback_counts == before])
+        return
+    native = be.fallback_counts == before
+    want = _download(oracle, program(oracle))
+    result_dtype = getattr(oracle, "result_dtype", lambda dtype: dtype)
+    for output, w in want.items():
+        row_id = case_id + (OUTPUT_SEPARATOR + output if output else "")
+        g = got.get(output)
+        if g is None or g.shape != w.shape or g.dtype != result_dtype(w.dtype):
+            what = "missing" if g is None else f"{g.shape} {g.dtype}"
+            rows.append([f"{row_id}: got {what}, expected {w.shape} {result_dtype(w.dtype)}", kernel_name, FAILED,
+                         0.0, native])
+            continue
+        g64, w64 = g.astype(np.float64), w.astype(np.float64)
+        error = float(np.max(np.abs(g64 - w64))) if w.size else 0.0
+        if not np.isfinite(error) and not np.array_equal(g64, w64, equal_nan=True):
+            error = FAILED
+        elif not np.isfinite(error):
+            error = 0.0  # the same infinities and NaNs in the same places
+        scale = float(np.max(np.abs(w64[np.isfinite(w64)]))) if np.isfinite(w64).any() else 0.0
+        rows.append([row_id, kernel_name, error, scale, native])
+
+
+def rand(rng, *shape, low=-1.0, high=1.0):
+    return rng.uniform(low, high, size=shape).astype(np.float32)
+
+
+def normal(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def _reference(name, *args, **attrs):
+    return get_backend("numpy").run(name, *args, **attrs)
+
+
+# -- gemm -------------------------------------------------------------------------------------------
+
+
+def gemm_cases(rng):
+    for m, k, n in [(1, 1, 1), (5, 3, 7), (33, 300, 17), (200, 40, 9), (5, 300, 1030), (97, 513, 130), (36, 300, 24)]:
+        for ta in (False, True):
+            for tb in (False, True):
+                a = rand(rng, k, m) if ta else rand(rng, m, k)
+                b = rand(rng, n, k) if tb else rand(rng, k, n)
+                yield f"matmul {m}x{k}x{n} ta={ta} tb={tb}", "matmul", kernel("matmul", a, b, transpose_a=ta,
+                                                                                 transpose_b=tb)
+    # large enough for the threaded kernels to split them into row blocks
+    for m, k, n in [(300, 200, 100), (6272, 64, 32), (96, 1500, 40)]:
+        yield f"big matmul {m}x{k}x{n}", "matmul", kernel("matmul", rand(rng, m, k), rand(rng, k, n))
+        yield f"big matmul^T {m}x{k}x{n}", "matmul", kernel("matmul", rand(rng, k, m), rand(rng, n, k),
+                                                             transpose_a=True, transpose_b=True)
+    for shape, units, has_bias, act in [((32, 50), 10, True, None), ((2, 3, 5), 7, True, "relu"),
+                                        ((7, 129), 33, False, "relu6"), ((1, 1), 1, True, "relu")]:
+        x, w = rand(rng, *shape), rand(rng, shape[-1], units)
+        b = rand(rng, units) if has_bias else None
+        yield f"dense {shape}->{units} {act}", "dense", kernel("dense", x, w, b, activation=act)
+
+
+# -- conv -------------------------------------------------------------------------------------------
+
+
+def _conv_triplet(rng, tag, n, h, w, c, kh, kw, o, s, pad, has_bias, act, high=1.0):
+    x, f = rand(rng, n, h, w, c, high=high), rand(rng, kh, kw, c, o)
+    b = rand(rng, o) if has_bias else None
+    geo = dict(strides=s, padding=pad)
+    yield tag + " fwd", "conv2d", kernel("conv2d", x, f, b, activation=act, **geo)
+    dz = rand(rng, *_reference("conv2d", x, f, None, **geo).shape)
+    yield tag + " dx", "conv2d_grad_input", kernel("conv2d_grad_input", dz, f, input_shape=x.shape, **geo)
+    yield tag + " dw", "conv2d_grad_filter", kernel("conv2d_grad_filter", x, dz, filter_shape=f.shape, **geo)
+
+
+def conv_cases(rng):
+    for i, (n, h, w, c, kh, kw, o, s, pad, has_bias, act) in enumerate([  # im2col + GEMM
+        (2, 7, 9, 3, 3, 3, 5, (1, 1), "same", True, "relu"),
+        (3, 8, 8, 4, 3, 3, 8, (2, 2), "same", False, None),
+        (2, 9, 7, 5, 3, 3, 6, (2, 2), "valid", True, "relu6"),
+        (1, 5, 5, 1, 5, 5, 3, (1, 1), "same", True, None),
+        (2, 6, 6, 7, 1, 1, 9, (1, 1), "same", True, "relu"),
+        (2, 7, 7, 6, 1, 1, 5, (2, 2), "same", False, None),
+        (1, 4, 6, 3, 2, 3, 4, (1, 2), "same", True, "relu"),
+        (2, 16, 16, 64, 3, 3, 8, (1, 1), "same", True, "relu"),   # K=576: 3 im2col chunks, 3 K blocks
+        (3, 28, 28, 1, 3, 3, 16, (1, 1), "same", True, "relu"),
+        (1, 3, 3, 2, 3, 3, 3, (2, 2), "valid", False, None),       # a single output pixel
+        (2, 5, 7, 300, 1, 1, 13, (1, 1), "same", True, "relu6"),   # pointwise, K=300: two K blocks, edge tiles
+        (3, 6, 6, 8, 1, 1, 16, (1, 1), "same", True, None),       # pointwise, whole tiles: unpacked grad_filter
+    ]):
+        yield from _conv_triplet(rng, f"conv{i}:{n}x{h}x{w}x{c} k{kh}x{kw} o{o} s{s} {pad}",
+                                 n, h, w, c, kh, kw, o, s, pad, has_bias, act)
+    # Few input channels (the wasm backend's direct kernels): odd sizes, ow < 4 (no full 4-pixel tile),
+    # output channels not divisible by 4 or 8, windows larger than the image, stride 2, and two batches
+    # large enough (> 2 MFLOP) for threaded kernels to split them into tasks. Inputs reach 3 (relu6 clips).
+    for i, (n, h, w, c, kh, kw, o, s, pad, has_bias, act) in enumerate([
+        (2, 7, 9, 1, 3, 3, 5, (1, 1), "same", True, "relu"),
+        (3, 8, 11, 2, 3, 3, 16, (2, 2), "same", False, None),
+        (2, 9, 7, 3, 5, 5, 6, (2, 2), "valid", True, "relu6"),
+        (1, 5, 6, 4, 2, 3, 12, (1, 2), "same", True, None),
+        (2, 6, 5, 1, 5, 5, 3, (1, 1), "valid", False, "relu6"),
+        (1, 3, 3, 2, 3, 3, 7, (2, 2), "valid", True, "relu"),      # a single output pixel
+        (2, 10, 3, 3, 1, 3, 9, (1, 1), "same", True, "relu"),      # 1x3 window, rows of 3 pixels
+        (2, 13, 13, 4, 3, 3, 13, (2, 2), "same", False, "relu"),
+        (1, 4, 4, 1, 7, 7, 4, (1, 1), "same", True, None),         # the window is larger than the image
+        (2, 11, 9, 2, 4, 4, 1, (1, 1), "same", True, "relu6"),     # even window: the extra padding goes after
+        (16, 28, 28, 1, 3, 3, 16, (1, 1), "same", True, "relu"),   # the reference stem, split into tasks
+        (6, 20, 18, 3, 3, 3, 20, (2, 1), "same", True, "relu6"),
+    ]):
+        yield from _conv_triplet(rng, f"direct{i}:{n}x{h}x{w}x{c} k{kh}x{kw} o{o} s{s} {pad} {act}",
+                                 n, h, w, c, kh, kw, o, s, pad, has_bias, act, high=3.0)
+    # large problems: several im2col chunks, whole-image grad_input tasks, per-task partial filter gradients
+    for i, (n, h, w, c, k, o, s, pad) in enumerate([(8, 28, 28, 16, 3, 32, (1, 1), "same"),
+                                                     (32, 14, 14, 64, 1, 32, (1, 1), "same"),
+                                                     (5, 15, 13, 24, 3, 40, (2, 2), "same"),
+                                                     (3, 20, 20, 8, 5, 12, (1, 1), "valid"),
+                                                     (4, 15, 15, 300, 1, 34, (1, 1), "same")]):  # pointwise, K=300
+        yield from _conv_triplet(rng, f"big conv{i}:{n}x{h}x{w}x{c} k{k} o{o} s{s} {pad}",
+                                 n, h, w, c, k, k, o, s, pad, True, "relu")
+
+
+# -- depthwise --------------------------------------------------------------------------------------
+
+
+def _depthwise_triplet(rng, cid, x, wt, b, act, geo):
+    yield "fwd " + cid, "depthwise_conv2d", kernel("depthwise_conv2d", x, wt, b, activation=act, **geo)
+    dz = normal(rng, *_reference("depthwise_conv2d", x, wt, None, **geo).shape)
+    yield ("grad_input " + cid, "depthwise_conv2d_grad_input",
+           kernel("depthwise_conv2d_grad_input", dz, wt, input_shape=x.shape, **geo))
+    yield ("grad_filter " + cid, "depthwise_conv2d_grad_filter",
+           kernel("depthwise_conv2d_grad_filter", x, dz, filter_shape=wt.shape, **geo))
+
+
+def _lazy_concat(parts):
+    """The program part that concatenates `parts` lazily (a backend may defer the copy)."""
+    return lambda be: be.run("concat", [be.upload(p) for p in parts], axis=-1, lazy=True)
+
+
+# Lazy concats along channels (mostly not multiples of 4) read by the depthwise kernels, global pooling
+# and other consumers: every result must equal the oracle's on the concatenated array.
+LAZY_CONCATS = [((3, 5), 6, 1, 1), ((4, 4, 7), 7, 2, 1), ((2, 1, 6, 3), 5, 1, 1), ((8, 8, 8, 8), 14, 2, 1),
+                ((1, 2, 3, 4, 5), 6, 1, 1), ((3, 2), 5, 1, 2), ((32, 32), 14, 1, 1)]
+
+
+def _lazy_inputs(rng, case, widths, h):
+    parts = [normal(rng, 3, h, h, c) for c in widths]
+    return parts, f"lazy#{case} parts {widths} h{h}"
+
+
+def depthwise_cases(rng):
+    for case in range(40):
+        n = int(rng.integers(1, 3))
+        h, w = int(rng.integers(1, 10)), int(rng.integers(1, 10))
+        c = int(rng.integers(1, 11))  # mostly not a multiple of 4
+        m = int(rng.choice([1, 1, 1, 2, 3]))
+        kh, kw = int(rng.choice([1, 2, 3, 3, 5])), int(rng.choice([1, 3, 3, 2]))
+        strides = (int(rng.choice([1, 2, 3])), int(rng.choice([1, 2])))
+        padding = str(rng.choice(["same", "valid"]))
+        if padding == "valid" and (h < kh or w < kw):
+            padding = "same"
+        act = ACTIVATIONS[case % 3]
+        x, wt = normal(rng, n, h, w, c), normal(rng, kh, kw, c, m)
+        b = normal(rng, c * m) if case % 2 else None
+        cid = f"dw#{case} x{x.shape} w{wt.shape} s{strides} {padding} {act} bias={b is not None}"
+        yield from _depthwise_triplet(rng, cid, x, wt, b, act, dict(strides=strides, padding=padding))
+    # 3x3 with channels a multiple of 4 (the wasm backend's direct path): edge columns, zero rows and
+    # interior loops, at widths 1-3, odd sizes, stride 1 / 2 / mixed, both paddings
+    for case, (h, w, c, s, padding) in enumerate([
+        (1, 1, 4, 2, "same"), (2, 3, 8, 2, "same"), (3, 3, 4, 2, "valid"), (5, 7, 12, 2, "same"),
+        (7, 5, 8, 2, "valid"), (9, 9, 4, (2, 1), "same"), (3, 1, 8, 1, "same"), (4, 3, 4, 1, "valid"),
+        (6, 11, 8, 1, "same"),
+    ]):
+        x, wt = normal(rng, 2, h, w, c), normal(rng, 3, 3, c, 1)
+        b = normal(rng, c) if case % 2 else None
+        geo = dict(strides=s if isinstance(s, tuple) else (s, s), padding=padding)
+        cid = f"dw direct x{x.shape} s{s} {padding} bias={b is not None}"
+        yield from _depthwise_triplet(rng, cid, x, wt, b, ACTIVATIONS[case % 3], geo)
+    # the reference model's shapes (batch trimmed): 3x3, stride 1 and 2, the model's channel counts
+    for n, h, c, s in [(2, 14, 16, 1), (2, 28, 16, 2), (2, 7, 96, 1), (1, 7, 192, 1)]:
+        x, wt = normal(rng, n, h, h, c), normal(rng, 3, 3, c, 1)
+        yield from _depthwise_triplet(rng, f"dw model x{x.shape} s{s}", x, wt, normal(rng, c), "relu6",
+                                      dict(strides=(s, s), padding="same"))
+    # batches large enough to be split into several tasks (threads), odd sizes so that chunks differ
+    for n, h, c, s, padding in [(9, 9, 6, 1, "same"), (13, 8, 12, 2, "same"), (7, 10, 5, 1, "valid"),
+                                (11, 7, 8, 1, "same"), (10, 9, 8, 2, "valid")]:
+        x, wt = normal(rng, n, h, h, c), normal(rng, 3, 3, c, 1)
+        yield from _depthwise_triplet(rng, f"dw batch x{x.shape} s{s} {padding}", x, wt, None, "relu",
+                                      dict(strides=(s, s), padding=padding))
+    for case, (widths, h, s, m) in enumerate(LAZY_CONCATS):
+        parts, cid = _lazy_inputs(rng, case, widths, h)
+        c = sum(widths)
+        wt, b, dz_seed = normal(rng, 3, 3, c, m), normal(rng, c * m), int(rng.integers(1 << 30))
+        geo = dict(strides=(s, s), padding="same")
+        lazy = _lazy_concat(parts)
+        yield (f"{cid} s{s} m{m} fwd", "depthwise_conv2d",
+               lambda be, lazy=lazy, wt=wt, b=b, geo=geo: be.run("depthwise_conv2d", lazy(be), be.upload(wt),
+                                                                 be.upload(b), activation="relu", **geo))
+        dz_shape = _reference("depthwise_conv2d", np.concatenate(parts, axis=-1), wt, None, **geo).shape
+        dz = normal(np.random.default_rng(dz_seed), *dz_shape)
+        yield (f"{cid} s{s} m{m} grad_filter", "depthwise_conv2d_grad_filter",
+               lambda be, lazy=lazy, dz=dz, wt=wt, geo=geo: be.run("depthwise_conv2d_grad_filter", lazy(be),
+                                                                   be.upload(dz), filter_shape=wt.shape, **geo))
+
+        def read_after_download(be, lazy=lazy, wt=wt, geo=geo):
+            x = lazy(be)
+            be.download(x)  # a download may materialise the concat: the kernel must read the same values
+            return be.run("depthwise_conv2d", x, be.upload(wt), None, **geo)
+
+        yield f"{cid} s{s} m{m} fwd after a download", "depthwise_conv2d", read_after_download
+
+
+# -- pooling ----------------------------------------------------------------------------------------
+
+
+def pooling_cases(rng):
+    for case in range(30):
+        n, h, w, c = int(rng.integers(1, 3)), int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 10))
+        pool = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        strides = (int(rng.integers(1, 4)), int(rng.integers(1, 3)))
+        padding = str(rng.choice(["same", "valid"]))
+        if padding == "valid" and (h < pool[0] or w < pool[1]):
+            padding = "same"
+        x = normal(rng, n, h, w, c)
+        if case % 4 == 0:
+            x = np.round(x)  # ties inside windows: the gradient must go to the FIRST maximum
+        geo = dict(pool_size=pool, strides=strides, padding=padding)
+        cid = f"pool#{case} x{x.shape} {geo}"
+        y = _reference("max_pool2d", x, **geo)
+        dy = normal(rng, *y.shape)
+        yield "max " + cid, "max_pool2d", kernel("max_pool2d", x, **geo)
+        yield "max_grad " + cid, "max_pool2d_grad", kernel("max_pool2d_grad", dy, x, y, **geo)
+        yield "avg " + cid, "avg_pool2d", kernel("avg_pool2d", x, **geo)
+        yield "avg_grad " + cid, "avg_pool2d_grad", kernel("avg_pool2d_grad", dy, input_shape=x.shape, **geo)
+        yield "gap " + cid, "global_avg_pool", kernel("global_avg_pool", x)
+        yield ("gap_grad " + cid, "global_avg_pool_grad",
+               kernel("global_avg_pool_grad", normal(rng, n, c), input_shape=x.shape))
+    for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
+        parts, cid = _lazy_inputs(rng, case, widths, h)
+        yield (f"gap {cid}", "global_avg_pool",
+               lambda be, lazy=_lazy_concat(parts): be.run("global_avg_pool", lazy(be)))
+
+
+# -- norm -------------------------------------------------------------------------------------------
+
+
+def norm_cases(rng):
+    for i, shape in enumerate([(2, 5, 3, 7), (4, 6), (3, 4, 4, 16), (1, 1, 1, 5), (64, 33), (8, 7, 7, 20)]):
+        c = shape[-1]
+        x = (rng.standard_normal(shape) * 3 + 5).astype(np.float32)  # an offset mean: tests a two-pass variance
+        gamma, beta = normal(rng, c), normal(rng, c)
+        cid = f"bn#{i} x{shape}"
+        yield "train " + cid, "batch_norm_train", kernel("batch_norm_train", x, gamma, beta, epsilon=1e-3)
+        _, mean, var = _reference("batch_norm_train", x, gamma, beta, epsilon=1e-3)
+        yield ("infer " + cid, "batch_norm_infer",
+               kernel("batch_norm_infer", x, gamma, beta, mean, var, epsilon=1e-3))
+        dy = normal(rng, *shape)
+        yield "grad " + cid, "batch_norm_grad", kernel("batch_norm_grad", dy, x, gamma, mean, var, epsilon=1e-3)
+
+
+# -- loss -------------------------------------------------------------------------------------------
+
+
+def loss_cases(rng):
+    for i, (n, k) in enumerate([(1, 1), (5, 3), (32, 10), (7, 13), (3, 4)]):
+        logits = (rng.standard_normal((n, k)) * (30 if i == 4 else 3)).astype(np.float32)  # i=4: extreme logits
+        sparse_labels = rng.integers(0, k, n).astype(np.int32)
+        onehot = np.eye(k, dtype=np.float32)[sparse_labels]
+        soft = rng.random((n, k)).astype(np.float32)
+        soft /= soft.sum(axis=1, keepdims=True)  # soft (label-smoothed) targets go through the one-hot path
+        g = np.asarray(rng.random() + 0.5, dtype=np.float32)
+        for labels, sparse, tag in [(sparse_labels, True, "sparse"), (onehot, False, "onehot"), (soft, False, "soft")]:
+            cid = f"xent#{i} ({n},{k}) {tag}"
+            yield cid, "softmax_xent", kernel("softmax_xent", logits, labels, sparse=sparse)
+            probs = _reference("softmax_xent", logits, labels, sparse=sparse)[1]
+            yield "grad " + cid, "softmax_xent_grad", kernel("softmax_xent_grad", probs, labels, g, sparse=sparse)
+            if tag != "soft":
+                yield "count " + cid, "count_correct", kernel("count_correct", logits, labels, sparse=sparse)
+        for shape in [(n, k), (2, 3, k)]:
+            a = (rng.standard_normal(shape) * 4).astype(np.float32)
+            yield f"softmax {shape}", "softmax", kernel("softmax", a, axis=-1)
+            yield f"log_softmax {shape}", "log_softmax", kernel("log_softmax", a, axis=-1)
+    a = normal(rng, 3, 4, 5)
+    yield "softmax (3, 4, 5) axis=0", "softmax", kernel("softmax", a, axis=0)
+    yield "log_softmax (3, 4, 5) axis=1", "log_softmax", kernel("log_softmax", a, axis=1)
+    logits = normal(rng, 4, 3)
+    yield ("softmax_xent float sparse labels", "softmax_xent",
+           kernel("softmax_xent", logits, np.array([0, 2, 1, 1], np.float32), sparse=True))
+
+
+# -- optim ------------------------------------------------------------------------------------------
+
+
+OPTIMIZER_SHAPES = [(3, 3, 5, 1), (7,), (13, 6), (1,), (4, 4, 3, 9)]
+
+
+def _updates(name, groups, group_names, steps):
+    """The program that uploads the parameter groups, runs the in-place update once per step's attrs and
+    returns every updated array, named by group and index."""
+    def program(be):
+        device = [[be.upload(a) for a in group] for group in groups]
+        for attrs in steps:
+            be.run(name, *device, **attrs)
+        return {f"{g}{j}{a.shape}": d for g, group, dgroup in zip(group_names, groups, device)
+                for j, (a, d) in enumerate(zip(group, dgroup))}
+
+    return program
+
+
+def optim_cases(rng):
+    def fresh():
+        return [normal(rng, *s) for s in OPTIMIZER_SHAPES]
+
+    for i, settings in enumerate([dict(), dict(weight_decay=0.01), dict(weight_decay=0.02, decoupled=False),
+                                  dict(lr=0.01, beta1=0.8, beta2=0.99, epsilon=1e-5)]):
+        groups = [fresh(), fresh(), fresh(), [np.abs(v) for v in fresh()]]
+        steps = [dict(step=step, **settings) for step in (1, 2, 7)]  # bias correction changes with the step
+        yield f"adam#{i} {settings}", "adam_update", _updates("adam_update", groups, "pgmv", steps)
+    for i, settings in enumerate([dict(), dict(momentum=0.9), dict(momentum=0.9, nesterov=True, weight_decay=0.01),
+                                  dict(lr=0.1, weight_decay=0.05)]):
+        groups = [fresh(), fresh(), fresh()]
+        yield f"sgd#{i} {settings}", "sgd_update", _updates("sgd_update", groups, ["p", "g", "vel"], [settings] * 3)
+
+
+# -- shape ------------------------------------------------------------------------------------------
+
+
+def shape_cases(rng):
+    base = (2, 3, 5)
+    for axis in (-1, 0, 1, 2):
+        parts = []
+        for width in (3, 1, 6, 4, 2):  # 5 inputs: the pointer-list path; the first 2: the strided path
+            shape = list(base)
+            shape[axis] = width
+            parts.append(normal(rng, *shape))
+        yield f"concat 2 axis={axis}", "concat", kernel("concat", parts[:2], axis=axis)
+        yield f"concat 5 axis={axis}", "concat", kernel("concat", parts, axis=axis)
+        a = parts[2]
+        for start, stop in [(0, 2), (1, 6), (2, 3), (-3, None), (4, 100)]:
+            yield (f"slice {a.shape} axis={axis} [{start}:{stop}]", "slice",
+                   kernel("slice", a, axis=axis, start=start, stop=stop))
+        for lazy in (True, False):  # along another axis than the last, or not asked: the copy is made at once
+            yield (f"concat 2 axis={axis} lazy={lazy}", "concat",
+                   kernel("concat", [a, a], axis=axis, lazy=lazy))
+    ints = rng.integers(-9, 9, (4, 6, 7)).astype(np.int32)
+    yield "concat int32", "concat", kernel("concat", [ints, ints[..., :2]], axis=-1)
+    a = normal(rng, 4, 3, 5, 2)
+    for shape in [(4, -1), (-1,), (60, 2), (2, 2, 3, 10), 120]:
+        yield f"reshape {a.shape} -> {shape}", "reshape", kernel("reshape", a, shape=shape)
+    g = rand(rng, 4, 5, 6)
+    for shape in [(20, 6), (-1,), (2, -1, 3), (4, 5, 6, 1)]:
+        yield f"reshape {g.shape} -> {shape}", "reshape", kernel("reshape", g, shape=shape)
+    for shape in [(1, 1), (3, 17), (33, 20), (64, 10)]:
+        a = normal(rng, *shape)
+        yield f"transpose {shape}", "transpose", kernel("transpose", a)
+        yield f"transpose {shape} axes=(1,0)", "transpose", kernel("transpose", a, axes=(1, 0))
+    yield "transpose (3, 4, 5) axes=(2,0,1)", "transpose", kernel("transpose", normal(rng, 3, 4, 5), axes=(2, 0, 1))
+    for src, shape in [((5,), (3, 5)), ((1, 4), (6, 4)), ((3, 1), (3, 7)), ((), (2, 3)), ((2, 1, 3), (2, 4, 3))]:
+        yield f"broadcast_to {src} -> {shape}", "broadcast_to", kernel("broadcast_to", normal(rng, *src), shape=shape)
+    x = (rng.standard_normal((3, 7)) * 5).astype(np.float32)
+    yield "cast float32 -> int32", "cast", kernel("cast", x, dtype="int32")
+    yield "cast int32 -> float32", "cast", kernel("cast", ints, dtype="float32")
+    pixels = rng.integers(0, 256, (3, 5, 7, 1)).astype(np.uint8)
+    yield "from_uint8 (3, 5, 7, 1)", "from_uint8", kernel("from_uint8", pixels)
+    yield "from_uint8 (3, 5, 7, 1) scale=1/127.5", "from_uint8", kernel("from_uint8", pixels, scale=1 / 127.5)
+    yield from _add_parts_cases(rng)
+    for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
+        parts, cid = _lazy_inputs(rng, case, widths, h)
+        c, lazy = sum(widths), _lazy_concat(parts)
+        yield f"download {cid}", "concat", lazy
+        yield (f"slice {cid}", "slice",
+               lambda be, lazy=lazy, c=c: be.run("slice", lazy(be), axis=3, start=1, stop=c - 1))
+        yield f"reshape {cid}", "reshape", lambda be, lazy=lazy: be.run("reshape", lazy(be), (3, -1))
+
+
+def _add_parts_cases(rng):
+    """The sums behind autograd's gradient accumulation: whole parts and slices of parts, small odd shapes
+    and shapes large enough to be split over threads (over 65,536 floats)."""
+    for shape in [(3, 5), (2, 3, 3, 7), (1, 1, 1, 1), (32, 14, 14, 32), (4, 33, 29, 13)]:
+        dy, y = normal(rng, *shape), normal(rng, *shape)
+        yield f"add_parts {shape} x3", "add_parts", kernel("add_parts", [dy, y, dy], [None, None, None])
+        # more parts than one C call of the wasm backend takes (4): the running sum leads the next call
+        yield f"add_parts {shape} x8", "add_parts", kernel("add_parts", [dy, y] * 4, [None] * 8)
+    for shape, axis in [((4, 5, 6, 11), 3), ((32, 7, 7, 256), 3), ((5, 9, 4), 1), ((6, 10), 0)]:
+        g = normal(rng, *shape)
+        size = shape[axis]
+        for start, stop in [(0, size // 3), (size // 3, size), (1, 2)]:
+            part = list(shape)
+            part[axis] = stop - start
+            whole, g2 = normal(rng, *part), normal(rng, *shape)
+            # a slice alone, a whole array and two slices of different gradients, in mixed orders
+            for arrays, slices in [([g], [(axis, start, stop)]),
+                                   ([whole, g, g2], [None, (axis, start, stop), (axis, start, stop)]),
+                                   ([g, whole], [(axis - len(shape), start, stop), None])]:
+                yield (f"add_parts {shape} axis={axis} [{start}:{stop}] {len(arrays)} parts", "add_parts",
+                       kernel("add_parts", arrays, slices))
+        parts = [normal(rng, *(shape[:axis] + (w,) + shape[axis + 1:])) for w in (3, 5)]
+        yield f"concat large {shape} axis={axis}", "concat", kernel("concat", parts, axis=axis)
+
+
+# -- elementwise ------------------------------------------------------------------------------------
+
+
+def elementwise_cases(rng):
+    pairs = [((37,), (37,)), ((2, 3, 5), ()), ((1,), (4, 6)), ((2, 3, 5), (5,)), ((2, 3, 5), (1, 5)),
+             ((5,), (4, 5)), ((4, 1, 3), (4, 1, 3)), ((3, 1), (1, 4))]
+    for name in ("add", "sub", "mul", "div", "maximum"):
+        for sa, sb in pairs:
+            a = rand(rng, *sa)
+            b = rand(rng, *sb, low=0.5, high=2.0) if name == "div" else rand(rng, *sb)
+            yield f"{name} {sa} {sb}", name, kernel(name, a, b)
+    x = rand(rng, 3, 7, 5, low=-8, high=8)
+    positive = rand(rng, 3, 7, 5, low=0.01, high=8)
+    yield "scale", "scale", kernel("scale", x, alpha=-1.5, beta=0.25)
+    for name in ("relu", "relu6", "where_positive", "neg", "abs", "square", "sigmoid", "tanh", "exp"):
+        yield name, name, kernel(name, x)
+    for name in ("log", "sqrt"):
+        yield name, name, kernel(name, positive)
+    yield "pow_scalar 3", "pow_scalar", kernel("pow_scalar", x, 3)
+    yield "pow_scalar 0.5", "pow_scalar", kernel("pow_scalar", positive, 0.5)
+    yield "clip -1 2.5", "clip", kernel("clip", x, -1.0, 2.5)
+    dy = rand(rng, 3, 7, 5)
+    outputs = {"relu": np.maximum(x, 0), "relu6": np.clip(x, 0, 6),
+               "sigmoid": (1 / (1 + np.exp(-x))).astype(np.float32), "tanh": np.tanh(x)}
+    for act, y in outputs.items():
+        yield f"activation_grad {act}", "activation_grad", kernel("activation_grad", dy, y, activation=act)
+    big = rand(rng, 4, 9, 11, 6)
+    for name in ("sum", "mean", "max"):
+        for axis, keep in [(None, False), (None, True), ((0, 1, 2), False), ((0, 1, 2), True), (-1, False)]:
+            yield f"{name} axis={axis} keepdims={keep}", name, kernel(name, big, axis=axis, keepdims=keep)
+    yield "sum 2-d axis=0", "sum", kernel("sum", rand(rng, 300, 3), axis=0)
+    for axis in (-1, 0, 1):
+        yield f"argmax axis={axis}", "argmax", kernel("argmax", np.round(big * 4), axis=axis)  # ties: the first
+    g = rand(rng, 4, 5, 6)
+    for shape in [(6,), (1, 1, 6), (), (1,), (5, 6), (5, 1)]:
+        yield f"sum_to_shape {shape}", "sum_to_shape", kernel("sum_to_shape", g, shape=shape)
+    for shape in [(4, 5, 6, 7), (3, 13), (1000, 3), (5,)]:
+        yield f"bias_grad {shape}", "bias_grad", kernel("bias_grad", rand(rng, *shape))
+    # autograd's backward kernels on small odd shapes and shapes large enough to be split over threads
+    for shape in [(3, 5), (2, 3, 3, 7), (1, 1, 1, 1), (32, 14, 14, 32), (4, 33, 29, 13)]:
+        dy = normal(rng, *shape)
+        y = (rng.standard_normal(shape) * 4 + 2).astype(np.float32)  # some above 6 for relu6
+        for act in ("relu", "relu6", "sigmoid", "tanh", None):
+            yield (f"activation_bias_grad {shape} {act}", "activation_bias_grad",
+                   kernel("activation_bias_grad", dy, y, activation=act))
+            yield f"activation_grad {shape} {act}", "activation_grad", kernel("activation_grad", dy, y, activation=act)
+        for a, b in [(dy, y), (dy, y[0]), (dy, np.full((), 2.5, np.float32))]:
+            yield f"add {a.shape} + {b.shape}", "add", kernel("add", a, b)
+    for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
+        parts, cid = _lazy_inputs(rng, case, widths, h)
+        other = normal(rng, 3, h, h, sum(widths))
+        yield (f"add {cid}", "add",
+               lambda be, lazy=_lazy_concat(parts), other=other: be.run("add", lazy(be), be.upload(other)))
+
+
+# -- remap ------------------------------------------------------------------------------------------
+
+
+def remap_cases(rng):
+    from pybrowserml.layers.augmentation import source_indices
+
+    for (n, h, w, c), mode in [((3, 7, 5, 1), "constant"), ((2, 28, 28, 1), "reflect"), ((4, 6, 9, 5), "nearest"),
+                               ((2, 8, 8, 3), "wrap"), ((1, 4, 4, 2), "constant")]:
+        x = normal(rng, n, h, w, c)
+        rows_map = source_indices(rng.integers(-h - 2, h + 3, n), h, mode)
+        cols_map = source_indices(rng.integers(-w - 2, w + 3, n), w, mode)
+        cid = f"{(n, h, w, c)} {mode}"
+        yield f"remap_pixels {cid}", "remap_pixels", kernel("remap_pixels", x, rows_map, cols_map, fill_value=-0.5)
+        dy = normal(rng, n, h, w, c)
+        yield (f"remap_pixels_grad {cid}", "remap_pixels_grad",
+               kernel("remap_pixels_grad", dy, rows_map, cols_map, input_shape=x.shape))
+
+
+CASES_BY_FAMILY = {
+    "gemm": gemm_cases,
+    "conv": conv_cases,
+    "depthwise": depthwise_cases,
+    "pooling": pooling_cases,
+    "norm": norm_cases,
+    "loss": loss_cases,
+    "optim": optim_cases,
+    "shape": shape_cases,
+    "elementwise": elementwise_cases,
+    "remap": remap_cases,
+}
+assert set(CASES_BY_FAMILY) == set(KERNELS_BY_FAMILY), "one case generator per kernel family"
+
+
+def family_cases(family, seed=0):
+    """(case_id, kernel, program) of every case of `family`; the same inputs for the same seed."""
+    rng = np.random.default_rng([seed, list(CASES_BY_FAMILY).index(family)])
+    for case_id, kernel_name, program in CASES_BY_FAMILY[family](rng):
+        if FAMILY_OF.get(kernel_name) != family:
+            raise ValueError(f"case {case_id!r} checks kernel {kernel_name!r}, which is not in family {family!r}")
+        yield case_id, kernel_name, program
+
+
+def run_family(backend, family, oracle=None, seed=0):
+    """Rows [case_id, kernel, error, scale, native] of every case of `family` on `backend`."""
+    oracle = get_backend("numpy") if oracle is None else oracle
+    rows = []
+    for case_id, kernel_name, program in family_cases(family, seed):
+        compare(rows, backend, oracle, case_id, kernel_name, program)
+    return rows
