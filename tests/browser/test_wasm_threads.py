@@ -4,7 +4,6 @@ numpy and keeps device memory flat. That every kernel case matches numpy on thre
 tests/conformance (its wasm-threads configurations)."""
 
 import pytest
-
 from _wasm_network import network
 from harness import Browser
 
