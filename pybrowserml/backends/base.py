@@ -12,7 +12,7 @@ import logging
 
 import numpy as np
 
-from .kernel_names import INPLACE_KERNELS
+from .kernel_names import INPLACE_KERNELS, KERNEL_NAMES
 
 log = logging.getLogger("pybrowserml.backends")
 
@@ -54,6 +54,10 @@ class Backend:
     # -- compute ---------------------------------------------------------------------------------
     def has(self, kernel_name: str) -> bool:
         return kernel_name in self.kernels
+
+    def missing_kernels(self) -> list[str]:
+        """The kernels of the vocabulary this backend lacks: each runs on numpy instead, per op."""
+        return sorted(KERNEL_NAMES - self.kernels.keys())
 
     def run(self, kernel_name: str, *args, **attrs):
         kernel = self.kernels.get(kernel_name)

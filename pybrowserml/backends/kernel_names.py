@@ -67,5 +67,11 @@ def merge_tables(tables: dict[str, dict]) -> dict:
     return merged
 
 
+def family_name(module) -> str:
+    """A family module's family: its own name (``backends/<backend>/kernels/<family>.py``)."""
+    return module.__name__.rpartition(".")[2]
+
+
 __all__ = ["KERNELS_BY_FAMILY", "KERNEL_NAMES", "FAMILY_OF", "INPLACE_KERNELS", "FUSED_ACTIVATIONS",
-           "GRAD_ACTIVATIONS", "DuplicateKernelError", "merge_tables"]
+           "GRAD_ACTIVATIONS", "DuplicateKernelError", "merge_tables",
+           "family_name"]

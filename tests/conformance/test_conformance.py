@@ -145,9 +145,6 @@ def test_kernels_match_the_oracle(target, family):
                 if FAMILY_OF.get(entry.split(":")[0]) == family}
     problems = failures[:40] + [f"fell back unexpectedly: {e}" for e in sorted(fell_back - expected)] + [
         f"expected to fall back, ran natively: {e}" for e in sorted(expected - fell_back)]
-    if problems and "from_uint8" not in get_backend("numpy").kernels and all("from_uint8" in p for p in problems):
-        # from_uint8 is in the vocabulary before the numpy backend implements it (delete this branch then)
-        pytest.xfail("the numpy backend has no from_uint8 kernel yet: " + "; ".join(problems))
     assert not problems, (f"{configuration.name}, {family}: {len(failures)} of {len(rows)} outputs differ from "
                           f"the oracle; fallbacks differ from expected_fallbacks/{configuration.backend}.txt:\n"
                           + "\n".join(problems))

@@ -18,15 +18,16 @@ from pybrowserml.backends.kernel_names import (
     KERNEL_NAMES,
     KERNELS_BY_FAMILY,
     DuplicateKernelError,
+    family_name,
     merge_tables,
 )
 from pybrowserml.backends.numpy import NUMPY, NumpyBackend
-from pybrowserml.backends.numpy.kernels import FAMILIES, family_name
+from pybrowserml.backends.numpy.kernels import FAMILIES
 
 PACKAGE = Path(pb.__file__).parent
 REPO = PACKAGE.parent
 # the wasm C header defining the ACT_* codes: its place inside the wasm package first, then the older one
-C_HEADERS = (PACKAGE / "backends/wasm/csrc/pb.h", REPO / "web/kernels/wasm/pb.h")
+C_HEADER = PACKAGE / "backends/wasm/csrc/pb.h"
 # backend methods (x.run(NAME, ...)) and functions (run_kernel(NAME, ...)) whose first argument is a kernel name
 KERNEL_NAME_METHODS = {"run", "has"}
 KERNEL_NAME_FUNCTIONS = {"run_kernel"}
@@ -218,8 +219,7 @@ def test_training_predicting_and_evaluating_the_reference_model_runs_only_vocabu
 
 
 def _header_activation_codes():
-    header = next((path for path in C_HEADERS if path.exists()), None)
-    assert header is not None, f"no wasm C header with the ACT_* codes at {[str(p) for p in C_HEADERS]}"
+    header = C_HEADER
     codes = {name.lower(): int(code)
              for name, code in re.findall(r"^#define ACT_(\w+) (\d+)", header.read_text(), re.MULTILINE)}
     assert codes, f"no ACT_* defines in {header}"

@@ -9,7 +9,7 @@ import pytest
 
 import pybrowserml as pb
 from pybrowserml import backends, layers
-from pybrowserml.backends.numpy_backend import NumpyBackend
+from pybrowserml.backends.numpy.backend import NumpyBackend
 
 rng = np.random.default_rng(0)
 X = rng.integers(0, 256, (48, 6, 6, 1), dtype=np.uint8)

@@ -7,7 +7,8 @@ import pytest
 import pybrowserml
 from pybrowserml.backends.kernel_names import KERNELS_BY_FAMILY, DuplicateKernelError, merge_tables
 from pybrowserml.backends.wasm import create, create_async
-from pybrowserml.backends.wasm.kernels import FAMILIES, family_name, make_table
+from pybrowserml.backends.kernel_names import family_name
+from pybrowserml.backends.wasm.kernels import FAMILIES, make_table
 from pybrowserml.backends.wasm.kernels.conv import DIRECT_CONV_MAX_CHANNELS, uses_direct_conv
 from pybrowserml.backends.wasm.kernels.elementwise import _normalise_axes, _period
 from pybrowserml.geometry import window_geometry

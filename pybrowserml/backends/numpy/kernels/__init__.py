@@ -6,17 +6,10 @@ backends/kernel_names.py) is part of the backend; merge_tables refuses a name re
 
 from __future__ import annotations
 
-from ...kernel_names import merge_tables
+from ...kernel_names import family_name, merge_tables
 from . import conv, depthwise, elementwise, gemm, loss, norm, optim, pooling, remap, shape
 
 FAMILIES = (gemm, conv, depthwise, pooling, norm, loss, optim, shape, elementwise, remap)
-
-
-def family_name(module) -> str:
-    """A family module's name in kernel_names.KERNELS_BY_FAMILY: the module's own name."""
-    return module.__name__.rpartition(".")[2]
-
-
 KERNELS = merge_tables({family_name(module): module.KERNELS for module in FAMILIES})
 
-__all__ = ["FAMILIES", "KERNELS", "family_name"]
+__all__ = ["FAMILIES", "KERNELS"]

@@ -1,5 +1,5 @@
 /* norm.c - batch normalisation over all axes but the last (rows x c), training, inference and
- * gradient, as in the numpy reference (backends/numpy_backend.py).
+ * gradient, as in the numpy reference (backends/numpy/kernels/norm.py).
  *
  * Statistics are sums over up to ~10^5 rows, so per-channel sums are taken in blocks of 64 rows in
  * float32 (vectorised over channels) and the block sums added in float64: the error stays at float32

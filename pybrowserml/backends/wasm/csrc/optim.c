@@ -1,5 +1,5 @@
 /* optim.c - optimizer steps applied IN PLACE to lists of tensors: Adam/AdamW and SGD (momentum,
- * Nesterov, decoupled weight decay), with exactly the formulas of numpy_backend.adam_update and
+ * Nesterov, decoupled weight decay), with exactly the formulas of the numpy backend's adam_update and
  * sgd_update (Keras 3 semantics). One call updates every trainable tensor of a model.
  *
  * Lists arrive as int32 arrays of pointers (one per tensor) plus an int32 array of element counts.

@@ -1,6 +1,6 @@
 /* pooling.c - global average pooling, max pooling and average pooling (NHWC) with their gradients.
  *
- * Semantics follow the numpy reference (backends/numpy_backend.py), i.e. TensorFlow:
+ * Semantics follow the numpy reference (backends/numpy/kernels/pooling.py), i.e. TensorFlow:
  *  - padding is never a candidate: max pooling pads with -inf, average pooling divides by the number
  *    of real inputs in the window (padding excluded from the count);
  *  - max_pool2d_grad gives each window's gradient to its FIRST maximum in row-major tap order.

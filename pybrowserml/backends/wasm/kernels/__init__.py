@@ -7,15 +7,11 @@ in backends/kernel_names.py under the same family (merge_tables refuses duplicat
 
 from __future__ import annotations
 
-from ...kernel_names import merge_tables
+from ...kernel_names import family_name, merge_tables
 from . import conv, depthwise, elementwise, gemm, loss, norm, optim, pooling, remap, shape
 
 # The family modules, in the order of kernel_names.KERNELS_BY_FAMILY; each one's name is its family.
 FAMILIES = (gemm, conv, depthwise, pooling, norm, loss, optim, shape, elementwise, remap)
-
-
-def family_name(module) -> str:
-    return module.__name__.rpartition(".")[2]
 
 
 def make_table(rt) -> dict:
@@ -23,4 +19,4 @@ def make_table(rt) -> dict:
     return merge_tables({family_name(module): module.make_kernels(rt) for module in FAMILIES})
 
 
-__all__ = ["FAMILIES", "family_name", "make_table"]
+__all__ = ["FAMILIES", "make_table"]

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ...numpy_backend import parts_shape
+from ...numpy.kernels.shape import parts_shape
 from ..runtime import ConcatArray
 from ._common import F32, I32, U8, all_f32, fallback_of, size
 
