@@ -9,3 +9,15 @@ from .layers import Input
 from .models import Model, Sequential, model_from_config
 from .random import set_random_seed
 from .tensor import Tensor, Variable, memory, no_grad
+
+__all__ = [
+    "__version__",
+    # backends and tensors
+    "available_backends", "get_backend", "set_backend", "set_backend_async", "memory", "Tensor", "Variable",
+    "no_grad", "set_random_seed",
+    # models
+    "Input", "Model", "Sequential", "model_from_config", "load_json",
+    # modules
+    "callbacks", "data", "debug", "initializers", "io", "layers", "losses", "metrics", "models", "ops",
+    "optimizers", "schedules", "storage", "training", "zoo",
+]

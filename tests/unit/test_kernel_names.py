@@ -233,3 +233,10 @@ def _by_header_name(activations):
 def test_activation_codes_match_the_c_header():
     assert _by_header_name(GRAD_ACTIVATIONS) == _header_activation_codes()
     assert FUSED_ACTIVATIONS.items() <= GRAD_ACTIVATIONS.items()
+
+
+def test_missing_kernels_lists_what_a_backend_hands_to_numpy():
+    assert NUMPY.missing_kernels() == []
+    partial = NumpyBackend()
+    partial.kernels = {name: NUMPY.kernels[name] for name in KERNELS_BY_FAMILY["gemm"]}
+    assert partial.missing_kernels() == sorted(KERNEL_NAMES - set(KERNELS_BY_FAMILY["gemm"]))
