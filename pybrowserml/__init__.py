@@ -1,7 +1,22 @@
 """pybrowserml: train tiny CNNs in the browser (Pyodide) or in CPython, with a Keras-style API."""
 
-from . import (callbacks, data, debug, initializers, io, layers, losses, metrics, models, ops, optimizers, schedules,
-               storage, training, zoo)
+from . import (
+    callbacks,
+    data,
+    debug,
+    initializers,
+    io,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    schedules,
+    storage,
+    training,
+    zoo,
+)
 from ._version import __version__
 from .backends import available_backends, get_backend, set_backend, set_backend_async
 from .io import load_json
@@ -13,11 +28,35 @@ from .tensor import Tensor, Variable, memory, no_grad
 __all__ = [
     "__version__",
     # backends and tensors
-    "available_backends", "get_backend", "set_backend", "set_backend_async", "memory", "Tensor", "Variable",
-    "no_grad", "set_random_seed",
+    "available_backends",
+    "get_backend",
+    "set_backend",
+    "set_backend_async",
+    "memory",
+    "Tensor",
+    "Variable",
+    "no_grad",
+    "set_random_seed",
     # models
-    "Input", "Model", "Sequential", "model_from_config", "load_json",
+    "Input",
+    "Model",
+    "Sequential",
+    "model_from_config",
+    "load_json",
     # modules
-    "callbacks", "data", "debug", "initializers", "io", "layers", "losses", "metrics", "models", "ops",
-    "optimizers", "schedules", "storage", "training", "zoo",
+    "callbacks",
+    "data",
+    "debug",
+    "initializers",
+    "io",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "ops",
+    "optimizers",
+    "schedules",
+    "storage",
+    "training",
+    "zoo",
 ]

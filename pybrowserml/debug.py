@@ -57,8 +57,10 @@ def _num_samples(data):
 
 def _zeroed(state):
     """An optimizer state with the same shapes as `state` but fresh: step 0 and zero slots."""
-    return {"iterations": 0,
-            "slots": {name: [np.zeros_like(a) for a in arrays] for name, arrays in state.get("slots", {}).items()}}
+    return {
+        "iterations": 0,
+        "slots": {name: [np.zeros_like(a) for a in arrays] for name, arrays in state.get("slots", {}).items()},
+    }
 
 
 @contextlib.contextmanager
@@ -113,30 +115,42 @@ def _diagnose(losses, threshold, model, x, y, epochs):
     initial, final = losses[0], losses[-1]
     if not all(math.isfinite(v) for v in losses):
         step = next(i for i, v in enumerate(losses) if not math.isfinite(v))
-        return (f"FAILED: the loss became {losses[step]} at step {step + 1}. Likely causes: a learning rate that "
-                "is too high, inputs that are not scaled (e.g. raw 0-255 pixels) or contain NaN/inf, or a "
-                "log of zero (probabilities fed to a loss that expects logits).")
+        return (
+            f"FAILED: the loss became {losses[step]} at step {step + 1}. Likely causes: a learning rate that "
+            "is too high, inputs that are not scaled (e.g. raw 0-255 pixels) or contain NaN/inf, or a "
+            "log of zero (probabilities fed to a loss that expects logits)."
+        )
     if final <= threshold:
-        return (f"passed: the training loss fell from {initial:.4g} to {final:.4g} (<= {threshold}) in "
-                f"{len(losses)} steps on {_num_samples(x)} samples.")
+        return (
+            f"passed: the training loss fell from {initial:.4g} to {final:.4g} (<= {threshold}) in "
+            f"{len(losses)} steps on {_num_samples(x)} samples."
+        )
     hints = []
     name = _loss_name(model)
     classes = _num_classes(y) if "crossentropy" in name else None
     if classes and classes > 1 and initial > 3 * math.log(classes):
-        hints.append(f"the initial loss {initial:.3g} is far above ln({classes}) = {math.log(classes):.3g} "
-                     "expected from an untrained classifier: check from_logits against the output activation, "
-                     "the label format (sparse vs one-hot) and the weight initialisation")
+        hints.append(
+            f"the initial loss {initial:.3g} is far above ln({classes}) = {math.log(classes):.3g} "
+            "expected from an untrained classifier: check from_logits against the output activation, "
+            "the label format (sparse vs one-hot) and the weight initialisation"
+        )
     if final >= 0.9 * initial:
-        hints += ["the loss barely moved: the learning rate may be far too low (or so high that it diverges), "
-                  "weights may be frozen (trainable=False) or disconnected from the output, or the labels do "
-                  "not match the loss (sparse labels with categorical_crossentropy, or the reverse)",
-                  "inputs that are not normalised (e.g. 0-255 pixels) also stall training"]
+        hints += [
+            "the loss barely moved: the learning rate may be far too low (or so high that it diverges), "
+            "weights may be frozen (trainable=False) or disconnected from the output, or the labels do "
+            "not match the loss (sparse labels with categorical_crossentropy, or the reverse)",
+            "inputs that are not normalised (e.g. 0-255 pixels) also stall training",
+        ]
     else:
-        hints.append(f"the loss went down ({initial:.4g} -> {final:.4g}) but not to {threshold}: train longer "
-                     f"(epochs > {epochs}), raise the learning rate, reduce regularisation (dropout, weight "
-                     "decay, noise layers) or use a larger model")
-    return (f"FAILED: the training loss went from {initial:.4g} to {final:.4g} in {len(losses)} steps on "
-            f"{_num_samples(x)} samples, above the threshold {threshold}. Likely causes: " + "; ".join(hints) + ".")
+        hints.append(
+            f"the loss went down ({initial:.4g} -> {final:.4g}) but not to {threshold}: train longer "
+            f"(epochs > {epochs}), raise the learning rate, reduce regularisation (dropout, weight "
+            "decay, noise layers) or use a larger model"
+        )
+    return (
+        f"FAILED: the training loss went from {initial:.4g} to {final:.4g} in {len(losses)} steps on "
+        f"{_num_samples(x)} samples, above the threshold {threshold}. Likely causes: " + "; ".join(hints) + "."
+    )
 
 
 def overfit_check(model, x, y, n=20, epochs=200, threshold=0.05, batch_size=None):
@@ -181,15 +195,28 @@ def overfit_check(model, x, y, n=20, epochs=200, threshold=0.05, batch_size=None
 
     with preserved_training_state(model):
         # No shuffling and a fixed seed: the trial run draws nothing from the global random generator.
-        model.fit(xs, ys, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=False, seed=0,
-                  callbacks=[LambdaCallback(on_epoch_end=record)])
+        model.fit(
+            xs,
+            ys,
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=0,
+            shuffle=False,
+            seed=0,
+            callbacks=[LambdaCallback(on_epoch_end=record)],
+        )
     if not losses:
         raise RuntimeError("overfit_check: fit() ran no epoch, so there is no loss to judge")
     steps_per_epoch = math.ceil(n / batch_size)
     message = _diagnose(losses, threshold, model, xs, ys, epochs)
-    return OverfitResult(passed=math.isfinite(losses[-1]) and losses[-1] <= threshold,
-                         initial_loss=losses[0], final_loss=losses[-1], steps=len(losses) * steps_per_epoch,
-                         message=message, losses=losses)
+    return OverfitResult(
+        passed=math.isfinite(losses[-1]) and losses[-1] <= threshold,
+        initial_loss=losses[0],
+        final_loss=losses[-1],
+        steps=len(losses) * steps_per_epoch,
+        message=message,
+        losses=losses,
+    )
 
 
 # -- gradient_check --------------------------------------------------------------------------------
@@ -220,11 +247,15 @@ class GradientCheckResult:
         return max((t.max_rel_error for t in self.tensors), default=0.0)
 
     def __str__(self):
-        lines = [f"gradient check ({self.dtype}, eps={self.eps:g}, rtol={self.rtol:g}): "
-                 + ("passed" if self.passed else "FAILED")]
+        lines = [
+            f"gradient check ({self.dtype}, eps={self.eps:g}, rtol={self.rtol:g}): "
+            + ("passed" if self.passed else "FAILED")
+        ]
         for t in self.tensors:
-            lines.append(f"  {'ok  ' if t.passed else 'FAIL'} {t.name} {t.shape}: max rel error "
-                         f"{t.max_rel_error:.2e}, max abs error {t.max_abs_error:.2e} ({t.checked} elements)")
+            lines.append(
+                f"  {'ok  ' if t.passed else 'FAIL'} {t.name} {t.shape}: max rel error "
+                f"{t.max_rel_error:.2e}, max abs error {t.max_abs_error:.2e} ({t.checked} elements)"
+            )
         return "\n".join(lines)
 
 
@@ -271,8 +302,18 @@ def _sample_indices(size, max_checks, rng):
     return np.sort(rng.choice(size, size=max_checks, replace=False))
 
 
-def gradient_check(fn_or_layer, inputs, eps=None, rtol=None, atol=None, dtype="float64", wrt=None,
-                   max_checks=200, seed=0, **call_kwargs):
+def gradient_check(
+    fn_or_layer,
+    inputs,
+    eps=None,
+    rtol=None,
+    atol=None,
+    dtype="float64",
+    wrt=None,
+    max_checks=200,
+    seed=0,
+    **call_kwargs,
+):
     """Compare autograd gradients of `fn_or_layer` with central finite differences.
 
     The (possibly non-scalar) output is reduced to ``sum(output * r)`` with a fixed random `r`, so every
@@ -329,12 +370,13 @@ def gradient_check(fn_or_layer, inputs, eps=None, rtol=None, atol=None, dtype="f
 
     backend = get_backend()
     if precise and backend.name != "numpy":
-        raise ValueError("gradient_check in float64 runs on the numpy backend; call "
-                         "pybrowserml.set_backend('numpy') first, or pass dtype='float32'")
+        raise ValueError(
+            "gradient_check in float64 runs on the numpy backend; call "
+            "pybrowserml.set_backend('numpy') first, or pass dtype='float32'"
+        )
 
     def call(arrays, requires_grad=False, kwargs=call_kwargs):
-        tensors = [Tensor(a, backend=backend, requires_grad=requires_grad and i in wrt)
-                   for i, a in enumerate(arrays)]
+        tensors = [Tensor(a, backend=backend, requires_grad=requires_grad and i in wrt) for i, a in enumerate(arrays)]
         out = fn_or_layer(*tensors, **kwargs)
         if not isinstance(out, Tensor):
             raise TypeError(f"gradient_check needs a function returning one Tensor, got {type(out).__name__}")
@@ -402,11 +444,26 @@ def gradient_check(fn_or_layer, inputs, eps=None, rtol=None, atol=None, dtype="f
             abs_err = np.abs(auto - numeric)
             rel_err = abs_err / np.maximum(np.maximum(np.abs(auto), np.abs(numeric)), atol)
             max_rel = float(rel_err.max()) if rel_err.size else 0.0
-            checks.append(TensorCheck(name, tuple(shape), int(len(indices)),
-                                      float(abs_err.max()) if abs_err.size else 0.0, max_rel, max_rel <= rtol))
-    return GradientCheckResult(passed=all(c.passed for c in checks), tensors=checks, dtype=str(dtype),
-                               eps=eps, rtol=rtol)
+            checks.append(
+                TensorCheck(
+                    name,
+                    tuple(shape),
+                    int(len(indices)),
+                    float(abs_err.max()) if abs_err.size else 0.0,
+                    max_rel,
+                    max_rel <= rtol,
+                )
+            )
+    return GradientCheckResult(
+        passed=all(c.passed for c in checks), tensors=checks, dtype=str(dtype), eps=eps, rtol=rtol
+    )
 
 
-__all__ = ["overfit_check", "OverfitResult", "gradient_check", "GradientCheckResult", "TensorCheck",
-           "preserved_training_state"]
+__all__ = [
+    "overfit_check",
+    "OverfitResult",
+    "gradient_check",
+    "GradientCheckResult",
+    "TensorCheck",
+    "preserved_training_state",
+]

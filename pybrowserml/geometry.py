@@ -39,7 +39,8 @@ def output_size_and_pads(size: int, k: int, s: int, padding: str) -> tuple[int, 
         if out < 1:
             raise ValueError(
                 f"window {k} is larger than the input ({size}) with padding='valid': "
-                "use padding='same' or a larger input")
+                "use padding='same' or a larger input"
+            )
         return out, 0, 0
     raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
 

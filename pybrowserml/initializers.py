@@ -61,8 +61,13 @@ def ones(shape, rng=None):
     return np.ones(shape)
 
 
-_BY_NAME = {"glorot_normal": glorot_normal, "glorot_uniform": glorot_uniform, "he_normal": he_normal,
-            "zeros": zeros, "ones": ones}
+_BY_NAME = {
+    "glorot_normal": glorot_normal,
+    "glorot_uniform": glorot_uniform,
+    "he_normal": he_normal,
+    "zeros": zeros,
+    "ones": ones,
+}
 
 
 def get(name):

@@ -72,8 +72,9 @@ class MeanSquaredError(Loss):
     def __call__(self, y_true, y_pred):
         y_true = y_true if isinstance(y_true, Tensor) else ops.as_tensor(y_true, like=y_pred)
         if tuple(y_true.shape) != tuple(y_pred.shape):
-            raise ValueError(f"mean squared error: labels of shape {y_true.shape} do not match predictions "
-                             f"of shape {y_pred.shape}")
+            raise ValueError(
+                f"mean squared error: labels of shape {y_true.shape} do not match predictions of shape {y_pred.shape}"
+            )
         return ops.mean(ops.square(y_pred - y_true))
 
 

@@ -70,7 +70,9 @@ def sub(a, b):
     be = a.backend
     y = be.run("sub", a.data, b.data)
     return Tensor.wrap(
-        y, be, (a, b),
+        y,
+        be,
+        (a, b),
         lambda g: (_unbroadcast(be, g, a.shape), _unbroadcast(be, be.run("neg", g), b.shape)),
     )
 
@@ -134,8 +136,12 @@ exp = _unary("exp", lambda be, g, x, y: be.run("mul", g, y))
 log = _unary("log", lambda be, g, x, y: be.run("div", g, x))
 sqrt = _unary("sqrt", lambda be, g, x, y: be.run("div", be.run("scale", g, alpha=0.5, beta=0.0), y))
 square = _unary("square", lambda be, g, x, y: be.run("mul", be.run("scale", g, alpha=2.0, beta=0.0), x))
-abs = _unary("abs", lambda be, g, x, y: be.run("mul", g, be.run("sub", be.run("where_positive", x),
-                                                                 be.run("where_positive", be.run("neg", x)))))
+abs = _unary(
+    "abs",
+    lambda be, g, x, y: be.run(
+        "mul", g, be.run("sub", be.run("where_positive", x), be.run("where_positive", be.run("neg", x)))
+    ),
+)
 relu = _unary("relu", lambda be, g, x, y: be.run("activation_grad", g, y, activation="relu"))
 relu6 = _unary("relu6", lambda be, g, x, y: be.run("activation_grad", g, y, activation="relu6"))
 sigmoid = _unary("sigmoid", lambda be, g, x, y: be.run("activation_grad", g, y, activation="sigmoid"))
@@ -148,7 +154,9 @@ def pow(x, p):
     be = x.backend
     y = be.run("pow_scalar", x.data, p=p)
     return Tensor.wrap(
-        y, be, (x,),
+        y,
+        be,
+        (x,),
         lambda g: (be.run("mul", g, be.run("scale", be.run("pow_scalar", x.data, p=p - 1), alpha=p, beta=0.0)),),
     )
 
@@ -159,8 +167,11 @@ def clip(x, lo, hi):
     y = be.run("clip", x.data, lo=lo, hi=hi)
 
     def backward(g):
-        inside = be.run("mul", be.run("where_positive", be.run("scale", x.data, alpha=1.0, beta=-lo)),
-                        be.run("where_positive", be.run("scale", x.data, alpha=-1.0, beta=hi)))
+        inside = be.run(
+            "mul",
+            be.run("where_positive", be.run("scale", x.data, alpha=1.0, beta=-lo)),
+            be.run("where_positive", be.run("scale", x.data, alpha=-1.0, beta=hi)),
+        )
         return (be.run("mul", g, inside),)
 
     return Tensor.wrap(y, be, (x,), backward)
@@ -184,7 +195,9 @@ def sum(x, axis=None, keepdims=False):
     y = be.run("sum", x.data, axis=axis, keepdims=keepdims)
     kept = _reduced_shape(x.shape, axis)
     return Tensor.wrap(
-        y, be, (x,),
+        y,
+        be,
+        (x,),
         lambda g: (be.run("broadcast_to", be.run("reshape", g, shape=kept), shape=x.shape),),
     )
 
@@ -235,8 +248,7 @@ def concat(tensors, axis=-1):
     def backward(g):
         # slices stay lazy: the engine reads them in place when it sums each input's gradient parts
         return tuple(
-            GradSlice(g, axis, bounds[i], bounds[i + 1]) if t.requires_grad else None
-            for i, t in enumerate(tensors)
+            GradSlice(g, axis, bounds[i], bounds[i + 1]) if t.requires_grad else None for i, t in enumerate(tensors)
         )
 
     return Tensor.wrap(y, be, tensors, backward)
@@ -318,16 +330,19 @@ def _conv_like(kind, x, w, b, strides, padding, activation):
         raise ValueError(f"{kind} expects a 4-D NHWC input, got shape {x.shape}")
     strides = _pair(strides, "strides")
     be = x.backend
-    y = be.run(kind, x.data, w.data, None if b is None else b.data,
-               strides=strides, padding=padding, activation=activation)
+    y = be.run(
+        kind, x.data, w.data, None if b is None else b.data, strides=strides, padding=padding, activation=activation
+    )
 
     def backward(g):
         dz, db = _activation_bias_grad(be, g, y, activation, b)
         grads = [
             be.run(kind + "_grad_input", dz, w.data, input_shape=x.shape, strides=strides, padding=padding)
-            if x.requires_grad else None,
+            if x.requires_grad
+            else None,
             be.run(kind + "_grad_filter", x.data, dz, filter_shape=w.shape, strides=strides, padding=padding)
-            if w.requires_grad else None,
+            if w.requires_grad
+            else None,
         ]
         if b is not None:
             grads.append(db)
@@ -366,7 +381,9 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
     be = x.backend
     y = be.run("max_pool2d", x.data, pool_size=pool_size, strides=strides, padding=padding)
     return Tensor.wrap(
-        y, be, (x,),
+        y,
+        be,
+        (x,),
         lambda g: (be.run("max_pool2d_grad", g, x.data, y, pool_size=pool_size, strides=strides, padding=padding),),
     )
 
@@ -376,9 +393,12 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
     be = x.backend
     y = be.run("avg_pool2d", x.data, pool_size=pool_size, strides=strides, padding=padding)
     return Tensor.wrap(
-        y, be, (x,),
-        lambda g: (be.run("avg_pool2d_grad", g, input_shape=x.shape, pool_size=pool_size,
-                          strides=strides, padding=padding),),
+        y,
+        be,
+        (x,),
+        lambda g: (
+            be.run("avg_pool2d_grad", g, input_shape=x.shape, pool_size=pool_size, strides=strides, padding=padding),
+        ),
     )
 
 
@@ -386,14 +406,20 @@ def batch_norm(x, gamma, beta, moving_mean, moving_var, training=False, momentum
     """Batch normalisation over all axes but the last; in training also updates the moving statistics."""
     be = x.backend
     if not training:
-        y = be.run("batch_norm_infer", x.data, gamma.data, beta.data, moving_mean.data, moving_var.data,
-                   epsilon=epsilon)
+        y = be.run(
+            "batch_norm_infer", x.data, gamma.data, beta.data, moving_mean.data, moving_var.data, epsilon=epsilon
+        )
         mean_, var_ = moving_mean.data, moving_var.data
     else:
         y, mean_, var_ = be.run("batch_norm_train", x.data, gamma.data, beta.data, epsilon=epsilon)
         for stat, batch_value in ((moving_mean, mean_), (moving_var, var_)):
-            stat.assign_device(be.run("add", be.run("scale", stat.data, alpha=momentum, beta=0.0),
-                                      be.run("scale", batch_value, alpha=1.0 - momentum, beta=0.0)))
+            stat.assign_device(
+                be.run(
+                    "add",
+                    be.run("scale", stat.data, alpha=momentum, beta=0.0),
+                    be.run("scale", batch_value, alpha=1.0 - momentum, beta=0.0),
+                )
+            )
 
     def backward(g):
         if training:
@@ -456,8 +482,10 @@ def remap_pixels(x, rows, cols, fill_value=0.0):
     rows, cols = np.ascontiguousarray(rows, np.int32), np.ascontiguousarray(cols, np.int32)
     n, h, w = x.shape[:3]
     if rows.ndim != 2 or cols.ndim != 2 or len(rows) != n or len(cols) != n:
-        raise ValueError(f"remap_pixels: rows and cols must be (batch, size) int arrays for a batch of {n}, "
-                         f"got shapes {rows.shape} and {cols.shape}")
+        raise ValueError(
+            f"remap_pixels: rows and cols must be (batch, size) int arrays for a batch of {n}, "
+            f"got shapes {rows.shape} and {cols.shape}"
+        )
     outside = [m.size and (m.min() < -1 or m.max() >= size) for m, size in ((rows, h), (cols, w))]
     if any(outside):
         raise ValueError(f"remap_pixels: indices must be -1 (fill) or inside the {h}x{w} image")

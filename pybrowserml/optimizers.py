@@ -41,8 +41,7 @@ class Optimizer:
     # -- stepping ---------------------------------------------------------------------------------------------
     def _build(self, variables):
         self._variables = list(variables)
-        self._slots = {name: [v.backend.zeros(v.shape, "float32") for v in self._variables]
-                       for name in self.slot_names}
+        self._slots = {name: [v.backend.zeros(v.shape, "float32") for v in self._variables] for name in self.slot_names}
 
     def apply_gradients(self, variables) -> None:
         """Update `variables` in place from their .grad (variables without a gradient are left alone).
@@ -67,8 +66,13 @@ class Optimizer:
         lr = self.current_learning_rate()  # a schedule sees the step count before this step, like Keras
         self.iterations += 1
         backend = variables[0].backend
-        self._update(backend, [variables[i].data for i in index], [variables[i].grad for i in index],
-                     {name: [slots[i] for i in index] for name, slots in self._slots.items()}, lr)
+        self._update(
+            backend,
+            [variables[i].data for i in index],
+            [variables[i].grad for i in index],
+            {name: [slots[i] for i in index] for name, slots in self._slots.items()},
+            lr,
+        )
 
     def _update(self, backend, params, grads, slots, lr):
         raise NotImplementedError
@@ -79,8 +83,10 @@ class Optimizer:
         if self._variables is None:
             return {"iterations": self.iterations, "slots": {}}
         backend = self._variables[0].backend
-        return {"iterations": self.iterations,
-                "slots": {name: [backend.download(a) for a in arrays] for name, arrays in self._slots.items()}}
+        return {
+            "iterations": self.iterations,
+            "slots": {name: [backend.download(a) for a in arrays] for name, arrays in self._slots.items()},
+        }
 
     def set_state(self, state: dict, variables=None) -> None:
         if variables is not None and self._variables is None:
@@ -117,8 +123,16 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def _update(self, backend, params, grads, slots, lr):
-        backend.run("sgd_update", params, grads, slots["velocities"], lr=lr, momentum=self.momentum,
-                    nesterov=self.nesterov, weight_decay=self.weight_decay)
+        backend.run(
+            "sgd_update",
+            params,
+            grads,
+            slots["velocities"],
+            lr=lr,
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+            weight_decay=self.weight_decay,
+        )
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -137,9 +151,20 @@ class Adam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
     def _update(self, backend, params, grads, slots, lr):
-        backend.run("adam_update", params, grads, slots["ms"], slots["vs"], lr=lr, beta1=self.beta_1,
-                    beta2=self.beta_2, epsilon=self.epsilon, step=self.iterations,
-                    weight_decay=self.weight_decay, decoupled=self.decoupled)
+        backend.run(
+            "adam_update",
+            params,
+            grads,
+            slots["ms"],
+            slots["vs"],
+            lr=lr,
+            beta1=self.beta_1,
+            beta2=self.beta_2,
+            epsilon=self.epsilon,
+            step=self.iterations,
+            weight_decay=self.weight_decay,
+            decoupled=self.decoupled,
+        )
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

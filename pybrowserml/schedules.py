@@ -57,8 +57,13 @@ class _RateDecay(LearningRateSchedule):
         return math.floor(p) if self.staircase else p
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
 
 
 class ExponentialDecay(_RateDecay):
@@ -75,8 +80,10 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         boundaries, values = list(boundaries), list(values)
         if len(boundaries) != len(values) - 1:
-            raise ValueError("PiecewiseConstantDecay: the length of boundaries should be 1 less than the length "
-                             f"of values; got {len(boundaries)} boundaries and {len(values)} values")
+            raise ValueError(
+                "PiecewiseConstantDecay: the length of boundaries should be 1 less than the length "
+                f"of values; got {len(boundaries)} boundaries and {len(values)} values"
+            )
         if any(b2 < b1 for b1, b2 in zip(boundaries, boundaries[1:])):
             raise ValueError(f"PiecewiseConstantDecay: boundaries must be increasing, got {boundaries}")
         self.boundaries = boundaries
@@ -98,8 +105,15 @@ class PolynomialDecay(LearningRateSchedule):
     """``(initial - end) * (1 - step / decay_steps) ** power + end``; step is capped at decay_steps,
     or with ``cycle=True`` decay_steps grows to the next multiple above step."""
 
-    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
-                 name="PolynomialDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        end_learning_rate=0.0001,
+        power=1.0,
+        cycle=False,
+        name="PolynomialDecay",
+    ):
         self.initial_learning_rate = float(initial_learning_rate)
         self.decay_steps = _positive(decay_steps, "decay_steps", "PolynomialDecay")
         self.end_learning_rate = float(end_learning_rate)
@@ -117,13 +131,19 @@ class PolynomialDecay(LearningRateSchedule):
         else:
             step = min(step, decay_steps)
         fraction = step / decay_steps
-        return ((self.initial_learning_rate - self.end_learning_rate) * (1 - fraction) ** self.power
-                + self.end_learning_rate)
+        return (self.initial_learning_rate - self.end_learning_rate) * (
+            1 - fraction
+        ) ** self.power + self.end_learning_rate
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
-                "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+            "name": self.name,
+        }
 
 
 class InverseTimeDecay(_RateDecay):
@@ -142,8 +162,9 @@ class CosineDecay(LearningRateSchedule):
     ``warmup_steps``, then decays from ``warmup_target`` with the formula above over ``decay_steps``.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
-                 warmup_steps=0):
+    def __init__(
+        self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None, warmup_steps=0
+    ):
         self.initial_learning_rate = float(initial_learning_rate)
         self.decay_steps = _positive(decay_steps, "decay_steps", "CosineDecay")
         self.alpha = float(alpha)
@@ -169,17 +190,21 @@ class CosineDecay(LearningRateSchedule):
         return self._decay(step - self.warmup_steps, self.warmup_target)
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
-                "warmup_steps": self.warmup_steps}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "name": self.name,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
 
 
 class CosineDecayRestarts(LearningRateSchedule):
     """SGDR cosine decay with warm restarts (Keras): period i lasts ``first_decay_steps * t_mul**i``
     steps and starts from ``initial_learning_rate * m_mul**i``."""
 
-    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
-                 name="SGDRDecay"):
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name="SGDRDecay"):
         self.initial_learning_rate = float(initial_learning_rate)
         self.first_decay_steps = _positive(first_decay_steps, "first_decay_steps", "CosineDecayRestarts")
         self.t_mul = float(t_mul)
@@ -194,19 +219,34 @@ class CosineDecayRestarts(LearningRateSchedule):
             completed -= i_restart
         else:
             i_restart = math.floor(math.log(1.0 - completed * (1.0 - self.t_mul)) / math.log(self.t_mul))
-            sum_r = (1.0 - self.t_mul ** i_restart) / (1.0 - self.t_mul)
-            completed = (completed - sum_r) / self.t_mul ** i_restart
-        m_fac = self.m_mul ** i_restart
+            sum_r = (1.0 - self.t_mul**i_restart) / (1.0 - self.t_mul)
+            completed = (completed - sum_r) / self.t_mul**i_restart
+        m_fac = self.m_mul**i_restart
         cosine = 0.5 * m_fac * (1.0 + math.cos(math.pi * completed))
         return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
-                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self.t_mul,
+            "m_mul": self.m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
 
 
-_SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay,
-                                             InverseTimeDecay, CosineDecay, CosineDecayRestarts)}
+_SCHEDULES = {
+    cls.__name__: cls
+    for cls in (
+        ExponentialDecay,
+        PiecewiseConstantDecay,
+        PolynomialDecay,
+        InverseTimeDecay,
+        CosineDecay,
+        CosineDecayRestarts,
+    )
+}
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
@@ -242,5 +282,15 @@ def get(identifier):
     raise ValueError(f"could not interpret learning-rate schedule identifier: {identifier!r}")
 
 
-__all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
-           "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts", "serialize", "deserialize", "get"]
+__all__ = [
+    "LearningRateSchedule",
+    "ExponentialDecay",
+    "PiecewiseConstantDecay",
+    "PolynomialDecay",
+    "InverseTimeDecay",
+    "CosineDecay",
+    "CosineDecayRestarts",
+    "serialize",
+    "deserialize",
+    "get",
+]

@@ -51,8 +51,7 @@ def _host_array(value, dtype):
 
 
 class Tensor:
-    __slots__ = ("data", "backend", "shape", "dtype", "requires_grad", "grad", "_parents",
-                 "_backward", "__weakref__")
+    __slots__ = ("data", "backend", "shape", "dtype", "requires_grad", "grad", "_parents", "_backward", "__weakref__")
 
     def __init__(self, value, backend=None, requires_grad=False, dtype=None):
         """Upload `value` (array-like) to `backend` (the current one by default)."""

@@ -28,8 +28,10 @@ def as_inputs(x, model, where: str) -> np.ndarray:
             hint = ": add the channel axis with x[..., None]"
         elif x.ndim - 1 != len(expected):
             hint = f": the model takes rank-{len(expected) + 1} inputs (batch first)"
-        raise ValueError(f"{where}: model {model.name!r} expects inputs of shape {shape_str((None, *expected))}, "
-                         f"got {shape_str((None, *x.shape[1:]))} (x.shape = {x.shape}){hint}")
+        raise ValueError(
+            f"{where}: model {model.name!r} expects inputs of shape {shape_str((None, *expected))}, "
+            f"got {shape_str((None, *x.shape[1:]))} (x.shape = {x.shape}){hint}"
+        )
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise ValueError(f"{where}: x contains {bad} NaN or infinite values; clean or impute them before training")
@@ -55,22 +57,30 @@ def as_labels(y, x, model, loss, where: str) -> np.ndarray:
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         if y.ndim != 1:
-            raise ValueError(f"{where}: loss {loss.name!r} takes integer class labels of shape (batch,), got "
-                             f"{y.shape}; for one-hot labels use loss='categorical_crossentropy'")
+            raise ValueError(
+                f"{where}: loss {loss.name!r} takes integer class labels of shape (batch,), got "
+                f"{y.shape}; for one-hot labels use loss='categorical_crossentropy'"
+            )
         if y.dtype.kind not in "iu":
-            raise TypeError(f"{where}: loss {loss.name!r} takes integer class labels, got dtype {y.dtype}; "
-                            "convert them with y.astype('int32')")
+            raise TypeError(
+                f"{where}: loss {loss.name!r} takes integer class labels, got dtype {y.dtype}; "
+                "convert them with y.astype('int32')"
+            )
         classes = outputs[-1]
         low, high = int(y.min()), int(y.max())
         if low < 0 or high >= classes:
-            raise ValueError(f"{where}: labels must be in [0, {classes - 1}] for a model with {classes} outputs, "
-                             f"got values from {low} to {high}")
+            raise ValueError(
+                f"{where}: labels must be in [0, {classes - 1}] for a model with {classes} outputs, "
+                f"got values from {low} to {high}"
+            )
         return y.astype("int32", copy=False)
     if y.dtype.kind not in "uif":
         raise TypeError(f"{where}: y must hold numbers, got dtype {y.dtype}")
     if tuple(y.shape[1:]) != tuple(outputs):
-        raise ValueError(f"{where}: loss {loss.name!r} needs labels of shape {shape_str((None, *outputs))} like the "
-                         f"model's output, got {shape_str((None, *y.shape[1:]))}")
+        raise ValueError(
+            f"{where}: loss {loss.name!r} needs labels of shape {shape_str((None, *outputs))} like the "
+            f"model's output, got {shape_str((None, *y.shape[1:]))}"
+        )
     y = y.astype("float32", copy=False)
     if not np.isfinite(y).all():
         raise ValueError(f"{where}: y contains NaN or infinite values")

@@ -7,9 +7,19 @@ from .layers import Conv2D, Dense, GlobalAveragePooling2D, Input, Layer, dense_b
 from .models import Model
 
 
-def dense_block_cnn(input_shape=(28, 28, 1), classes=10, filters=(32, 64), layers_per_block=4, alpha=1.0,
-                    stem_filters=16, activation="relu", seed=None, kernel_initializer="glorot_normal",
-                    augmentation=(), name="dense_block_cnn") -> Model:
+def dense_block_cnn(
+    input_shape=(28, 28, 1),
+    classes=10,
+    filters=(32, 64),
+    layers_per_block=4,
+    alpha=1.0,
+    stem_filters=16,
+    activation="relu",
+    seed=None,
+    kernel_initializer="glorot_normal",
+    augmentation=(),
+    name="dense_block_cnn",
+) -> Model:
     """A small CNN built the way in-browser training needs it.
 
     A standard 3x3 conv stem, then one DenseNet-style block per entry of `filters`: depthwise-separable
@@ -34,8 +44,10 @@ def dense_block_cnn(input_shape=(28, 28, 1), classes=10, filters=(32, 64), layer
     if not isinstance(classes, int) or classes < 2:
         raise ValueError(f"dense_block_cnn: classes must be an int >= 2, got {classes!r}")
     if len(tuple(input_shape)) != 3:
-        raise ValueError(f"dense_block_cnn: input_shape must be (height, width, channels), got {input_shape!r}; "
-                         "for grayscale images add the channel axis, e.g. (28, 28, 1)")
+        raise ValueError(
+            f"dense_block_cnn: input_shape must be (height, width, channels), got {input_shape!r}; "
+            "for grayscale images add the channel axis, e.g. (28, 28, 1)"
+        )
     if not filters:
         raise ValueError("dense_block_cnn: filters must list at least one block width, e.g. (32, 64)")
     augmentation = list(augmentation or ())
@@ -43,21 +55,54 @@ def dense_block_cnn(input_shape=(28, 28, 1), classes=10, filters=(32, 64), layer
         if not isinstance(layer, Layer):
             raise TypeError(f"dense_block_cnn: augmentation must be a list of layers, got {layer!r}")
     with pb_random.seeded(seed):
-        return _build_dense_block_cnn(input_shape, classes, filters, layers_per_block, alpha, stem_filters,
-                                      activation, kernel_initializer, augmentation, name)
+        return _build_dense_block_cnn(
+            input_shape,
+            classes,
+            filters,
+            layers_per_block,
+            alpha,
+            stem_filters,
+            activation,
+            kernel_initializer,
+            augmentation,
+            name,
+        )
 
 
-def _build_dense_block_cnn(input_shape, classes, filters, layers_per_block, alpha, stem_filters, activation,
-                           kernel_initializer, augmentation, name):
+def _build_dense_block_cnn(
+    input_shape,
+    classes,
+    filters,
+    layers_per_block,
+    alpha,
+    stem_filters,
+    activation,
+    kernel_initializer,
+    augmentation,
+    name,
+):
     width = lambda f: max(1, int(f * alpha))  # noqa: E731
     inputs = x = Input(tuple(input_shape), name="image")
     for layer in augmentation:
         x = layer(x)
-    x = Conv2D(width(stem_filters), 3, padding="same", activation=activation, kernel_initializer=kernel_initializer,
-               name="stem")(x)
+    x = Conv2D(
+        width(stem_filters),
+        3,
+        padding="same",
+        activation=activation,
+        kernel_initializer=kernel_initializer,
+        name="stem",
+    )(x)
     for i, block_filters in enumerate(filters, start=1):
-        x = dense_block(x, width(block_filters), layers=layers_per_block, strides=2, activation=activation,
-                        kernel_initializer=kernel_initializer, name=f"block_{i}")
+        x = dense_block(
+            x,
+            width(block_filters),
+            layers=layers_per_block,
+            strides=2,
+            activation=activation,
+            kernel_initializer=kernel_initializer,
+            name=f"block_{i}",
+        )
     x = GlobalAveragePooling2D(name="pool")(x)
     outputs = Dense(classes, activation="softmax", kernel_initializer=kernel_initializer, name="classifier")(x)
     return Model(inputs, outputs, name=name)

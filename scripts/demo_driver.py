@@ -28,14 +28,28 @@ def main(argv=None):
     parser.add_argument("--timeout-minutes", type=float, default=60)
     args = parser.parse_args(argv)
 
-    query = urlencode({"epochs": args.epochs, "train_samples": args.train_samples, "batch_size": args.batch_size,
-                       "learning_rate": args.learning_rate, "backend": args.backend, "quantize": args.quantize})
+    query = urlencode(
+        {
+            "epochs": args.epochs,
+            "train_samples": args.train_samples,
+            "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "backend": args.backend,
+            "quantize": args.quantize,
+        }
+    )
     args.output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with Browser() as browser:
         page = browser.new_page()
-        page.on("console", lambda message: print(message.text, flush=True) if message.text.startswith("[demo]")
-                or message.type == "error" else None)
+        page.on(
+            "console",
+            lambda message: (
+                print(message.text, flush=True)
+                if message.text.startswith("[demo]") or message.type == "error"
+                else None
+            ),
+        )
         page.on("pageerror", lambda error: print(f"page error: {error}", file=sys.stderr, flush=True))
         print(f"[driver] opening the demo page in headless Chromium ({browser.server.url('/web/demo/')})", flush=True)
         page.goto(browser.server.url(f"/web/demo/index.html?{query}"))
@@ -46,8 +60,10 @@ def main(argv=None):
         download.save_as(target)
         if browser.blocked_requests:
             raise SystemExit(f"the page tried to reach the network: {browser.blocked_requests}")
-    print(f"[driver] done in {time.perf_counter() - started:.0f} s: backend {result['backend']}, "
-          f"test accuracy {100 * result['test_accuracy']:.2f}%, {result['samples_per_second']:.0f} samples/s")
+    print(
+        f"[driver] done in {time.perf_counter() - started:.0f} s: backend {result['backend']}, "
+        f"test accuracy {100 * result['test_accuracy']:.2f}%, {result['samples_per_second']:.0f} samples/s"
+    )
     print(f"[driver] quantized weights downloaded by the page: {target} ({target.stat().st_size:,} bytes)")
 
 

@@ -101,17 +101,20 @@ def patch(src: Path, dst: Path, reference: Path, objdump: str = "llvm-objdump-14
             problems.append(f"code+0x{offset:x}: {encoded.hex(' ')} {mnemonic or '(undecoded)'}")
         elif mnemonic == PROTOTYPE:
             at = base + offset
-            if encoded != PROTOTYPE_BYTES or bytes(data[at:at + 3]) != PROTOTYPE_BYTES:
-                problems.append(f"code+0x{offset:x}: {PROTOTYPE} encoded as {encoded.hex(' ')}, "
-                                f"file has {bytes(data[at:at + 3]).hex(' ')}, expected {PROTOTYPE_BYTES.hex(' ')}")
+            if encoded != PROTOTYPE_BYTES or bytes(data[at : at + 3]) != PROTOTYPE_BYTES:
+                problems.append(
+                    f"code+0x{offset:x}: {PROTOTYPE} encoded as {encoded.hex(' ')}, "
+                    f"file has {bytes(data[at : at + 3]).hex(' ')}, expected {PROTOTYPE_BYTES.hex(' ')}"
+                )
             sites.append(at)
     if problems:
-        raise PatchError(f"{src}: {len(problems)} instruction(s) this patcher does not handle:\n  "
-                         + "\n  ".join(problems[:20]))
+        raise PatchError(
+            f"{src}: {len(problems)} instruction(s) this patcher does not handle:\n  " + "\n  ".join(problems[:20])
+        )
     if not sites:
         raise PatchError(f"{src}: no {PROTOTYPE} instruction: was it built with PB_RELAXED_SIMD?")
     for at in sites:
-        data[at:at + 3] = FINAL_BYTES
+        data[at : at + 3] = FINAL_BYTES
     dst.write_bytes(bytes(data))
     try:
         _check_patched(src, dst, data, base, instructions, sites, objdump)
@@ -132,8 +135,10 @@ def _check_patched(src, dst, data, base, instructions, sites, objdump):
     for (offset, encoded, mnemonic), (offset2, encoded2, mnemonic2) in zip(instructions, after):
         expected = (offset, FINAL_BYTES) if offset in patched else (offset, encoded)
         if (offset2, encoded2) != expected or (offset not in patched and mnemonic2 != mnemonic):
-            raise PatchError(f"{dst}: code+0x{offset:x} disassembles as {encoded2.hex(' ')} {mnemonic2} "
-                             f"after patching (was {encoded.hex(' ')} {mnemonic})")
+            raise PatchError(
+                f"{dst}: code+0x{offset:x} disassembles as {encoded2.hex(' ')} {mnemonic2} "
+                f"after patching (was {encoded.hex(' ')} {mnemonic})"
+            )
     changed = sum(a != b for a, b in zip(src.read_bytes(), data))
     if changed != 2 * len(sites) or len(data) != src.stat().st_size:
         raise PatchError(f"{dst}: {changed} bytes changed for {len(sites)} instructions (expected 2 each)")
@@ -143,8 +148,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path)
     parser.add_argument("dst", type=Path)
-    parser.add_argument("--reference", type=Path, required=True,
-                        help="the same sources built without relaxed SIMD: the instructions allowed besides f32x4.fma")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        required=True,
+        help="the same sources built without relaxed SIMD: the instructions allowed besides f32x4.fma",
+    )
     parser.add_argument("--objdump", default="llvm-objdump-14")
     args = parser.parse_args(argv)
     try:

@@ -69,20 +69,36 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="train on the first N samples only")
     parser.add_argument("--cosine", action="store_true", help="cosine-decay the learning rate to 1%%")
-    parser.add_argument("--drop-at", type=int, nargs="*", default=[],
-                        help="epochs (1-based) at which the learning rate is divided by 10")
-    parser.add_argument("--shift", type=int, default=0,
-                        help="augment: shift each training image by up to N pixels (RandomTranslation, zero fill)")
+    parser.add_argument(
+        "--drop-at",
+        type=int,
+        nargs="*",
+        default=[],
+        help="epochs (1-based) at which the learning rate is divided by 10",
+    )
+    parser.add_argument(
+        "--shift",
+        type=int,
+        default=0,
+        help="augment: shift each training image by up to N pixels (RandomTranslation, zero fill)",
+    )
     parser.add_argument("--output", type=Path, default=Path("demo-output"))
     args = parser.parse_args(argv)
 
     (x_train, y_train), (x_test, y_test) = load(args.dataset)
     if args.limit:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+        x_train, y_train = x_train[: args.limit], y_train[: args.limit]
     print(f"{args.dataset}: {x_train.shape} train, {x_test.shape} test; {pb.get_backend().name} backend", flush=True)
     height, width = x_train.shape[1:3]
-    augmentation = [pb.layers.RandomTranslation(args.shift / height, args.shift / width, fill_mode="constant",
-                                                seed=args.seed, name="shift")] if args.shift else []
+    augmentation = (
+        [
+            pb.layers.RandomTranslation(
+                args.shift / height, args.shift / width, fill_mode="constant", seed=args.seed, name="shift"
+            )
+        ]
+        if args.shift
+        else []
+    )
     model = pb.zoo.dense_block_cnn(x_train.shape[1:], 10, seed=args.seed, augmentation=augmentation)
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     lr = pb.schedules.CosineDecay(args.learning_rate, steps, alpha=0.01) if args.cosine else args.learning_rate
@@ -99,19 +115,38 @@ def main(argv=None):
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self.started
             test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-            print(f"epoch {epoch + 1}/{args.epochs}: loss {logs['loss']:.4f} acc {logs['accuracy']:.4f} "
-                  f"test loss {test_loss:.4f} test acc {test_acc:.4f} lr {logs['learning_rate']:.2e} "
-                  f"({seconds:.0f} s, {len(x_train) / seconds:.0f} samples/s)", flush=True)
+            print(
+                f"epoch {epoch + 1}/{args.epochs}: loss {logs['loss']:.4f} acc {logs['accuracy']:.4f} "
+                f"test loss {test_loss:.4f} test acc {test_acc:.4f} lr {logs['learning_rate']:.2e} "
+                f"({seconds:.0f} s, {len(x_train) / seconds:.0f} samples/s)",
+                flush=True,
+            )
             np.savez(args.output / f"{args.dataset}-weights.npz", *model.get_weights())
 
     started = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, verbose=0,
-              callbacks=[Report()])
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        seed=args.seed,
+        verbose=0,
+        callbacks=[Report()],
+    )
     total = time.perf_counter() - started
     test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-    result = {"dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size, "shift": args.shift,
-              "learning_rate": args.learning_rate, "cosine": args.cosine, "seconds": round(total),
-              "test_accuracy": test_acc, "test_loss": test_loss, "params": model.count_params()}
+    result = {
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "shift": args.shift,
+        "learning_rate": args.learning_rate,
+        "cosine": args.cosine,
+        "seconds": round(total),
+        "test_accuracy": test_acc,
+        "test_loss": test_loss,
+        "params": model.count_params(),
+    }
     print(json.dumps(result), flush=True)
     try:
         for quantize in ("uint8", "float32"):

@@ -12,17 +12,47 @@ KERNELS_BY_FAMILY: dict[str, tuple[str, ...]] = {
     "gemm": ("matmul", "dense"),
     "conv": ("conv2d", "conv2d_grad_input", "conv2d_grad_filter"),
     "depthwise": ("depthwise_conv2d", "depthwise_conv2d_grad_input", "depthwise_conv2d_grad_filter"),
-    "pooling": ("global_avg_pool", "global_avg_pool_grad", "max_pool2d", "max_pool2d_grad", "avg_pool2d",
-                "avg_pool2d_grad"),
+    "pooling": (
+        "global_avg_pool",
+        "global_avg_pool_grad",
+        "max_pool2d",
+        "max_pool2d_grad",
+        "avg_pool2d",
+        "avg_pool2d_grad",
+    ),
     "norm": ("batch_norm_train", "batch_norm_infer", "batch_norm_grad"),
     "loss": ("softmax", "log_softmax", "softmax_xent", "softmax_xent_grad", "count_correct"),
     "optim": ("adam_update", "sgd_update"),
-    "shape": ("reshape", "transpose", "broadcast_to", "concat", "slice", "add_parts", "cast",
-              "from_uint8"),
-    "elementwise": ("add", "sub", "mul", "div", "maximum", "neg", "exp", "log", "sqrt", "abs", "square",
-                    "pow_scalar", "scale", "relu", "relu6", "sigmoid", "tanh", "clip", "where_positive",
-                    "activation_grad", "bias_grad", "activation_bias_grad", "sum", "mean", "max",
-                    "sum_to_shape", "argmax"),
+    "shape": ("reshape", "transpose", "broadcast_to", "concat", "slice", "add_parts", "cast", "from_uint8"),
+    "elementwise": (
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "maximum",
+        "neg",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "square",
+        "pow_scalar",
+        "scale",
+        "relu",
+        "relu6",
+        "sigmoid",
+        "tanh",
+        "clip",
+        "where_positive",
+        "activation_grad",
+        "bias_grad",
+        "activation_bias_grad",
+        "sum",
+        "mean",
+        "max",
+        "sum_to_shape",
+        "argmax",
+    ),
     "remap": ("remap_pixels", "remap_pixels_grad"),
 }
 
@@ -57,11 +87,14 @@ def merge_tables(tables: dict[str, dict]) -> dict:
     for family, table in tables.items():
         for name, kernel in table.items():
             if name not in KERNEL_NAMES:
-                raise KeyError(f"kernel {name!r} (family {family!r}) is not in backends/kernel_names.py: "
-                               "add it to KERNELS_BY_FAMILY and to the numpy backend first")
+                raise KeyError(
+                    f"kernel {name!r} (family {family!r}) is not in backends/kernel_names.py: "
+                    "add it to KERNELS_BY_FAMILY and to the numpy backend first"
+                )
             if name in merged:
                 raise DuplicateKernelError(
-                    f"kernel {name!r} is registered by both the {owner[name]!r} and the {family!r} family")
+                    f"kernel {name!r} is registered by both the {owner[name]!r} and the {family!r} family"
+                )
             merged[name] = kernel
             owner[name] = family
     return merged
@@ -72,6 +105,14 @@ def family_name(module) -> str:
     return module.__name__.rpartition(".")[2]
 
 
-__all__ = ["KERNELS_BY_FAMILY", "KERNEL_NAMES", "FAMILY_OF", "INPLACE_KERNELS", "FUSED_ACTIVATIONS",
-           "GRAD_ACTIVATIONS", "DuplicateKernelError", "merge_tables",
-           "family_name"]
+__all__ = [
+    "KERNELS_BY_FAMILY",
+    "KERNEL_NAMES",
+    "FAMILY_OF",
+    "INPLACE_KERNELS",
+    "FUSED_ACTIVATIONS",
+    "GRAD_ACTIVATIONS",
+    "DuplicateKernelError",
+    "merge_tables",
+    "family_name",
+]

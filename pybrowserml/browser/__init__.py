@@ -13,7 +13,9 @@ def is_pyodide() -> bool:
 
 def require_pyodide(what: str) -> None:
     if not is_pyodide():
-        raise RuntimeError(f"{what} needs a browser: run it inside Pyodide (in CPython use the numpy backend and files)")
+        raise RuntimeError(
+            f"{what} needs a browser: run it inside Pyodide (in CPython use the numpy backend and files)"
+        )
 
 
 __all__ = ["is_pyodide", "require_pyodide"]

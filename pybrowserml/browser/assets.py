@@ -24,9 +24,14 @@ def asset_bytes(path: str) -> bytes:
     in this installation."""
     asset = resources.files("pybrowserml").joinpath(*path.split("/"))
     if not asset.is_file():
-        hint = ("the wheel was built without the compiled kernels: run scripts/build, which compiles "
-                "backends/wasm/csrc into backends/wasm/_build") if path.endswith(".wasm") else \
-            "check the path (relative to the pybrowserml package, e.g. 'storage/js/idb_store.mjs')"
+        hint = (
+            (
+                "the wheel was built without the compiled kernels: run scripts/build, which compiles "
+                "backends/wasm/csrc into backends/wasm/_build"
+            )
+            if path.endswith(".wasm")
+            else "check the path (relative to the pybrowserml package, e.g. 'storage/js/idb_store.mjs')"
+        )
         raise FileNotFoundError(f"pybrowserml asset {path!r} is not in this installation: {hint}")
     return asset.read_bytes()
 
@@ -45,8 +50,10 @@ async def import_module(path: str):
         from pyodide.code import run_js
         from pyodide.ffi import to_js
 
-        blob = js.Blob.new(to_js([_to_uint8array(asset_bytes(path))]),
-                           to_js({"type": "text/javascript"}, dict_converter=js.Object.fromEntries))
+        blob = js.Blob.new(
+            to_js([_to_uint8array(asset_bytes(path))]),
+            to_js({"type": "text/javascript"}, dict_converter=js.Object.fromEntries),
+        )
         url = js.URL.createObjectURL(blob)
         try:
             _modules[path] = await run_js("(url) => import(url)")(url)

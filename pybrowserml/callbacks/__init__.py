@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ._progress import ProgressCallback, normalize_verbose
 from .backup_and_restore import BackupAndRestore
 from .base import Callback, CallbackList, History
-from ._progress import ProgressCallback, normalize_verbose
 from .dom_progress import DomProgress, has_document
 from .early_stopping import EarlyStopping
 from .lambda_callback import LambdaCallback
@@ -30,8 +30,19 @@ def default_progress(verbose=1):
 
 
 __all__ = [
-    "BackupAndRestore", "Callback", "CallbackList", "History",
-    "DomProgress", "EarlyStopping", "LambdaCallback", "ModelCheckpoint", "ProgbarLogger",
-    "ProgressCallback", "ReduceLROnPlateau", "TerminateOnNaN",
-    "default_progress", "load_checkpoint_weights", "save_checkpoint",
+    "BackupAndRestore",
+    "Callback",
+    "CallbackList",
+    "History",
+    "DomProgress",
+    "EarlyStopping",
+    "LambdaCallback",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "ProgressCallback",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+    "default_progress",
+    "load_checkpoint_weights",
+    "save_checkpoint",
 ]

@@ -25,7 +25,7 @@ def _greater(a, b):
 
 
 def metric_direction(monitor: str, model=None) -> str | None:
-    """"up", "down", or None when the direction of `monitor` cannot be told from its name or metric."""
+    """ "up", "down", or None when the direction of `monitor` cannot be told from its name or metric."""
     name = monitor[4:] if monitor.startswith("val_") else monitor
     if name == "loss" or name.endswith("_loss"):
         return "down"
@@ -59,8 +59,7 @@ class MonitorCallback(Callback):
     def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):
         super().__init__()
         if mode not in ("auto", "min", "max"):
-            warnings.warn(f"{type(self).__name__} mode {mode!r} is unknown, falling back to 'auto'.",
-                          stacklevel=3)
+            warnings.warn(f"{type(self).__name__} mode {mode!r} is unknown, falling back to 'auto'.", stacklevel=3)
             mode = "auto"
         self.monitor = monitor
         self.mode = mode

@@ -20,7 +20,7 @@ def format_value(value) -> str:
 
 
 def format_logs(logs, skip=("batch", "size")) -> str:
-    """" - loss: 0.5300 - accuracy: 0.8100" for every numeric entry of `logs`, in order."""
+    """ " - loss: 0.5300 - accuracy: 0.8100" for every numeric entry of `logs`, in order."""
     parts = []
     for key, value in (logs or {}).items():
         if key in skip:
@@ -33,7 +33,7 @@ def format_logs(logs, skip=("batch", "size")) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """"3s", "1:05", "1:02:03" like Keras's ETA."""
+    """ "3s", "1:05", "1:02:03" like Keras's ETA."""
     seconds = int(round(seconds))
     if seconds >= 3600:
         return f"{seconds // 3600}:{(seconds % 3600) // 60:02d}:{seconds % 60:02d}"
@@ -86,8 +86,12 @@ class ProgressTracker:
         """
         self.current = current
         now = self.clock()
-        due = (finalize or self._last_render is None or now - self._last_render >= self.interval
-               or (self.target is not None and current >= self.target))
+        due = (
+            finalize
+            or self._last_render is None
+            or now - self._last_render >= self.interval
+            or (self.target is not None and current >= self.target)
+        )
         if due:
             self._last_render = now
         return due

@@ -48,8 +48,9 @@ class BackupAndRestore(Callback):
     def __init__(self, backup_dir="pybrowserml-backup", save_freq="epoch", delete_checkpoint=True):
         super().__init__()
         if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool) or save_freq < 1):
-            raise ValueError(f"BackupAndRestore: save_freq must be 'epoch' or a positive int number of batches, "
-                             f"got {save_freq!r}")
+            raise ValueError(
+                f"BackupAndRestore: save_freq must be 'epoch' or a positive int number of batches, got {save_freq!r}"
+            )
         import os
 
         self.backup_dir = os.fspath(backup_dir)
@@ -138,8 +139,14 @@ class BackupAndRestore(Callback):
         for name, values in optimizer["slots"].items():
             slots[name] = len(values)
             arrays.update({f"slot_{name}_{i}": np.asarray(v) for i, v in enumerate(values)})
-        meta = {"format": FORMAT, "version": VERSION, **progress.to_dict(), "optimizer_iterations": optimizer["iterations"],
-                "slots": slots, "weights": [[w.name, list(w.shape)] for w in model.weights]}
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            **progress.to_dict(),
+            "optimizer_iterations": optimizer["iterations"],
+            "slots": slots,
+            "weights": [[w.name, list(w.shape)] for w in model.weights],
+        }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype="uint8")
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
@@ -166,15 +173,18 @@ class BackupAndRestore(Callback):
         # differ between two model objects built the same way in one process.
         shapes = [list(w.shape) for w in model.weights]
         if [shape for _, shape in meta["weights"]] != shapes:
-            raise CheckpointError(f"the checkpoint in {self.backup_dir!r} was written for another model: its "
-                                  f"{len(meta['weights'])} weights have shapes "
-                                  f"{[shape for _, shape in meta['weights']][:4]}..., this model's {len(shapes)} "
-                                  f"have {shapes[:4]}...; use another backup_dir or delete this one")
+            raise CheckpointError(
+                f"the checkpoint in {self.backup_dir!r} was written for another model: its "
+                f"{len(meta['weights'])} weights have shapes "
+                f"{[shape for _, shape in meta['weights']][:4]}..., this model's {len(shapes)} "
+                f"have {shapes[:4]}...; use another backup_dir or delete this one"
+            )
         if model.optimizer is None:
             raise RuntimeError("restore: compile the model (same optimizer as the interrupted run) first")
         model.set_weights(weights)
-        model.optimizer.set_state({"iterations": meta["optimizer_iterations"], "slots": slots},
-                                  variables=model.trainable_weights)
+        model.optimizer.set_state(
+            {"iterations": meta["optimizer_iterations"], "slots": slots}, variables=model.trainable_weights
+        )
         return {key: meta.get(key) for key in FIT_STATE_KEYS}
 
 
@@ -183,14 +193,16 @@ def _decode(data: bytes):
         with np.load(io.BytesIO(bytes(data)), allow_pickle=False) as archive:
             meta = json.loads(archive["meta"].tobytes().decode("utf-8"))
             if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-                raise CheckpointError(f"not a version-{VERSION} pybrowserml checkpoint "
-                                      f"(format {meta.get('format')!r}, version {meta.get('version')!r})")
+                raise CheckpointError(
+                    f"not a version-{VERSION} pybrowserml checkpoint "
+                    f"(format {meta.get('format')!r}, version {meta.get('version')!r})"
+                )
             weights = [archive[f"weight_{i}"] for i in range(len(meta["weights"]))]
-            slots = {name: [archive[f"slot_{name}_{i}"] for i in range(count)]
-                     for name, count in meta["slots"].items()}
+            slots = {name: [archive[f"slot_{name}_{i}"] for i in range(count)] for name, count in meta["slots"].items()}
     except CheckpointError:
         raise
     except (OSError, ValueError, KeyError, TypeError, EOFError) as e:
-        raise CheckpointError(f"the checkpoint cannot be read ({type(e).__name__}: {e}); "
-                              "delete it to start over") from e
+        raise CheckpointError(
+            f"the checkpoint cannot be read ({type(e).__name__}: {e}); delete it to start over"
+        ) from e
     return meta, weights, slots

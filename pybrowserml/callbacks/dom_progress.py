@@ -19,16 +19,24 @@ from __future__ import annotations
 import time
 
 from ..browser import is_pyodide
-from ._progress import (DEFAULT_INTERVAL, ProgressCallback, ProgressTracker, format_duration, format_logs,
-                        normalize_verbose)
+from ._progress import (
+    DEFAULT_INTERVAL,
+    ProgressCallback,
+    ProgressTracker,
+    format_duration,
+    format_logs,
+    normalize_verbose,
+)
 
 DEFAULT_CONTAINER_ID = "pybrowserml-progress"
 
 
 def _browser_document():
     if not is_pyodide():
-        raise RuntimeError("DomProgress needs a web page (Pyodide in a browser); in CPython use ProgbarLogger, "
-                           "or pass document=... to render into another DOM")
+        raise RuntimeError(
+            "DomProgress needs a web page (Pyodide in a browser); in CPython use ProgbarLogger, "
+            "or pass document=... to render into another DOM"
+        )
     import js  # only exists inside Pyodide
 
     return js.document
@@ -44,12 +52,14 @@ class DomProgress(ProgressCallback):
         document: the DOM document to use; the page's ``js.document`` by default.
     """
 
-    def __init__(self, container=DEFAULT_CONTAINER_ID, interval=DEFAULT_INTERVAL, document=None,
-                 verbose=1, clock=time.monotonic):
+    def __init__(
+        self, container=DEFAULT_CONTAINER_ID, interval=DEFAULT_INTERVAL, document=None, verbose=1, clock=time.monotonic
+    ):
         super().__init__()
         if not isinstance(container, str) and not hasattr(container, "appendChild"):
-            raise TypeError("DomProgress container must be an element id (str) or a DOM element, "
-                            f"got {type(container).__name__}")
+            raise TypeError(
+                f"DomProgress container must be an element id (str) or a DOM element, got {type(container).__name__}"
+            )
         self.container = container
         self.verbose = normalize_verbose(verbose)
         self._document = document
@@ -167,8 +177,9 @@ class DomProgress(ProgressCallback):
     def on_train_end(self, logs=None):
         self._in_fit = False
         done = self._epoch + 1
-        self._el["title"].textContent = (f"Epoch {done}/{self._epochs} - done in "
-                                         f"{format_duration(self._clock() - self._train_start)}")
+        self._el[
+            "title"
+        ].textContent = f"Epoch {done}/{self._epochs} - done in {format_duration(self._clock() - self._train_start)}"
         self._set_data(state="done")
 
     # -- evaluate called directly -------------------------------------------------------------------

@@ -20,8 +20,17 @@ class EarlyStopping(MonitorCallback):
         start_from_epoch: epochs of warm-up during which nothing is monitored.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
         super().__init__(monitor=monitor, mode=mode, baseline=None, min_delta=min_delta)
         self.patience = int(patience)
         self.verbose = verbose

@@ -6,13 +6,20 @@ from .base import Callback
 
 # Hook name -> number of positional arguments the user's function receives (Keras signatures).
 _HOOKS = {
-    "on_epoch_begin": 2, "on_epoch_end": 2,
-    "on_train_begin": 1, "on_train_end": 1,
-    "on_train_batch_begin": 2, "on_train_batch_end": 2,
-    "on_test_begin": 1, "on_test_end": 1,
-    "on_test_batch_begin": 2, "on_test_batch_end": 2,
-    "on_predict_begin": 1, "on_predict_end": 1,
-    "on_predict_batch_begin": 2, "on_predict_batch_end": 2,
+    "on_epoch_begin": 2,
+    "on_epoch_end": 2,
+    "on_train_begin": 1,
+    "on_train_end": 1,
+    "on_train_batch_begin": 2,
+    "on_train_batch_end": 2,
+    "on_test_begin": 1,
+    "on_test_end": 1,
+    "on_test_batch_begin": 2,
+    "on_test_batch_end": 2,
+    "on_predict_begin": 1,
+    "on_predict_end": 1,
+    "on_predict_batch_begin": 2,
+    "on_predict_batch_end": 2,
 }
 
 
@@ -26,12 +33,25 @@ class LambdaCallback(Callback):
     ``on_batch_begin`` / ``on_batch_end`` are accepted as the Keras aliases of the train batch hooks.
     """
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
-                 on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+    def __init__(
+        self,
+        on_epoch_begin=None,
+        on_epoch_end=None,
+        on_train_begin=None,
+        on_train_end=None,
+        on_train_batch_begin=None,
+        on_train_batch_end=None,
+        **kwargs,
+    ):
         super().__init__()
-        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
-                     on_train_begin=on_train_begin, on_train_end=on_train_end,
-                     on_train_batch_begin=on_train_batch_begin, on_train_batch_end=on_train_batch_end)
+        hooks = dict(
+            on_epoch_begin=on_epoch_begin,
+            on_epoch_end=on_epoch_end,
+            on_train_begin=on_train_begin,
+            on_train_end=on_train_end,
+            on_train_batch_begin=on_train_batch_begin,
+            on_train_batch_end=on_train_batch_end,
+        )
         for alias, hook in (("on_batch_begin", "on_train_batch_begin"), ("on_batch_end", "on_train_batch_end")):
             if alias in kwargs:
                 if hooks[hook] is not None:

@@ -29,8 +29,7 @@ def save_checkpoint(model, filepath: str, weights_only: bool) -> None:
     if dirname:
         os.makedirs(dirname, exist_ok=True)
     if os.path.isdir(filepath):
-        raise IsADirectoryError(f"ModelCheckpoint filepath {filepath!r} is an existing directory: "
-                                "give a file name")
+        raise IsADirectoryError(f"ModelCheckpoint filepath {filepath!r} is an existing directory: give a file name")
     if weights_only:
         weights = [np.asarray(w) for w in model.get_weights()]
         # Write next to the target and rename, so an interrupted save never leaves a truncated file.
@@ -63,8 +62,17 @@ class ModelCheckpoint(MonitorCallback):
         initial_value_threshold: the initial "best" value when `save_best_only` is True.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None):
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
         super().__init__(monitor=monitor, mode=mode, baseline=initial_value_threshold)
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
@@ -74,15 +82,17 @@ class ModelCheckpoint(MonitorCallback):
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = 0
         self._current_epoch = 0
-        if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)
-                                     or save_freq < 1):
-            raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected 'epoch' or a positive int "
-                             "number of batches")
+        if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool) or save_freq < 1):
+            raise ValueError(
+                f"Unrecognized save_freq: {save_freq!r}. Expected 'epoch' or a positive int number of batches"
+            )
         suffix = WEIGHTS_SUFFIX if save_weights_only else MODEL_SUFFIX
         if not self.filepath.endswith(suffix):
             what = "weights (save_weights_only=True)" if save_weights_only else "a whole model"
-            raise ValueError(f"ModelCheckpoint saving {what} needs a filepath ending in {suffix!r}. "
-                             f"Received: filepath={self.filepath!r}")
+            raise ValueError(
+                f"ModelCheckpoint saving {what} needs a filepath ending in {suffix!r}. "
+                f"Received: filepath={self.filepath!r}"
+            )
 
     def on_train_begin(self, logs=None):
         self._batches_seen_since_last_saving = 0
@@ -127,15 +137,20 @@ class ModelCheckpoint(MonitorCallback):
             warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=3)
             return True
         if np.ndim(current) > 0:
-            warnings.warn(f"Can save best model only when `monitor` is a scalar value. Received: {current}. "
-                          "Falling back to `save_best_only=False`.", stacklevel=3)
+            warnings.warn(
+                f"Can save best model only when `monitor` is a scalar value. Received: {current}. "
+                "Falling back to `save_best_only=False`.",
+                stacklevel=3,
+            )
             return True
         current = float(current)
         best_str = "None" if self.best is None else f"{self.best:.5f}"
         if self._is_improvement(current, self.best):
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to {current:.5f}, "
-                      f"saving model to {filepath}")
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to {current:.5f}, "
+                    f"saving model to {filepath}"
+                )
             self.best = current
             return True
         if self.verbose > 0:
@@ -153,5 +168,7 @@ class ModelCheckpoint(MonitorCallback):
                 return self.filepath.format(epoch=epoch + 1, **logs)
             return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
         except KeyError as exc:
-            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". Reason: {exc} is not '
-                           f"a log key; available: epoch, batch, {', '.join(logs)}") from exc
+            raise KeyError(
+                f'Failed to format this callback filepath: "{self.filepath}". Reason: {exc} is not '
+                f"a log key; available: epoch, batch, {', '.join(logs)}"
+            ) from exc

@@ -16,14 +16,21 @@ from __future__ import annotations
 import sys
 import time
 
-from ._progress import (DEFAULT_INTERVAL, ProgressCallback, ProgressTracker, format_duration, format_logs,
-                        format_time_per_step, normalize_verbose)
+from ._progress import (
+    DEFAULT_INTERVAL,
+    ProgressCallback,
+    ProgressTracker,
+    format_duration,
+    format_logs,
+    format_time_per_step,
+    normalize_verbose,
+)
 
 BAR_WIDTH = 30
 
 
 def render_bar(current, target, width=BAR_WIDTH) -> str:
-    """"[=====>........]" for `current` of `target` steps ("" when the total is unknown)."""
+    """ "[=====>........]" for `current` of `target` steps ("" when the total is unknown)."""
     if not target:
         return ""
     filled = int(width * min(current, target) / target)
@@ -94,8 +101,10 @@ class ProgbarLogger(ProgressCallback):
 
     def _final_line(self, logs, prefix=""):
         t = self._tracker
-        return (f"{prefix}{t.steps_text()} - {format_duration(t.elapsed)} "
-                f"{format_time_per_step(t.time_per_step)}{format_logs(logs)}")
+        return (
+            f"{prefix}{t.steps_text()} - {format_duration(t.elapsed)} "
+            f"{format_time_per_step(t.time_per_step)}{format_logs(logs)}"
+        )
 
     def _progress(self, step_done, logs):
         values = self._tracker.remember(logs)

@@ -20,8 +20,18 @@ class ReduceLROnPlateau(Callback):
     ``logs["learning_rate"]``, so it appears in the History.
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
-                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+        **kwargs,
+    ):
         super().__init__()
         if kwargs:
             raise TypeError(f"ReduceLROnPlateau got unexpected arguments: {sorted(kwargs)}")
@@ -43,8 +53,7 @@ class ReduceLROnPlateau(Callback):
 
     def _reset(self):
         if self.mode not in ("auto", "min", "max"):
-            warnings.warn(f"Learning rate reduction mode {self.mode} is unknown, fallback to auto mode.",
-                          stacklevel=2)
+            warnings.warn(f"Learning rate reduction mode {self.mode} is unknown, fallback to auto mode.", stacklevel=2)
             self.mode = "auto"
         if self.mode == "min" or (self.mode == "auto" and "acc" not in self.monitor):
             self.monitor_op = lambda a, b: a < b - self.min_delta
@@ -67,8 +76,10 @@ class ReduceLROnPlateau(Callback):
     def _current_lr(self, optimizer):
         lr = optimizer.learning_rate
         if callable(lr):
-            raise TypeError("ReduceLROnPlateau cannot change a learning rate that follows a schedule "
-                            f"({type(lr).__name__}): compile with a float learning rate, or drop one of the two")
+            raise TypeError(
+                "ReduceLROnPlateau cannot change a learning rate that follows a schedule "
+                f"({type(lr).__name__}): compile with a float learning rate, or drop one of the two"
+            )
         return float(lr)
 
     def on_epoch_end(self, epoch, logs=None):

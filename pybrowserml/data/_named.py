@@ -30,5 +30,7 @@ def image_pairs(arrays: dict):
     def images(x):
         return x[..., None] if x.ndim == 3 else x
 
-    return ((images(arrays["x_train"]), arrays["y_train"].astype(np.int32)),
-            (images(arrays["x_test"]), arrays["y_test"].astype(np.int32)))
+    return (
+        (images(arrays["x_train"]), arrays["y_train"].astype(np.int32)),
+        (images(arrays["x_test"]), arrays["y_test"].astype(np.int32)),
+    )

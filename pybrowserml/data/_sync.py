@@ -13,8 +13,9 @@ import functools
 from ..browser import is_pyodide
 from ..training.driver import drive
 
-MUST_AWAIT = ("this operation has to wait for the browser (network, IndexedDB, canvas): "
-              "call its *_async variant with await")
+MUST_AWAIT = (
+    "this operation has to wait for the browser (network, IndexedDB, canvas): call its *_async variant with await"
+)
 
 
 def run_sync(coroutine):
@@ -31,6 +32,7 @@ def sync_or_awaitable(coroutine):
 
 def dual(coroutine_function):
     """`load_x` from `load_x_async`: runs it in CPython, returns the awaitable in the browser."""
+
     @functools.wraps(coroutine_function)
     def load(*args, **kwargs):
         return sync_or_awaitable(coroutine_function(*args, **kwargs))

@@ -62,8 +62,11 @@ class DatasetCache:
 
     def _disable(self, error: Exception, name: str) -> None:
         self.disabled_reason = str(error)
-        warnings.warn(f"dataset cache unavailable ({error}); {name} loads from its source and is not cached "
-                      "this session", CacheWarning, stacklevel=3)
+        warnings.warn(
+            f"dataset cache unavailable ({error}); {name} loads from its source and is not cached this session",
+            CacheWarning,
+            stacklevel=3,
+        )
 
     async def get(self, name: str, identity) -> bytes | None:
         """The cached bytes, or None (absent, corrupt, or the cache unusable: each warns once)."""
@@ -87,8 +90,12 @@ class DatasetCache:
             await self.store.put(key, data)
             return True
         except QuotaExceededError as e:
-            warnings.warn(f"{name} was not cached: {e}; it loaded from its source and will again next time "
-                          "(free space with DatasetCache().clear())", CacheWarning, stacklevel=2)
+            warnings.warn(
+                f"{name} was not cached: {e}; it loaded from its source and will again next time "
+                "(free space with DatasetCache().clear())",
+                CacheWarning,
+                stacklevel=2,
+            )
         except StorageError as e:
             self._disable(e, name)
         return False

@@ -37,9 +37,11 @@ async def _sklearn_in_pyodide():
         await pyodide_js.loadPackage("scikit-learn")
         from sklearn.datasets import load_digits as sklearn_load_digits
     except Exception as e:
-        raise ImportError("load_digits needs scikit-learn, which this Pyodide distribution could not load "
-                          f"({e}); serve Pyodide's scikit-learn wheel with the distribution, or use "
-                          "load_mnist() / load_fashion_mnist()") from e
+        raise ImportError(
+            "load_digits needs scikit-learn, which this Pyodide distribution could not load "
+            f"({e}); serve Pyodide's scikit-learn wheel with the distribution, or use "
+            "load_mnist() / load_fashion_mnist()"
+        ) from e
     return sklearn_load_digits
 
 

@@ -19,10 +19,20 @@ FASHION_MNIST_FILES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
-FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"   # Debian's dataset-fashion-mnist package
-FASHION_MNIST_URL = "/datasets/fashion-mnist/"             # relative to the page in the browser
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                         "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist package
+FASHION_MNIST_URL = "/datasets/fashion-mnist/"  # relative to the page in the browser
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 def _local_idx(directory: Path, stem: str) -> np.ndarray:
@@ -49,14 +59,17 @@ async def load_fashion_mnist_async(path=None, cache: bool = True):
             raise DatasetSourceError(
                 f"Fashion-MNIST directory {directory} does not exist: install the Debian package "
                 "dataset-fashion-mnist (apt-get install dataset-fashion-mnist), or pass path= a directory or "
-                "URL holding train-images-idx3-ubyte.gz and the three other IDX files")
+                "URL holding train-images-idx3-ubyte.gz and the three other IDX files"
+            )
         return image_pairs({k: _local_idx(directory, stem) for k, stem in FASHION_MNIST_FILES.items()})
 
     base = absolute_url(path if path.endswith("/") else path + "/")
 
     async def build():
-        return {k: formats.parse_idx(await fetch_url(join_url(base, stem + ".gz")), what=stem + ".gz")
-                for k, stem in FASHION_MNIST_FILES.items()}
+        return {
+            k: formats.parse_idx(await fetch_url(join_url(base, stem + ".gz")), what=stem + ".gz")
+            for k, stem in FASHION_MNIST_FILES.items()
+        }
 
     return image_pairs(await cached_arrays("fashion_mnist", base, build, cache))
 

@@ -50,8 +50,9 @@ def gunzip_if_needed(data, what: str = "data"):
     try:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as e:
-        raise DatasetFormatError(f"{what} looks gzip'ed but does not decompress ({e}); the file is truncated "
-                                 "or corrupt: download it again") from e
+        raise DatasetFormatError(
+            f"{what} looks gzip'ed but does not decompress ({e}); the file is truncated or corrupt: download it again"
+        ) from e
 
 
 def is_idx(data) -> bool:
@@ -63,12 +64,14 @@ def parse_idx(data, what: str = "IDX data") -> np.ndarray:
     """Parse an IDX file (the MNIST format), gzip'ed or not, into a native-endian writable array."""
     data = gunzip_if_needed(data, what)
     if len(data) < 4 or bytes(data[:2]) != b"\x00\x00":
-        raise DatasetFormatError(f"{what} is not an IDX file: it must start with two zero bytes "
-                                 f"(got {bytes(data[:4]).hex() or 'nothing'})")
+        raise DatasetFormatError(
+            f"{what} is not an IDX file: it must start with two zero bytes (got {bytes(data[:4]).hex() or 'nothing'})"
+        )
     code, ndim = data[2], data[3]
     if code not in IDX_DTYPES:
-        raise DatasetFormatError(f"{what}: unknown IDX type code 0x{code:02x}; "
-                                 f"expected one of {', '.join(f'0x{c:02x}' for c in IDX_DTYPES)}")
+        raise DatasetFormatError(
+            f"{what}: unknown IDX type code 0x{code:02x}; expected one of {', '.join(f'0x{c:02x}' for c in IDX_DTYPES)}"
+        )
     if ndim == 0:
         raise DatasetFormatError(f"{what}: IDX header says 0 dimensions")
     header = 4 + 4 * ndim
@@ -78,8 +81,10 @@ def parse_idx(data, what: str = "IDX data") -> np.ndarray:
     dtype = IDX_DTYPES[code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) - header != expected:
-        raise DatasetFormatError(f"{what}: IDX header promises shape {shape} ({expected} bytes of data) but "
-                                 f"{len(data) - header} bytes follow; the file is truncated or corrupt")
+        raise DatasetFormatError(
+            f"{what}: IDX header promises shape {shape} ({expected} bytes of data) but "
+            f"{len(data) - header} bytes follow; the file is truncated or corrupt"
+        )
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return array.astype(dtype.newbyteorder("="), copy=True)  # native order, writable, owns its memory
 
@@ -109,8 +114,9 @@ def parse_npz(data, what: str = "npz data") -> dict[str, np.ndarray]:
         with loaded:  # an NpzFile reads each array lazily: read them all here, inside the try
             return {name: loaded[name] for name in loaded.files}
     except ValueError as e:
-        raise DatasetFormatError(f"{what} is not a valid npz/npy file, or holds Python objects that "
-                                 f"would need unpickling (refused): {e}") from e
+        raise DatasetFormatError(
+            f"{what} is not a valid npz/npy file, or holds Python objects that would need unpickling (refused): {e}"
+        ) from e
     except Exception as e:  # zipfile.BadZipFile, EOFError, ...
         raise DatasetFormatError(f"{what} is not a valid npz/npy file: {e}") from e
 
@@ -130,8 +136,10 @@ def detect_format(data) -> str:
         return "npz"
     if is_idx(data):
         return "idx"
-    raise DatasetFormatError(f"cannot tell the format of the data (first bytes {head.hex()}): "
-                             "expected an IDX file (MNIST format) or an .npz/.npy file, gzip'ed or not")
+    raise DatasetFormatError(
+        f"cannot tell the format of the data (first bytes {head.hex()}): "
+        "expected an IDX file (MNIST format) or an .npz/.npy file, gzip'ed or not"
+    )
 
 
 def parse(data, format: str = "auto", what: str = "data"):

@@ -97,8 +97,9 @@ def _decode_with_pillow(data: bytes, size, grayscale):
     try:
         from PIL import Image
     except ImportError:
-        raise ImportError("decoding images in CPython needs Pillow: pip install pillow "
-                          "(in the browser the browser decodes them)") from None
+        raise ImportError(
+            "decoding images in CPython needs Pillow: pip install pillow (in the browser the browser decodes them)"
+        ) from None
     try:
         image = Image.open(io.BytesIO(data))
         image.load()

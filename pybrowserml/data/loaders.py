@@ -18,17 +18,27 @@ import os
 import numpy as np
 
 from . import formats
+from ._sync import dual
 from .cache import default_cache
 from .digits import load_digits, load_digits_async  # noqa: F401  (the named datasets, re-exported)
 from .fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist, load_fashion_mnist_async  # noqa: F401
 from .mnist import load_mnist, load_mnist_async  # noqa: F401
-from .sources import absolute_url, cache_name, fetch_url, is_js_file, is_url, js_file_list, read_js_file, read_path, source_name
-from ._sync import dual
-
+from .sources import (
+    absolute_url,
+    cache_name,
+    fetch_url,
+    is_js_file,
+    is_url,
+    js_file_list,
+    read_js_file,
+    read_path,
+    source_name,
+)
 
 # ---------------------------------------------------------------------------------------------------
 # Arrays in, arrays out
 # ---------------------------------------------------------------------------------------------------
+
 
 def from_arrays(x, y):
     """Check and normalise in-memory data: x -> (N, H, W, C) (uint8 kept), y -> int32 (N,) or float32 (N, K).
@@ -45,8 +55,9 @@ def from_arrays(x, y):
     if len(x) == 0:
         raise ValueError("x holds no samples")
     if y.ndim not in (1, 2) or len(y) != len(x):
-        raise ValueError(f"y must be labels shaped (N,) or one-hot (N, classes) with N = {len(x)} like x, "
-                         f"got shape {y.shape}")
+        raise ValueError(
+            f"y must be labels shaped (N,) or one-hot (N, classes) with N = {len(x)} like x, got shape {y.shape}"
+        )
     if np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_:
         if x.dtype != np.uint8:
             lo, hi = int(x.min()), int(x.max())
@@ -58,8 +69,9 @@ def from_arrays(x, y):
     else:
         raise TypeError(f"x must hold numbers, got dtype {x.dtype}")
     if y.ndim == 1:
-        if not (np.issubdtype(y.dtype, np.integer) or (np.issubdtype(y.dtype, np.floating)
-                                                      and np.all(np.mod(y, 1) == 0))):
+        if not (
+            np.issubdtype(y.dtype, np.integer) or (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0))
+        ):
             raise TypeError(f"sparse labels y must be whole numbers (class indices), got dtype {y.dtype}")
         if len(y) and y.min() < 0:
             raise ValueError(f"class indices in y must be >= 0, got {int(y.min())}")
@@ -72,6 +84,7 @@ def from_arrays(x, y):
 # ---------------------------------------------------------------------------------------------------
 # Generic sources
 # ---------------------------------------------------------------------------------------------------
+
 
 async def read_bytes_async(source, cache: bool = True) -> bytes:
     """The raw bytes of a source: bytes, a path, a URL (cached when cache=True) or a JS File/Blob."""
@@ -86,8 +99,10 @@ async def read_bytes_async(source, cache: bool = True) -> bytes:
         if not cache:
             return await fetch_url(url)
         return await default_cache().load(cache_name(url), url, lambda: fetch_url(url))
-    raise TypeError(f"cannot read a dataset from a {type(source).__name__}: pass bytes, a path, a URL, "
-                    "or a JS File/Blob from a file input")
+    raise TypeError(
+        f"cannot read a dataset from a {type(source).__name__}: pass bytes, a path, a URL, "
+        "or a JS File/Blob from a file input"
+    )
 
 
 async def load_from_url_async(url: str, format: str = "auto", cache: bool = True):

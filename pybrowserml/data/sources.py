@@ -57,10 +57,14 @@ async def fetch_url(url: str) -> bytes:
         try:
             response = await pyfetch(url)
         except Exception as e:  # network failure, blocked request, CORS
-            raise DatasetSourceError(f"could not fetch {url}: {e}; check the URL and that the page's server serves it") from e
+            raise DatasetSourceError(
+                f"could not fetch {url}: {e}; check the URL and that the page's server serves it"
+            ) from e
         if not response.ok:
-            raise DatasetSourceError(f"could not fetch {url}: HTTP {response.status} {response.status_text}; "
-                                     "check the URL and that the page's server serves it")
+            raise DatasetSourceError(
+                f"could not fetch {url}: HTTP {response.status} {response.status_text}; "
+                "check the URL and that the page's server serves it"
+            )
         return await response.bytes()
     import urllib.error
     import urllib.request

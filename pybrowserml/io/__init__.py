@@ -13,10 +13,32 @@ The format is documented in docs/json-format.md.
 from .download import trigger_download
 from .json_format import DEFAULT_MAX_BYTES, FORMAT_NAME, FORMAT_VERSION, ModelFormatError
 from .quantize import QUANTIZE_CHOICES
-from .saving import (SaveResult, encode_model, load_json, load_json_async, quantization_report, save_json,
-                     save_json_async)
+from .saving import (
+    SaveResult,
+    encode_model,
+    load_json,
+    load_json_async,
+    quantization_report,
+    save_json,
+    save_json_async,
+)
 from .tfjs_export import TFJSExportError, export_tfjs, tfjs_artifacts
 
-__all__ = ["save_json", "save_json_async", "load_json", "load_json_async", "quantization_report", "encode_model",
-           "export_tfjs", "tfjs_artifacts", "trigger_download", "ModelFormatError", "TFJSExportError", "SaveResult",
-           "QUANTIZE_CHOICES", "FORMAT_NAME", "FORMAT_VERSION", "DEFAULT_MAX_BYTES"]
+__all__ = [
+    "save_json",
+    "save_json_async",
+    "load_json",
+    "load_json_async",
+    "quantization_report",
+    "encode_model",
+    "export_tfjs",
+    "tfjs_artifacts",
+    "trigger_download",
+    "ModelFormatError",
+    "TFJSExportError",
+    "SaveResult",
+    "QUANTIZE_CHOICES",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "DEFAULT_MAX_BYTES",
+]

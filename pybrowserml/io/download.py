@@ -33,7 +33,7 @@ def trigger_download(data: bytes, filename: str, mime_type: str = "application/j
 
 
 def _revoker(url):
-    from pyodide.ffi import create_once_callable
     import js
+    from pyodide.ffi import create_once_callable
 
     return create_once_callable(lambda *args: js.URL.revokeObjectURL(url))

@@ -30,22 +30,28 @@ class ModelFormatError(ValueError):
 def canonical_bytes(document: dict) -> bytes:
     """The bytes the top-level checksum covers: the document without "sha256", keys sorted, compact."""
     body = {k: v for k, v in document.items() if k != "sha256"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).encode("ascii")
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
-def build_document(architecture: dict, named_weights, quantize="uint8", per_channel=True,
-                   training_config=None, metadata=None) -> dict:
+def build_document(
+    architecture: dict, named_weights, quantize="uint8", per_channel=True, training_config=None, metadata=None
+) -> dict:
     """named_weights: [(name, float32 ndarray)] in model.weights order -> the JSON document (a dict)."""
     quantize = q.check_quantize(quantize)
     entries = []
     for name, array in named_weights:
         array = np.asarray(array, dtype="float32")
         raw, encoding = q.encode(array, quantize, name=name, per_channel=per_channel)
-        entries.append({"name": name, "shape": [int(d) for d in array.shape], "dtype": "float32",
-                        "encoding": encoding, "data": base64.b64encode(raw).decode("ascii")})
-    document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "architecture": architecture,
-                "weights": entries}
+        entries.append(
+            {
+                "name": name,
+                "shape": [int(d) for d in array.shape],
+                "dtype": "float32",
+                "encoding": encoding,
+                "data": base64.b64encode(raw).decode("ascii"),
+            }
+        )
+    document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "architecture": architecture, "weights": entries}
     if training_config is not None:
         document["training_config"] = training_config
     if metadata is not None:
@@ -70,8 +76,10 @@ def parse(data, max_bytes: int = DEFAULT_MAX_BYTES) -> dict:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"a model file is bytes or str, got {type(data).__name__}")
     if len(data) > max_bytes:
-        raise ModelFormatError(f"the model file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes; "
-                               "if you trust it, pass a larger max_bytes")
+        raise ModelFormatError(
+            f"the model file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes; "
+            "if you trust it, pass a larger max_bytes"
+        )
     if not len(data):
         raise ModelFormatError("the model file is empty")
     try:
@@ -99,22 +107,26 @@ def validate(document) -> None:
     if not isinstance(document, dict):
         raise ModelFormatError(f"a model file holds a JSON object, got {type(document).__name__}")
     if document.get("format") != FORMAT_NAME:
-        raise ModelFormatError(f"not a pybrowserml model file: format is {document.get('format')!r}, "
-                               f"expected {FORMAT_NAME!r}")
+        raise ModelFormatError(
+            f"not a pybrowserml model file: format is {document.get('format')!r}, expected {FORMAT_NAME!r}"
+        )
     for key, kind in _REQUIRED.items():
         if key not in document:
             raise ModelFormatError(f"the model file has no {key!r} field")
         _check_type("model file", key, document[key], kind)
     if document["version"] != FORMAT_VERSION:
         newer = document["version"] > FORMAT_VERSION
-        raise ModelFormatError(f"model file version {document['version']} is not supported (this pybrowserml "
-                               f"reads version {FORMAT_VERSION}){'; upgrade pybrowserml' if newer else ''}")
+        raise ModelFormatError(
+            f"model file version {document['version']} is not supported (this pybrowserml "
+            f"reads version {FORMAT_VERSION}){'; upgrade pybrowserml' if newer else ''}"
+        )
     for i, entry in enumerate(document["weights"]):
         _validate_weight(i, entry)
     expected = hashlib.sha256(canonical_bytes(document)).hexdigest()
     if expected != document["sha256"]:
-        raise ModelFormatError("the model file's checksum does not match its content: it was modified or "
-                               "corrupted after saving")
+        raise ModelFormatError(
+            "the model file's checksum does not match its content: it was modified or corrupted after saving"
+        )
 
 
 def _validate_weight(i, entry):
@@ -140,9 +152,11 @@ def _check_base64(where, key, text, expected_bytes):
     if not isinstance(text, str):
         raise ModelFormatError(f"{where}: {key!r} must be a base64 string, got {type(text).__name__}")
     if len(text) != 4 * ((expected_bytes + 2) // 3):
-        raise ModelFormatError(f"{where}: {key!r} has {len(text)} base64 characters, expected "
-                               f"{4 * ((expected_bytes + 2) // 3)} ({expected_bytes} bytes); the file is truncated "
-                               "or corrupt")
+        raise ModelFormatError(
+            f"{where}: {key!r} has {len(text)} base64 characters, expected "
+            f"{4 * ((expected_bytes + 2) // 3)} ({expected_bytes} bytes); the file is truncated "
+            "or corrupt"
+        )
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as e:

@@ -30,8 +30,9 @@ def check_quantize(quantize) -> str:
     if quantize is None:
         return "float32"
     if quantize not in QUANTIZE_CHOICES:
-        raise ValueError(f"quantize={quantize!r} is not supported: choose one of {', '.join(QUANTIZE_CHOICES)} "
-                         "(or None for float32)")
+        raise ValueError(
+            f"quantize={quantize!r} is not supported: choose one of {', '.join(QUANTIZE_CHOICES)} (or None for float32)"
+        )
     return quantize
 
 
@@ -84,8 +85,10 @@ def quantize_affine(array, bits: int, axis: int | None):
         raise ValueError(f"affine quantization supports 8 or 16 bits, got {bits}")
     array = np.asarray(array, dtype="float32")
     if not np.all(np.isfinite(array)):
-        raise ValueError("cannot quantize a weight with NaN or infinite values: the model diverged; "
-                         "save from an earlier checkpoint or with quantize='float32' to inspect it")
+        raise ValueError(
+            "cannot quantize a weight with NaN or infinite values: the model diverged; "
+            "save from an earlier checkpoint or with quantize='float32' to inspect it"
+        )
     flat = _per_axis(array, axis)
     if flat.size == 0:
         lo = hi = np.zeros(flat.shape[1])
@@ -123,17 +126,23 @@ def encode(array, quantize: str, name: str = "", per_channel: bool = True):
         return array.astype("<f4").tobytes(), {"kind": "float32"}
     if quantize == "float16":
         if np.any(np.abs(array[np.isfinite(array)]) > np.finfo(np.float16).max):
-            raise ValueError(f"weight {name!r} has values beyond float16's range (65504): use quantize='uint8', "
-                             "'uint16' or 'float32'")
+            raise ValueError(
+                f"weight {name!r} has values beyond float16's range (65504): use quantize='uint8', "
+                "'uint16' or 'float32'"
+            )
         return array.astype("<f2").tobytes(), {"kind": "float16"}
     bits = AFFINE_BITS[quantize]
     axis = channel_axis(name, array.shape) if per_channel else None
     q, scale, zero_point = quantize_affine(array, bits, axis)
     # Scales (bfloat16: the high half of a float32) and zero points are base64 of little-endian uint16 /
     # uint<bits> arrays: as decimal JSON lists they would cost ~29 characters per channel, ~4 here.
-    return q.tobytes(), {"kind": "affine", "bits": bits, "axis": axis,
-                         "scale": _b64((np.asarray(scale, dtype="<f4").view("<u4") >> 16).astype("<u2")),
-                         "zero_point": _b64(np.asarray(zero_point, dtype=_STORAGE[bits]))}
+    return q.tobytes(), {
+        "kind": "affine",
+        "bits": bits,
+        "axis": axis,
+        "scale": _b64((np.asarray(scale, dtype="<f4").view("<u4") >> 16).astype("<u2")),
+        "zero_point": _b64(np.asarray(zero_point, dtype=_STORAGE[bits])),
+    }
 
 
 def _b64(array) -> str:

@@ -34,17 +34,21 @@ class SaveResult(dict):
 
     def __str__(self):
         where = self.get("path") or self.get("download") or self.get("key")
-        return (f"saved {where}: {self['bytes']:,} bytes ({self['quantize']}"
-                f"{', per channel' if self['per_channel'] and self['quantize'] in q.AFFINE_BITS else ''}), "
-                f"{100 * self['ratio']:.1f}% of float32 JSON ({self['float32_json_bytes']:,} bytes); "
-                f"max |error| {self['max_abs_error']:.3g}, mean |error| {self['mean_abs_error']:.3g}")
+        return (
+            f"saved {where}: {self['bytes']:,} bytes ({self['quantize']}"
+            f"{', per channel' if self['per_channel'] and self['quantize'] in q.AFFINE_BITS else ''}), "
+            f"{100 * self['ratio']:.1f}% of float32 JSON ({self['float32_json_bytes']:,} bytes); "
+            f"max |error| {self['max_abs_error']:.3g}, mean |error| {self['mean_abs_error']:.3g}"
+        )
 
 
 def _named_weights(model):
     weights = model.weights
     if not weights:
-        raise ValueError(f"model {getattr(model, 'name', model)!r} has no weights yet: build it (start it "
-                         "with Input(shape) or call it on data) before saving")
+        raise ValueError(
+            f"model {getattr(model, 'name', model)!r} has no weights yet: build it (start it "
+            "with Input(shape) or call it on data) before saving"
+        )
     return [(w.name, w.numpy()) for w in weights]
 
 
@@ -52,8 +56,11 @@ def _training_config(model):
     optimizer, loss = getattr(model, "optimizer", None), getattr(model, "loss", None)
     if optimizer is None or loss is None or not hasattr(loss, "get_config"):
         return None
-    return {"optimizer": {"class_name": type(optimizer).__name__, "config": optimizer.get_config()},
-            "loss": loss.get_config(), "metrics": list(getattr(model, "metrics_names", []))}
+    return {
+        "optimizer": {"class_name": type(optimizer).__name__, "config": optimizer.get_config()},
+        "loss": loss.get_config(),
+        "metrics": list(getattr(model, "metrics_names", [])),
+    }
 
 
 def _errors(named_weights, document):
@@ -79,12 +86,23 @@ def encode_model(model, quantize="uint8", per_channel=True, include_optimizer=Tr
     if quantize == "float32":
         reference = len(data)
     else:
-        reference = len(fmt.dumps(fmt.build_document(model.get_config(), named, "float32", per_channel, training,
-                                                     {**metadata, "quantize": "float32"})))
+        reference = len(
+            fmt.dumps(
+                fmt.build_document(
+                    model.get_config(), named, "float32", per_channel, training, {**metadata, "quantize": "float32"}
+                )
+            )
+        )
     worst, mean = _errors(named, document)
-    report = {"bytes": len(data), "quantize": quantize, "per_channel": bool(per_channel),
-              "float32_json_bytes": reference, "ratio": len(data) / reference,
-              "max_abs_error": worst, "mean_abs_error": mean}
+    report = {
+        "bytes": len(data),
+        "quantize": quantize,
+        "per_channel": bool(per_channel),
+        "float32_json_bytes": reference,
+        "ratio": len(data) / reference,
+        "max_abs_error": worst,
+        "mean_abs_error": mean,
+    }
     return data, report
 
 
@@ -101,8 +119,10 @@ def quantization_report(model, quantize="uint8", per_channel=True) -> dict:
 
 def _check_store(store):
     if store not in _STORES:
-        raise ValueError(f"store={store!r} is not supported: use None (a file in CPython, a download in the "
-                         "browser), 'file', 'download' or 'indexeddb'")
+        raise ValueError(
+            f"store={store!r} is not supported: use None (a file in CPython, a download in the "
+            "browser), 'file', 'download' or 'indexeddb'"
+        )
 
 
 def save_json(model, path_or_name, quantize="uint8", per_channel=True, include_optimizer=True, store=None):
@@ -113,8 +133,10 @@ def save_json(model, path_or_name, quantize="uint8", per_channel=True, include_o
     """
     _check_store(store)
     if store == "indexeddb":
-        raise ValueError("saving to IndexedDB is asynchronous: use `await pybrowserml.io.save_json_async(model, "
-                         f"{path_or_name!r}, store='indexeddb')`")
+        raise ValueError(
+            "saving to IndexedDB is asynchronous: use `await pybrowserml.io.save_json_async(model, "
+            f"{path_or_name!r}, store='indexeddb')`"
+        )
     path_or_name = os.fspath(path_or_name)
     if not path_or_name:
         raise ValueError("save_json needs a file path or a download name, got ''")
@@ -131,8 +153,9 @@ def save_json(model, path_or_name, quantize="uint8", per_channel=True, include_o
     return SaveResult(report, path=path_or_name)
 
 
-async def save_json_async(model, path_or_name, quantize="uint8", per_channel=True, include_optimizer=True,
-                          store="indexeddb"):
+async def save_json_async(
+    model, path_or_name, quantize="uint8", per_channel=True, include_optimizer=True, store="indexeddb"
+):
     """save_json that can also keep the file in IndexedDB (store="indexeddb", the default here) under the
     key `path_or_name` of the "models" store; other stores behave like save_json."""
     _check_store(store)
@@ -171,13 +194,17 @@ def _read_source(source, max_bytes):
     if source.lstrip().startswith("{"):
         return source.encode("utf-8")
     if not os.path.exists(source):
-        raise FileNotFoundError(f"load_json: no file {source!r}; for a model kept in IndexedDB use "
-                                f"`await pybrowserml.io.load_json_async({source!r})`")
+        raise FileNotFoundError(
+            f"load_json: no file {source!r}; for a model kept in IndexedDB use "
+            f"`await pybrowserml.io.load_json_async({source!r})`"
+        )
     size = os.path.getsize(source)
     if size > max_bytes:
-        raise ModelFormatError(f"{source!r} is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
-                               "if you trust it, "
-                               "pass a larger max_bytes")
+        raise ModelFormatError(
+            f"{source!r} is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
+            "if you trust it, "
+            "pass a larger max_bytes"
+        )
     with open(source, "rb") as f:
         return f.read()
 
@@ -200,8 +227,10 @@ async def load_json_async(key_or_source, max_bytes=DEFAULT_MAX_BYTES, compile=Tr
 
     data = await open_store(MODELS_NAMESPACE).get(str(key_or_source))
     if data is None:
-        raise FileNotFoundError(f"no model named {key_or_source!r} in the {MODELS_NAMESPACE!r} store; saved ones "
-                                f"are: {await open_store(MODELS_NAMESPACE).keys()}")
+        raise FileNotFoundError(
+            f"no model named {key_or_source!r} in the {MODELS_NAMESPACE!r} store; saved ones "
+            f"are: {await open_store(MODELS_NAMESPACE).keys()}"
+        )
     return load_json(data, max_bytes, compile)
 
 
@@ -218,8 +247,10 @@ def model_from_document(document, compile=True):
         raise ModelFormatError(f"the architecture has {len(weights)} weights but the file holds {len(decoded)}")
     for variable, (name, array) in zip(weights, decoded):
         if variable.name != name or tuple(variable.shape) != array.shape:
-            raise ModelFormatError(f"weight {name!r} of shape {array.shape} does not match the architecture's "
-                                   f"{variable.name!r} of shape {tuple(variable.shape)}")
+            raise ModelFormatError(
+                f"weight {name!r} of shape {array.shape} does not match the architecture's "
+                f"{variable.name!r} of shape {tuple(variable.shape)}"
+            )
     model.set_weights([array for _, array in decoded])
     if compile and document.get("training_config"):
         _compile_from(model, document["training_config"])

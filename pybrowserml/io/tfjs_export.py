@@ -41,25 +41,50 @@ def _layer_config(layer):
     cls = type(layer).__name__
     base = {"name": layer.name, "trainable": bool(layer.trainable), "dtype": "float32"}
     if isinstance(layer, conv.DepthwiseConv2D):
-        return "DepthwiseConv2D", {**base, "kernel_size": list(layer.kernel_size), "strides": list(layer.strides),
-                                   "padding": layer.padding, "data_format": "channels_last",
-                                   "dilation_rate": [1, 1], "depth_multiplier": layer.depth_multiplier,
-                                   "activation": _activation(layer.activation), "use_bias": bool(layer.use_bias)}
+        return "DepthwiseConv2D", {
+            **base,
+            "kernel_size": list(layer.kernel_size),
+            "strides": list(layer.strides),
+            "padding": layer.padding,
+            "data_format": "channels_last",
+            "dilation_rate": [1, 1],
+            "depth_multiplier": layer.depth_multiplier,
+            "activation": _activation(layer.activation),
+            "use_bias": bool(layer.use_bias),
+        }
     if isinstance(layer, conv.Conv2D):
-        return "Conv2D", {**base, "filters": layer.filters, "kernel_size": list(layer.kernel_size),
-                          "strides": list(layer.strides), "padding": layer.padding, "data_format": "channels_last",
-                          "dilation_rate": [1, 1], "activation": _activation(layer.activation),
-                          "use_bias": bool(layer.use_bias)}
+        return "Conv2D", {
+            **base,
+            "filters": layer.filters,
+            "kernel_size": list(layer.kernel_size),
+            "strides": list(layer.strides),
+            "padding": layer.padding,
+            "data_format": "channels_last",
+            "dilation_rate": [1, 1],
+            "activation": _activation(layer.activation),
+            "use_bias": bool(layer.use_bias),
+        }
     if isinstance(layer, conv.SeparableConv2D):
         d = layer.depthwise
-        return "SeparableConv2D", {**base, "filters": layer.filters, "kernel_size": list(d.kernel_size),
-                                   "strides": list(d.strides), "padding": d.padding, "data_format": "channels_last",
-                                   "dilation_rate": [1, 1], "depth_multiplier": d.depth_multiplier,
-                                   "activation": _activation(layer.activation),
-                                   "use_bias": bool(layer.pointwise.use_bias)}
+        return "SeparableConv2D", {
+            **base,
+            "filters": layer.filters,
+            "kernel_size": list(d.kernel_size),
+            "strides": list(d.strides),
+            "padding": d.padding,
+            "data_format": "channels_last",
+            "dilation_rate": [1, 1],
+            "depth_multiplier": d.depth_multiplier,
+            "activation": _activation(layer.activation),
+            "use_bias": bool(layer.pointwise.use_bias),
+        }
     if isinstance(layer, core.Dense):
-        return "Dense", {**base, "units": layer.units, "activation": _activation(layer.activation),
-                         "use_bias": bool(layer.use_bias)}
+        return "Dense", {
+            **base,
+            "units": layer.units,
+            "activation": _activation(layer.activation),
+            "use_bias": bool(layer.use_bias),
+        }
     if isinstance(layer, core.Activation):
         return "Activation", {**base, "activation": _activation(layer.activation)}
     if isinstance(layer, core.ReLU):  # ReLU6 too: TF.js has no ReLU6 layer, ReLU(max_value=6) is the same
@@ -75,21 +100,34 @@ def _layer_config(layer):
     if isinstance(layer, pooling.GlobalAveragePooling2D):
         return "GlobalAveragePooling2D", {**base, "data_format": "channels_last"}
     if isinstance(layer, (pooling.MaxPooling2D, pooling.AveragePooling2D)):
-        return cls, {**base, "pool_size": list(layer.pool_size), "strides": list(layer.strides),
-                     "padding": layer.padding, "data_format": "channels_last"}
+        return cls, {
+            **base,
+            "pool_size": list(layer.pool_size),
+            "strides": list(layer.strides),
+            "padding": layer.padding,
+            "data_format": "channels_last",
+        }
     if isinstance(layer, normalization.BatchNormalization):
         # pybrowserml always creates gamma and beta (fixed when scale/center is False): export them as
         # trainable-or-not weights of a center=scale=True layer, which computes the same thing.
-        return "BatchNormalization", {**base, "axis": -1, "momentum": layer.momentum, "epsilon": layer.epsilon,
-                                      "center": True, "scale": True}
+        return "BatchNormalization", {
+            **base,
+            "axis": -1,
+            "momentum": layer.momentum,
+            "epsilon": layer.epsilon,
+            "center": True,
+            "scale": True,
+        }
     raise TFJSExportError(f"layer {layer.name!r} ({cls}) has no TF.js layers equivalent")
 
 
 def _tfjs_weight_names(layer):
     """pybrowserml weight name -> TF.js weight name, where they differ (SeparableConv2D's sub-layers)."""
     if isinstance(layer, conv.SeparableConv2D):
-        names = {layer.depthwise.kernel.name: f"{layer.name}/depthwise_kernel",
-                 layer.pointwise.kernel.name: f"{layer.name}/pointwise_kernel"}
+        names = {
+            layer.depthwise.kernel.name: f"{layer.name}/depthwise_kernel",
+            layer.pointwise.kernel.name: f"{layer.name}/pointwise_kernel",
+        }
         if layer.pointwise.bias is not None:
             names[layer.pointwise.bias.name] = f"{layer.name}/bias"
         return names
@@ -177,17 +215,36 @@ def model_topology(model) -> tuple[dict, dict]:
         class_name = "Sequential"
     else:
         input_name, nodes, output_name = _graph(model)
-        layers = [{"class_name": "InputLayer", "name": input_name, "inbound_nodes": [],
-                   "config": {"batch_input_shape": batch_shape, "dtype": "float32", "sparse": False,
-                              "name": input_name}}]
+        layers = [
+            {
+                "class_name": "InputLayer",
+                "name": input_name,
+                "inbound_nodes": [],
+                "config": {"batch_input_shape": batch_shape, "dtype": "float32", "sparse": False, "name": input_name},
+            }
+        ]
         for node_class, config, inbound in nodes:
-            layers.append({"class_name": node_class, "config": config, "name": config["name"],
-                           "inbound_nodes": [[[name, 0, 0, {}] for name in inbound]]})
-        body = {"name": model.name, "layers": layers, "input_layers": [[input_name, 0, 0]],
-                "output_layers": [[output_name, 0, 0]]}
+            layers.append(
+                {
+                    "class_name": node_class,
+                    "config": config,
+                    "name": config["name"],
+                    "inbound_nodes": [[[name, 0, 0, {}] for name in inbound]],
+                }
+            )
+        body = {
+            "name": model.name,
+            "layers": layers,
+            "input_layers": [[input_name, 0, 0]],
+            "output_layers": [[output_name, 0, 0]],
+        }
         class_name = "Functional"
-    topology = {"class_name": class_name, "config": body, "keras_version": f"pybrowserml {__version__}",
-                "backend": "tensor_flow.js"}
+    topology = {
+        "class_name": class_name,
+        "config": body,
+        "keras_version": f"pybrowserml {__version__}",
+        "backend": "tensor_flow.js",
+    }
     return topology, renames
 
 
@@ -201,25 +258,38 @@ def _encode_weight(array, quantize):
     values, scale, zero_point = q.quantize_affine(array, q.AFFINE_BITS[quantize], axis=None)
     scale32 = np.float32(scale[0])
     minimum = float(np.float32(-zero_point[0]) * scale32)
-    return values.tobytes(), {"quantization": {"dtype": quantize, "scale": float(scale32), "min": minimum,
-                                               "original_dtype": "float32"}}
+    return values.tobytes(), {
+        "quantization": {"dtype": quantize, "scale": float(scale32), "min": minimum, "original_dtype": "float32"}
+    }
 
 
 def tfjs_artifacts(model, quantize="uint8", weights_path=SHARD_NAME) -> tuple[dict, bytes]:
     """-> (model.json as a dict, the weights shard bytes); nothing is written."""
     if quantize not in TFJS_QUANTIZE:
-        raise ValueError(f"export_tfjs: quantize={quantize!r} is not supported by TF.js: use one of "
-                         f"{', '.join(str(c) for c in TFJS_QUANTIZE)} (TF.js quantizes per tensor)")
+        raise ValueError(
+            f"export_tfjs: quantize={quantize!r} is not supported by TF.js: use one of "
+            f"{', '.join(str(c) for c in TFJS_QUANTIZE)} (TF.js quantizes per tensor)"
+        )
     topology, renames = model_topology(model)
     specs, chunks = [], []
     for variable in model.weights:
         raw, extra = _encode_weight(np.asarray(variable.numpy(), dtype="float32"), quantize)
-        specs.append({"name": renames.get(variable.name, variable.name), "shape": [int(d) for d in variable.shape],
-                      "dtype": "float32", **extra})
+        specs.append(
+            {
+                "name": renames.get(variable.name, variable.name),
+                "shape": [int(d) for d in variable.shape],
+                "dtype": "float32",
+                **extra,
+            }
+        )
         chunks.append(raw)
-    model_json = {"format": "layers-model", "generatedBy": f"pybrowserml {__version__}",
-                  "convertedBy": None, "modelTopology": topology,
-                  "weightsManifest": [{"paths": [weights_path], "weights": specs}]}
+    model_json = {
+        "format": "layers-model",
+        "generatedBy": f"pybrowserml {__version__}",
+        "convertedBy": None,
+        "modelTopology": topology,
+        "weightsManifest": [{"paths": [weights_path], "weights": specs}],
+    }
     return model_json, b"".join(chunks)
 
 
@@ -242,8 +312,9 @@ def export_tfjs(model, directory_or_name, quantize="uint8") -> dict:
         trigger_download(shard, weights_name, "application/octet-stream")
         return {"files": [f"{name}.json", weights_name], "bytes": len(text) + len(shard)}
     if os.path.isfile(target):
-        raise FileExistsError(f"export_tfjs: {target!r} is a file; give a directory to hold model.json and the "
-                              "weights shard")
+        raise FileExistsError(
+            f"export_tfjs: {target!r} is a file; give a directory to hold model.json and the weights shard"
+        )
     model_json, shard = tfjs_artifacts(model, quantize)  # first: an unexportable model leaves nothing behind
     os.makedirs(target, exist_ok=True)
     text = json.dumps(model_json).encode("utf-8")

@@ -8,6 +8,28 @@ from .dense_block import DenseBlock, dense_block
 from .normalization import BatchNormalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
 
-__all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Concatenate", "Conv2D", "Dense", "DenseBlock",
-           "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D", "Input", "InputLayer", "LAYER_CLASSES",
-           "Layer", "MaxPooling2D", "RandomTranslation", "ReLU", "ReLU6", "SeparableConv2D", "Softmax", "SymbolicTensor", "dense_block"]
+__all__ = [
+    "Activation",
+    "AveragePooling2D",
+    "BatchNormalization",
+    "Concatenate",
+    "Conv2D",
+    "Dense",
+    "DenseBlock",
+    "DepthwiseConv2D",
+    "Dropout",
+    "Flatten",
+    "GlobalAveragePooling2D",
+    "Input",
+    "InputLayer",
+    "LAYER_CLASSES",
+    "Layer",
+    "MaxPooling2D",
+    "RandomTranslation",
+    "ReLU",
+    "ReLU6",
+    "SeparableConv2D",
+    "Softmax",
+    "SymbolicTensor",
+    "dense_block",
+]

@@ -60,8 +60,16 @@ class RandomTranslation(Layer):
     default "reflect"; "constant" fills with `fill_value`). Only in training; identity otherwise.
     """
 
-    def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="nearest", seed=None,
-                 fill_value=0.0, **kwargs):
+    def __init__(
+        self,
+        height_factor,
+        width_factor,
+        fill_mode="reflect",
+        interpolation="nearest",
+        seed=None,
+        fill_value=0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.height_range = _factor_range(height_factor, "height_factor", self.name)
         self.width_range = _factor_range(width_factor, "width_factor", self.name)
@@ -69,8 +77,10 @@ class RandomTranslation(Layer):
         if fill_mode not in FILL_MODES:
             raise ValueError(f"layer {self.name!r}: fill_mode must be one of {FILL_MODES}, got {fill_mode!r}")
         if interpolation != "nearest":
-            raise ValueError(f"layer {self.name!r}: interpolation={interpolation!r} is not supported: "
-                             "RandomTranslation shifts by whole pixels, use interpolation='nearest'")
+            raise ValueError(
+                f"layer {self.name!r}: interpolation={interpolation!r} is not supported: "
+                "RandomTranslation shifts by whole pixels, use interpolation='nearest'"
+            )
         self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, float(fill_value)
         self.seed = seed
         self.rng = pb_random.spawn(seed)
@@ -95,6 +105,12 @@ class RandomTranslation(Layer):
         return ops.remap_pixels(x, rows, cols, self.fill_value)
 
     def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor,
-                "fill_mode": self.fill_mode, "interpolation": self.interpolation, "seed": self.seed,
-                "fill_value": self.fill_value}
+        return {
+            **super().get_config(),
+            "height_factor": self.height_factor,
+            "width_factor": self.width_factor,
+            "fill_mode": self.fill_mode,
+            "interpolation": self.interpolation,
+            "seed": self.seed,
+            "fill_value": self.fill_value,
+        }

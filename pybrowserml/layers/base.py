@@ -80,7 +80,9 @@ class Layer:
     def trainable_weights(self) -> list[Variable]:
         if not self.trainable:
             return []
-        return [w for w in self._weights if w.trainable] + [w for l in self._layers for w in l.trainable_weights]
+        return [w for w in self._weights if w.trainable] + [
+            w for layer in self._layers for w in layer.trainable_weights
+        ]
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
@@ -124,13 +126,15 @@ class Layer:
         if not building and self.input_shape is not None and tuple(input_shape) != tuple(self.input_shape):
             raise ValueError(
                 f"layer {self.name!r} ({type(self).__name__}) was built for inputs of shape "
-                f"{shape_str((None, *self.input_shape))} but got {shape_str((None, *input_shape))}")
+                f"{shape_str((None, *self.input_shape))} but got {shape_str((None, *input_shape))}"
+            )
 
     def _expect_rank(self, input_shape, rank, what):
         if len(input_shape) != rank:
             raise ValueError(
                 f"layer {self.name!r} ({type(self).__name__}) expects {what} of rank {rank + 1} "
-                f"(batch included), got shape {shape_str((None, *input_shape))}")
+                f"(batch included), got shape {shape_str((None, *input_shape))}"
+            )
 
     def __call__(self, inputs, training=False):
         if _is_symbolic(inputs):

@@ -11,8 +11,18 @@ from .core import _WithActivation, get_activation_name
 class _ConvBase(_WithActivation):
     """What Conv2D and DepthwiseConv2D share: geometry, input checks, the fused forward."""
 
-    def __init__(self, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
-                 kernel_initializer="glorot_normal", bias_initializer="zeros", seed=None, **kwargs):
+    def __init__(
+        self,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_normal",
+        bias_initializer="zeros",
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.kernel_size = pair(kernel_size, "kernel_size", self.name)
         self.strides = pair(strides, "strides", self.name)
@@ -25,7 +35,8 @@ class _ConvBase(_WithActivation):
         if len(input_shape) != 3:
             raise ValueError(
                 f"layer {self.name!r} ({type(self).__name__}) expects images of shape (batch, height, width, "
-                f"channels), got {shape_str((None, *input_shape))}")
+                f"channels), got {shape_str((None, *input_shape))}"
+            )
         self._spatial(input_shape)
         super().check_input_shape(input_shape, building)
 
@@ -34,8 +45,9 @@ class _ConvBase(_WithActivation):
             oh = output_size_and_pads(input_shape[0], self.kernel_size[0], self.strides[0], self.padding)[0]
             ow = output_size_and_pads(input_shape[1], self.kernel_size[1], self.strides[1], self.padding)[0]
         except ValueError as error:
-            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) on input "
-                             f"{shape_str((None, *input_shape))}: {error}") from None
+            raise ValueError(
+                f"layer {self.name!r} ({type(self).__name__}) on input {shape_str((None, *input_shape))}: {error}"
+            ) from None
         return oh, ow
 
     def _conv(self, x, activation):
@@ -49,8 +61,14 @@ class _ConvBase(_WithActivation):
         return self._finish(self._conv(x, self._kernel_activation))
 
     def get_config(self):
-        return {**super().get_config(), "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": self.padding, "activation": self.activation, "use_bias": self.use_bias}
+        return {
+            **super().get_config(),
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+        }
 
 
 class Conv2D(_ConvBase):
@@ -79,8 +97,17 @@ class DepthwiseConv2D(_ConvBase):
 
     op = "depthwise_conv2d"
 
-    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, activation=None,
-                 use_bias=True, depthwise_initializer=None, **kwargs):
+    def __init__(
+        self,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer=None,
+        **kwargs,
+    ):
         # Keras names the kernel's initializer `depthwise_initializer`; `kernel_initializer` works too.
         if depthwise_initializer is not None:
             kwargs["kernel_initializer"] = depthwise_initializer
@@ -105,15 +132,34 @@ class DepthwiseConv2D(_ConvBase):
 class SeparableConv2D(_WithActivation):
     """Depthwise conv (no bias) then a 1x1 pointwise conv (bias, activation): MobileNet's block."""
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", depth_multiplier=1, activation=None,
-                 use_bias=True, seed=None, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters = filters
         self.activation = get_activation_name(activation)
-        self.depthwise = DepthwiseConv2D(kernel_size, strides, padding, depth_multiplier, use_bias=False,
-                                         name=f"{self.name}/depthwise", seed=seed)
-        self.pointwise = Conv2D(filters, 1, 1, "valid", activation, use_bias=use_bias,
-                                name=f"{self.name}/pointwise", seed=None if seed is None else seed + 1)
+        self.depthwise = DepthwiseConv2D(
+            kernel_size, strides, padding, depth_multiplier, use_bias=False, name=f"{self.name}/depthwise", seed=seed
+        )
+        self.pointwise = Conv2D(
+            filters,
+            1,
+            1,
+            "valid",
+            activation,
+            use_bias=use_bias,
+            name=f"{self.name}/pointwise",
+            seed=None if seed is None else seed + 1,
+        )
         self._layers = [self.depthwise, self.pointwise]
         self.seed = seed
 
@@ -136,6 +182,14 @@ class SeparableConv2D(_WithActivation):
 
     def get_config(self):
         d = self.depthwise
-        return {**super().get_config(), "filters": self.filters, "kernel_size": list(d.kernel_size),
-                "strides": list(d.strides), "padding": d.padding, "depth_multiplier": d.depth_multiplier,
-                "activation": self.activation, "use_bias": self.pointwise.use_bias, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(d.kernel_size),
+            "strides": list(d.strides),
+            "padding": d.padding,
+            "depth_multiplier": d.depth_multiplier,
+            "activation": self.activation,
+            "use_bias": self.pointwise.use_bias,
+            "seed": self.seed,
+        }

@@ -52,8 +52,16 @@ class _WithActivation(Layer):
 
 
 class Dense(_WithActivation):
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_normal",
-                 bias_initializer="zeros", seed=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_normal",
+        bias_initializer="zeros",
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"Dense units must be a positive int, got {units!r}")
@@ -66,7 +74,8 @@ class Dense(_WithActivation):
         if len(input_shape) != 1:
             raise ValueError(
                 f"layer {self.name!r} (Dense) expects inputs of shape (batch, features), got "
-                f"{shape_str((None, *input_shape))}: add Flatten() or GlobalAveragePooling2D() before it")
+                f"{shape_str((None, *input_shape))}: add Flatten() or GlobalAveragePooling2D() before it"
+            )
         super().check_input_shape(input_shape, building)
 
     def build(self, input_shape):
@@ -83,8 +92,7 @@ class Dense(_WithActivation):
         return self._finish(ops.dense(x, self.kernel, self.bias, activation=self._kernel_activation))
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self.activation,
-                "use_bias": self.use_bias}
+        return {**super().get_config(), "units": self.units, "activation": self.activation, "use_bias": self.use_bias}
 
 
 class Flatten(Layer):
@@ -124,8 +132,10 @@ class Concatenate(Layer):
         axis = self.axis % (len(input_shapes[0]) + 1) - 1
         others = {tuple(d for i, d in enumerate(s) if i != axis) for s in input_shapes}
         if len(ranks) != 1 or len(others) != 1:
-            raise ValueError(f"layer {self.name!r} (Concatenate) cannot join shapes "
-                             f"{[shape_str((None, *s)) for s in input_shapes]} along axis {self.axis}")
+            raise ValueError(
+                f"layer {self.name!r} (Concatenate) cannot join shapes "
+                f"{[shape_str((None, *s)) for s in input_shapes]} along axis {self.axis}"
+            )
         if not building and [tuple(s) for s in input_shapes] != [tuple(s) for s in self.input_shape]:
             raise ValueError(f"layer {self.name!r} (Concatenate) was built for {self.input_shape}, got {input_shapes}")
 

@@ -18,19 +18,33 @@ from .conv import Conv2D, DepthwiseConv2D
 from .core import Concatenate
 
 
-def _separable_pairs(name, filters, layers, strides, kernel_size, activation, depth_multiplier,
-                     kernel_initializer="glorot_normal"):
+def _separable_pairs(
+    name, filters, layers, strides, kernel_size, activation, depth_multiplier, kernel_initializer="glorot_normal"
+):
     if not isinstance(layers, int) or layers < 1:
         raise ValueError(f"dense block {name!r}: layers must be a positive int, got {layers!r}")
     if not isinstance(filters, int) or filters < 1:
         raise ValueError(f"dense block {name!r}: filters must be a positive int, got {filters!r}")
     pairs = []
     for k in range(1, layers + 1):
-        depthwise = DepthwiseConv2D(kernel_size, strides=strides if k == 1 else 1, padding="same",
-                                    depth_multiplier=depth_multiplier, use_bias=False,
-                                    kernel_initializer=kernel_initializer, name=f"{name}/layer_{k}/depthwise")
-        pointwise = Conv2D(filters, 1, padding="same", activation=activation, use_bias=True,
-                           kernel_initializer=kernel_initializer, name=f"{name}/layer_{k}/pointwise")
+        depthwise = DepthwiseConv2D(
+            kernel_size,
+            strides=strides if k == 1 else 1,
+            padding="same",
+            depth_multiplier=depth_multiplier,
+            use_bias=False,
+            kernel_initializer=kernel_initializer,
+            name=f"{name}/layer_{k}/depthwise",
+        )
+        pointwise = Conv2D(
+            filters,
+            1,
+            padding="same",
+            activation=activation,
+            use_bias=True,
+            kernel_initializer=kernel_initializer,
+            name=f"{name}/layer_{k}/pointwise",
+        )
         pairs.append((depthwise, pointwise))
     return pairs
 
@@ -40,16 +54,29 @@ def _layer_input(outputs, k, concat):
     return outputs[0] if k == 1 else concat(k, outputs)
 
 
-def dense_block(x, filters, layers=4, strides=2, kernel_size=3, activation="relu", depth_multiplier=1,
-                kernel_initializer="glorot_normal", name=None):
+def dense_block(
+    x,
+    filters,
+    layers=4,
+    strides=2,
+    kernel_size=3,
+    activation="relu",
+    depth_multiplier=1,
+    kernel_initializer="glorot_normal",
+    name=None,
+):
     """Functional form: `y = dense_block(x, 32)` adds the block's layers to the graph and returns its output."""
     name = name or unique_name("dense_block")
-    pairs = _separable_pairs(name, filters, layers, strides, kernel_size, activation, depth_multiplier,
-                             kernel_initializer)
+    pairs = _separable_pairs(
+        name, filters, layers, strides, kernel_size, activation, depth_multiplier, kernel_initializer
+    )
     outputs = []
     for k, (depthwise, pointwise) in enumerate(pairs):
-        source = x if k == 0 else _layer_input(
-            outputs, k, lambda k, outs: Concatenate(name=f"{name}/layer_{k + 1}/inputs")(list(outs)))
+        source = (
+            x
+            if k == 0
+            else _layer_input(outputs, k, lambda k, outs: Concatenate(name=f"{name}/layer_{k + 1}/inputs")(list(outs)))
+        )
         outputs.append(pointwise(depthwise(source)))
     return outputs[0] if len(outputs) == 1 else Concatenate(name=f"{name}/output")(outputs)
 
@@ -57,13 +84,23 @@ def dense_block(x, filters, layers=4, strides=2, kernel_size=3, activation="relu
 class DenseBlock(Layer):
     """Single-layer form of `dense_block` for Sequential models."""
 
-    def __init__(self, filters, layers=4, strides=2, kernel_size=3, activation="relu", depth_multiplier=1,
-                 kernel_initializer="glorot_normal", **kwargs):
+    def __init__(
+        self,
+        filters,
+        layers=4,
+        strides=2,
+        kernel_size=3,
+        activation="relu",
+        depth_multiplier=1,
+        kernel_initializer="glorot_normal",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters, self.layers, self.strides = filters, layers, strides
         self.kernel_size, self.activation, self.depth_multiplier = kernel_size, activation, depth_multiplier
-        self.pairs = _separable_pairs(self.name, filters, layers, strides, kernel_size, activation, depth_multiplier,
-                                      kernel_initializer)
+        self.pairs = _separable_pairs(
+            self.name, filters, layers, strides, kernel_size, activation, depth_multiplier, kernel_initializer
+        )
         self._layers = [layer for pair in self.pairs for layer in pair]
 
     def check_input_shape(self, input_shape, building=False):
@@ -94,6 +131,12 @@ class DenseBlock(Layer):
         return outputs[0] if len(outputs) == 1 else ops.concat(outputs, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "layers": self.layers, "strides": self.strides,
-                "kernel_size": self.kernel_size, "activation": self.activation,
-                "depth_multiplier": self.depth_multiplier}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "layers": self.layers,
+            "strides": self.strides,
+            "kernel_size": self.kernel_size,
+            "activation": self.activation,
+            "depth_multiplier": self.depth_multiplier,
+        }

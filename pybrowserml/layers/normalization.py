@@ -22,9 +22,23 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight("moving_variance", channels, "ones", trainable=False)
 
     def call(self, x, training=False):
-        return ops.batch_norm(x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
-                              training=training, momentum=self.momentum, epsilon=self.epsilon)
+        return ops.batch_norm(
+            x,
+            self.gamma,
+            self.beta,
+            self.moving_mean,
+            self.moving_variance,
+            training=training,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale}
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+        }

@@ -16,15 +16,19 @@ class _Pooling2D(Layer):
 
     def check_input_shape(self, input_shape, building=False):
         if len(input_shape) != 3:
-            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) expects images of shape "
-                             f"(batch, height, width, channels), got {shape_str((None, *input_shape))}")
+            raise ValueError(
+                f"layer {self.name!r} ({type(self).__name__}) expects images of shape "
+                f"(batch, height, width, channels), got {shape_str((None, *input_shape))}"
+            )
         self.compute_output_shape(input_shape)
         super().check_input_shape(input_shape, building)
 
     def compute_output_shape(self, input_shape):
         try:
-            sizes = [output_size_and_pads(input_shape[i], self.pool_size[i], self.strides[i], self.padding)[0]
-                     for i in (0, 1)]
+            sizes = [
+                output_size_and_pads(input_shape[i], self.pool_size[i], self.strides[i], self.padding)[0]
+                for i in (0, 1)
+            ]
         except ValueError as error:
             raise ValueError(f"layer {self.name!r} on input {shape_str((None, *input_shape))}: {error}") from None
         return (*sizes, input_shape[-1])
@@ -33,8 +37,12 @@ class _Pooling2D(Layer):
         return self.op(x, pool_size=self.pool_size, strides=self.strides, padding=self.padding)
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
-                "padding": self.padding}
+        return {
+            **super().get_config(),
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+        }
 
 
 class MaxPooling2D(_Pooling2D):
@@ -50,8 +58,10 @@ class AveragePooling2D(_Pooling2D):
 class GlobalAveragePooling2D(Layer):
     def check_input_shape(self, input_shape, building=False):
         if len(input_shape) != 3:
-            raise ValueError(f"layer {self.name!r} (GlobalAveragePooling2D) expects images of shape "
-                             f"(batch, height, width, channels), got {shape_str((None, *input_shape))}")
+            raise ValueError(
+                f"layer {self.name!r} (GlobalAveragePooling2D) expects images of shape "
+                f"(batch, height, width, channels), got {shape_str((None, *input_shape))}"
+            )
         super().check_input_shape(input_shape, building)
 
     def compute_output_shape(self, input_shape):

@@ -117,20 +117,31 @@ class Model(Trainer, Layer):
         """Prints a table of layers, output shapes and parameter counts, the totals and the weight bytes."""
         from ..io import quantization_report  # io sits above models (it rebuilds models from configs)
 
-        rows = [(f"{layer.name} ({type(layer).__name__})", shape_str((None, *shape)), layer.count_params())
-                for layer, shape in self._layer_output_shapes()]
+        rows = [
+            (f"{layer.name} ({type(layer).__name__})", shape_str((None, *shape)), layer.count_params())
+            for layer, shape in self._layer_output_shapes()
+        ]
         width = max([len(r[0]) for r in rows] + [20]) + 2
-        lines = [f'Model: "{self.name}"', f"{'Layer (type)':<{width}}{'Output Shape':<22}{'Param #':>10}",
-                 "-" * (width + 32)]
+        lines = [
+            f'Model: "{self.name}"',
+            f"{'Layer (type)':<{width}}{'Output Shape':<22}{'Param #':>10}",
+            "-" * (width + 32),
+        ]
         lines += [f"{name:<{width}}{shape:<22}{count:>10,}" for name, shape, count in rows]
         total = self.count_params()
         trainable = int(sum(np.prod(w.shape) for w in self.trainable_weights))
-        lines += ["-" * (width + 32), f"Total params: {total:,} ({_bytes(4 * total)} as float32)",
-                  f"Trainable params: {trainable:,}", f"Non-trainable params: {total - trainable:,}"]
+        lines += [
+            "-" * (width + 32),
+            f"Total params: {total:,} ({_bytes(4 * total)} as float32)",
+            f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}",
+        ]
         report = quantization_report(self, quantize="uint8")
-        lines.append(f"Quantized uint8 JSON: {_bytes(report['quantized_json_bytes'])} vs "
-                     f"{_bytes(report['float32_json_bytes'])} as float32 JSON; max |error| "
-                     f"{report['max_abs_error']:.2e}, mean |error| {report['mean_abs_error']:.2e}")
+        lines.append(
+            f"Quantized uint8 JSON: {_bytes(report['quantized_json_bytes'])} vs "
+            f"{_bytes(report['float32_json_bytes'])} as float32 JSON; max |error| "
+            f"{report['max_abs_error']:.2e}, mean |error| {report['mean_abs_error']:.2e}"
+        )
         text = "\n".join(lines)
         if print_fn is not None:
             print_fn(text)
@@ -148,11 +159,22 @@ class Model(Trainer, Layer):
     def get_config(self) -> dict:
         layers = []
         for node in self._nodes:
-            layers.append({"class_name": type(node.layer).__name__, "config": node.layer.get_config(),
-                           "inbound": [p.layer.name for p in node.parents]})
-        return {"class_name": "Functional", "config": {
-            "name": self.name, "input": {"name": self._input.layer.name, "shape": list(self.input_shape)},
-            "layers": layers, "output": self._output.layer.name}}
+            layers.append(
+                {
+                    "class_name": type(node.layer).__name__,
+                    "config": node.layer.get_config(),
+                    "inbound": [p.layer.name for p in node.parents],
+                }
+            )
+        return {
+            "class_name": "Functional",
+            "config": {
+                "name": self.name,
+                "input": {"name": self._input.layer.name, "shape": list(self.input_shape)},
+                "layers": layers,
+                "output": self._output.layer.name,
+            },
+        }
 
 
 def _walk(layers):

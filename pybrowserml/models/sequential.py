@@ -76,7 +76,11 @@ class Sequential(Model):
         return bool(check and check())
 
     def get_config(self) -> dict:
-        return {"class_name": "Sequential", "config": {
-            "name": self.name, "input_shape": list(self.input_shape) if self.input_shape else None,
-            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self._stack]}}
-
+        return {
+            "class_name": "Sequential",
+            "config": {
+                "name": self.name,
+                "input_shape": list(self.input_shape) if self.input_shape else None,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self._stack],
+            },
+        }

@@ -50,5 +50,13 @@ def open_store(namespace: str, backend: str = "auto"):
 _indexeddb_stores: dict[str, IndexedDBStore] = {}
 
 
-__all__ = ["open_store", "default_cache_dir", "DirectoryStore", "IndexedDBStore", "StorageError",
-           "StorageUnavailableError", "QuotaExceededError", "CorruptRecordError"]
+__all__ = [
+    "open_store",
+    "default_cache_dir",
+    "DirectoryStore",
+    "IndexedDBStore",
+    "StorageError",
+    "StorageUnavailableError",
+    "QuotaExceededError",
+    "CorruptRecordError",
+]

@@ -54,7 +54,8 @@ class DirectoryStore:
         except OSError as e:
             raise StorageUnavailableError(
                 f"cannot create the store directory {self.root}: {e.strerror}; set PYBROWSERML_CACHE_DIR to a "
-                "writable directory (data will load from its source meanwhile)") from e
+                "writable directory (data will load from its source meanwhile)"
+            ) from e
         return self.root
 
     def _path(self, key: str) -> Path:
@@ -93,9 +94,11 @@ class DirectoryStore:
         problem = _check_record(data)
         if problem:
             _remove_quietly(path)
-            raise CorruptRecordError(f"stored record {key!r} in {self.root} is corrupt ({problem}); "
-                                     "it was deleted, load the data from its source again")
-        return data[_HEADER.size:]
+            raise CorruptRecordError(
+                f"stored record {key!r} in {self.root} is corrupt ({problem}); "
+                "it was deleted, load the data from its source again"
+            )
+        return data[_HEADER.size :]
 
     def delete_sync(self, key: str) -> None:
         _remove_quietly(self._path(key))
@@ -127,8 +130,11 @@ class DirectoryStore:
     def _records(self):
         if not self.root.is_dir():
             return []
-        return [p for p in self.root.iterdir()
-                if p.name.endswith(RECORD_SUFFIX) and not p.name.startswith(".") and p.is_file()]
+        return [
+            p
+            for p in self.root.iterdir()
+            if p.name.endswith(RECORD_SUFFIX) and not p.name.startswith(".") and p.is_file()
+        ]
 
     # -- the async interface shared with IndexedDBStore ------------------------------------------
     async def put(self, key: str, value) -> None:
@@ -162,7 +168,7 @@ def _check_record(data: bytes) -> str | None:
         return "not a pybrowserml record (bad magic)"
     if len(data) - _HEADER.size != length:
         return f"payload is {len(data) - _HEADER.size} bytes, the header says {length}"
-    if hashlib.sha256(memoryview(data)[_HEADER.size:]).digest() != digest:
+    if hashlib.sha256(memoryview(data)[_HEADER.size :]).digest() != digest:
         return "sha256 mismatch"
     return None
 

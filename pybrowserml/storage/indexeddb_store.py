@@ -64,7 +64,8 @@ class IndexedDBStore:
     async def _module(self):
         if not is_pyodide():
             raise StorageUnavailableError(
-                "IndexedDB exists only in a browser (Pyodide); in CPython use open_store(namespace, 'directory')")
+                "IndexedDB exists only in a browser (Pyodide); in CPython use open_store(namespace, 'directory')"
+            )
         if self._js is None:
             from ..browser.assets import import_module
 
@@ -97,7 +98,8 @@ class IndexedDBStore:
                 if attempt:
                     raise StorageUnavailableError(
                         f"the IndexedDB database {self.database_name!r} keeps being closed by another tab; "
-                        "close other tabs of this site (data will load from its source meanwhile)") from None
+                        "close other tabs of this site (data will load from its source meanwhile)"
+                    ) from None
 
     def close(self) -> None:
         """Close the connection (another tab can then upgrade the database); reopened on next use."""
@@ -140,8 +142,10 @@ class IndexedDBStore:
                     problem, data = "sha256 mismatch", None
         if problem:
             await self.delete(key)
-            raise CorruptRecordError(f"stored record {key!r} in IndexedDB {self.database_name!r} is corrupt "
-                                     f"({problem}); it was deleted, load the data from its source again")
+            raise CorruptRecordError(
+                f"stored record {key!r} in IndexedDB {self.database_name!r} is corrupt "
+                f"({problem}); it was deleted, load the data from its source again"
+            )
         return data
 
     async def delete(self, key: str) -> None:

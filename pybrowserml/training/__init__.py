@@ -7,5 +7,15 @@ from .driver import await_all, drive, drive_async, read_back
 from .epoch_iterator import EpochIterator, FitState, input_tensor, random_states, set_random_states
 from .trainer import Trainer
 
-__all__ = ["EpochIterator", "FitState", "Trainer", "await_all", "drive", "drive_async", "input_tensor",
-           "random_states", "read_back", "set_random_states"]
+__all__ = [
+    "EpochIterator",
+    "FitState",
+    "Trainer",
+    "await_all",
+    "drive",
+    "drive_async",
+    "input_tensor",
+    "random_states",
+    "read_back",
+    "set_random_states",
+]

@@ -60,8 +60,7 @@ async def drive_async(steps, yield_every: float):
 
 def await_all(pending):
     """Inside a step generator: hand each awaitable (e.g. from callbacks) to the driver."""
-    for awaitable in pending:
-        yield awaitable
+    yield from pending
 
 
 def read_back(backend, array, asynchronous: bool):

@@ -52,8 +52,9 @@ class FitState:
 
     def next_epoch(self) -> FitState:
         """The state to resume from at the start of the next epoch (an end-of-epoch checkpoint)."""
-        return FitState(self.epoch + 1, 0, rng_state=self.next_epoch_rng_state,
-                        dropout_states=self.dropout_states_at_step)
+        return FitState(
+            self.epoch + 1, 0, rng_state=self.next_epoch_rng_state, dropout_states=self.dropout_states_at_step
+        )
 
 
 def random_states(random_layers) -> list:

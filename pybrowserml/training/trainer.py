@@ -32,8 +32,10 @@ from .epoch_iterator import EpochIterator, FitState
 
 
 def _refusal(where):
-    return (f"{where}: a callback returned an awaitable (e.g. a checkpoint written to IndexedDB); "
-            f"use `await model.{where}_async(...)` instead")
+    return (
+        f"{where}: a callback returned an awaitable (e.g. a checkpoint written to IndexedDB); "
+        f"use `await model.{where}_async(...)` instead"
+    )
 
 
 class Trainer:
@@ -57,9 +59,12 @@ class Trainer:
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
         if getattr(self.loss, "from_logits", False) and self.built and self.ends_in_softmax():
-            warnings.warn(f"model {self.name!r} ends in a softmax (it outputs probabilities) but the loss has "
-                          "from_logits=True; use from_logits=False (the default): the softmax is then fused "
-                          "into the loss, which is stable", stacklevel=2)
+            warnings.warn(
+                f"model {self.name!r} ends in a softmax (it outputs probabilities) but the loss has "
+                "from_logits=True; use from_logits=False (the default): the softmax is then fused "
+                "into the loss, which is stable",
+                stacklevel=2,
+            )
         self.compiled_metrics = []
         for identifier in list(metrics or []):
             metric = metrics_module.get(identifier, self.loss)
@@ -74,8 +79,11 @@ class Trainer:
 
     # -- one step -----------------------------------------------------------------------------------------
     def _loss_and_output(self, x, y, training):
-        use_logits = (getattr(self.loss, "fuses_softmax", False) and not getattr(self.loss, "from_logits", True)
-                      and self.ends_in_softmax())
+        use_logits = (
+            getattr(self.loss, "fuses_softmax", False)
+            and not getattr(self.loss, "from_logits", True)
+            and self.ends_in_softmax()
+        )
         out = self.call(x, training=training, logits=use_logits)
         value = self.loss.from_logits_call(y, out) if use_logits else self.loss(y, out)
         return value, out
@@ -128,8 +136,22 @@ class Trainer:
         return float(self.train_step(xb, yb).item())
 
     # -- fit ----------------------------------------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, seed=None, resume=False, log_every=0.1):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=32,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        initial_epoch=0,
+        seed=None,
+        resume=False,
+        log_every=0.1,
+    ):
         """Keras's fit; returns a History (history.history: loss, metrics, val_*, learning_rate per epoch).
 
         x: uint8 pixels (uploaded as uint8 and scaled to float32 in [0, 1] on the device batch by batch,
@@ -144,22 +166,79 @@ class Trainer:
         from there exactly as the uninterrupted run would have (same weights; the resumed epoch's logged
         loss and metrics average only the batches run after the resume).
         """
-        loop = self._fit_loop(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                              shuffle, initial_epoch, seed, resume, log_every, asynchronous=False)
+        loop = self._fit_loop(
+            x,
+            y,
+            batch_size,
+            epochs,
+            verbose,
+            callbacks,
+            validation_split,
+            validation_data,
+            shuffle,
+            initial_epoch,
+            seed,
+            resume,
+            log_every,
+            asynchronous=False,
+        )
         return drive(loop, _refusal("fit"))
 
-    async def fit_async(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None,
-                        validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, seed=None,
-                        resume=False, log_every=0.1, yield_every=0.1):
+    async def fit_async(
+        self,
+        x=None,
+        y=None,
+        batch_size=32,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        initial_epoch=0,
+        seed=None,
+        resume=False,
+        log_every=0.1,
+        yield_every=0.1,
+    ):
         """fit for the browser: yields to the page's event loop every `yield_every` seconds (like TF.js's
         yieldEvery) so the page stays responsive, awaits callbacks that write to IndexedDB and reads the
         logs back with the backend's download_async."""
-        loop = self._fit_loop(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                              shuffle, initial_epoch, seed, resume, log_every, asynchronous=True)
+        loop = self._fit_loop(
+            x,
+            y,
+            batch_size,
+            epochs,
+            verbose,
+            callbacks,
+            validation_split,
+            validation_data,
+            shuffle,
+            initial_epoch,
+            seed,
+            resume,
+            log_every,
+            asynchronous=True,
+        )
         return await drive_async(loop, yield_every)
 
-    def _fit_loop(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                  shuffle, initial_epoch, seed, resume, log_every, asynchronous):
+    def _fit_loop(
+        self,
+        x,
+        y,
+        batch_size,
+        epochs,
+        verbose,
+        callbacks,
+        validation_split,
+        validation_data,
+        shuffle,
+        initial_epoch,
+        seed,
+        resume,
+        log_every,
+        asynchronous,
+    ):
         self._require_compiled("fit")
         batch_size = check_batch_size(batch_size, "fit")
         x = as_inputs(x, self, "fit")
@@ -171,8 +250,7 @@ class Trainer:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
             cut = int(len(x) * (1.0 - validation_split))  # Keras takes the last samples, before shuffling
             if cut < 1 or cut == len(x):
-                raise ValueError(f"fit: validation_split={validation_split} leaves no samples on one side "
-                                 f"of {len(x)}")
+                raise ValueError(f"fit: validation_split={validation_split} leaves no samples on one side of {len(x)}")
             x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -181,11 +259,16 @@ class Trainer:
             val_y = as_labels(validation_data[1], val_x, self, self.loss, "fit (validation_data)")
 
         rng = np.random.default_rng(seed if seed is not None else pb_random.generator().integers(2**63 - 1))
-        batches = EpochIterator(x, y, batch_size, self.home_backend(), shuffle=shuffle, rng=rng,
-                                random_layers=self.random_layers())
+        batches = EpochIterator(
+            x, y, batch_size, self.home_backend(), shuffle=shuffle, rng=rng, random_layers=self.random_layers()
+        )
         steps = batches.steps
-        cbs = self._callback_list(callbacks, verbose, {"verbose": verbose, "epochs": epochs, "steps": steps,
-                                                       "batch_size": batch_size, "samples": len(x)}, history=True)
+        cbs = self._callback_list(
+            callbacks,
+            verbose,
+            {"verbose": verbose, "epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": len(x)},
+            history=True,
+        )
         self.stop_training = False
         start_epoch, restored = initial_epoch, None
 
@@ -229,8 +312,10 @@ class Trainer:
     def _restore_from_checkpoint(self, cbs):
         restorers = [c for c in cbs if hasattr(c, "restore")]
         if not restorers:
-            raise ValueError("fit(resume=True) needs a checkpoint callback, e.g. "
-                             "callbacks=[pybrowserml.callbacks.BackupAndRestore('my-run')]")
+            raise ValueError(
+                "fit(resume=True) needs a checkpoint callback, e.g. "
+                "callbacks=[pybrowserml.callbacks.BackupAndRestore('my-run')]"
+            )
         result = restorers[0].restore(self)
         if inspect.isawaitable(result):
             result = yield result
@@ -265,8 +350,11 @@ class Trainer:
         batch_size = check_batch_size(batch_size, "evaluate")
         x = as_inputs(x, self, "evaluate")
         y = as_labels(y, x, self, self.loss, "evaluate")
-        cbs = self._callback_list(callbacks, verbose, {"verbose": verbose, "epochs": 1,
-                                                       "steps": -(-len(x) // batch_size), "batch_size": batch_size})
+        cbs = self._callback_list(
+            callbacks,
+            verbose,
+            {"verbose": verbose, "epochs": 1, "steps": -(-len(x) // batch_size), "batch_size": batch_size},
+        )
         logs = yield from self._evaluate_batches(x, y, batch_size, cbs, asynchronous)
         if return_dict:
             return logs
@@ -277,8 +365,9 @@ class Trainer:
         loop = self._evaluate_loop(x, y, batch_size, verbose, callbacks, return_dict, asynchronous=False)
         return drive(loop, _refusal("evaluate"))
 
-    async def evaluate_async(self, x=None, y=None, batch_size=32, verbose="auto", callbacks=None,
-                             return_dict=False, yield_every=0.1):
+    async def evaluate_async(
+        self, x=None, y=None, batch_size=32, verbose="auto", callbacks=None, return_dict=False, yield_every=0.1
+    ):
         """evaluate for the browser: gives the page's event loop a turn every `yield_every` seconds."""
         loop = self._evaluate_loop(x, y, batch_size, verbose, callbacks, return_dict, asynchronous=True)
         return await drive_async(loop, yield_every)
@@ -287,8 +376,9 @@ class Trainer:
         batch_size = check_batch_size(batch_size, "predict")
         x = as_inputs(x, self, "predict")
         batches = EpochIterator(x, None, batch_size, self.home_backend())
-        cbs = self._callback_list(callbacks, verbose, {"verbose": verbose, "epochs": 1, "steps": batches.steps,
-                                                       "batch_size": batch_size})
+        cbs = self._callback_list(
+            callbacks, verbose, {"verbose": verbose, "epochs": 1, "steps": batches.steps, "batch_size": batch_size}
+        )
         outputs = []
         yield from await_all(cbs.call("on_predict_begin", {}))
         with no_grad():
@@ -308,9 +398,9 @@ class Trainer:
 
     async def predict_async(self, x, batch_size=32, verbose="auto", callbacks=None, yield_every=0.1) -> np.ndarray:
         """predict for the browser: gives the page's event loop a turn every `yield_every` seconds."""
-        return await drive_async(self._predict_loop(x, batch_size, verbose, callbacks, asynchronous=True),
-                                 yield_every)
+        return await drive_async(self._predict_loop(x, batch_size, verbose, callbacks, asynchronous=True), yield_every)
 
     def _callback_list(self, callbacks, verbose, params, history=False):
-        return CallbackList(callbacks, model=self, add_history=history, progress=default_progress(verbose),
-                            params=params)
+        return CallbackList(
+            callbacks, model=self, add_history=history, progress=default_progress(verbose), params=params
+        )

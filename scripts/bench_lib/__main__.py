@@ -31,6 +31,7 @@ def log(message):
 def native_row(p) -> dict:
     """pybrowserml with the numpy backend in this CPython process (numpy as installed, its BLAS threads)."""
     import numpy as np
+
     import pybrowserml as pb
 
     from . import pb_timing
@@ -99,8 +100,12 @@ def label_rows(measured: dict) -> list[dict]:
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a rough smoke run of every row (batches 8 and 32)")
-    parser.add_argument("--output", type=Path, default=REPO / "bench-results.json",
-                        help="where to write the figures as JSON (default: bench-results.json at the repo root)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=REPO / "bench-results.json",
+        help="where to write the figures as JSON (default: bench-results.json at the repo root)",
+    )
     args = parser.parse_args(argv)
     p = plans(args.quick)
     started = time.perf_counter()
@@ -122,7 +127,8 @@ def main(argv=None):
         measured[report.PB_WASM] = row
         log("paired training, wasm 1 thread vs numpy in Pyodide")
         paired["training, wasm 1 thread / numpy in Pyodide"] = paired_training(
-            pb_page, numpy_page, RATIO_BATCH, p["FAST_TRAIN"], p["SLOW_TRAIN"], p["PAIRED_ROUNDS"])
+            pb_page, numpy_page, RATIO_BATCH, p["FAST_TRAIN"], p["SLOW_TRAIN"], p["PAIRED_ROUNDS"]
+        )
         numpy_page.page.close()
         tf_page, version = tfjs.open_tfjs_page(browser)
         tf_rows = tfjs_rows(tf_page, version, p, threaded=False)
@@ -130,7 +136,8 @@ def main(argv=None):
         measured[report.TFJS_WASM] = tf_rows["wasm"]
         log("paired inference, wasm 1 thread vs TF.js wasm 1 thread")
         paired["inference, wasm 1 thread / TF.js wasm 1 thread"] = paired_inference(
-            pb_page, tf_page, RATIO_BATCH, p["FAST_INFER"], p["PAIRED_ROUNDS"])
+            pb_page, tf_page, RATIO_BATCH, p["FAST_INFER"], p["PAIRED_ROUNDS"]
+        )
         if browser.blocked_requests:
             raise RuntimeError(f"pages tried to reach the network: {browser.blocked_requests}")
 
@@ -154,31 +161,43 @@ def main(argv=None):
         if pb_page is not None:
             log("paired inference, wasm threaded vs TF.js wasm threaded")
             paired["inference, wasm threaded / TF.js wasm threaded"] = paired_inference(
-                pb_page, tf_page, RATIO_BATCH, p["FAST_INFER"], p["PAIRED_ROUNDS"])
+                pb_page, tf_page, RATIO_BATCH, p["FAST_INFER"], p["PAIRED_ROUNDS"]
+            )
             log("paired training, wasm threaded vs numpy in Pyodide")
             numpy_page = open_pyodide_page(browser, "numpy")
             paired["training, wasm threaded / numpy in Pyodide"] = paired_training(
-                pb_page, numpy_page, RATIO_BATCH, p["FAST_TRAIN"], p["SLOW_TRAIN"], p["PAIRED_ROUNDS"])
+                pb_page, numpy_page, RATIO_BATCH, p["FAST_TRAIN"], p["SLOW_TRAIN"], p["PAIRED_ROUNDS"]
+            )
         if browser.blocked_requests:
             raise RuntimeError(f"pages tried to reach the network: {browser.blocked_requests}")
 
     rows = label_rows(measured)
     memory = measured[report.PB_WASM].get("memory", {})
     ratio_items = report.ratios({r["key"]: r for r in rows}, gemm)
-    machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-               "chromium": chromium, "pyodide": measured[report.PB_WASM].get("pyodide"),
-               "tfjs": measured[report.TFJS_CPU].get("tfjs"), "numpy_native": measured[report.PB_NATIVE]["numpy"],
-               "load_average_1min": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)}}
+    machine = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "chromium": chromium,
+        "pyodide": measured[report.PB_WASM].get("pyodide"),
+        "tfjs": measured[report.TFJS_CPU].get("tfjs"),
+        "numpy_native": measured[report.PB_NATIVE]["numpy"],
+        "load_average_1min": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)},
+    }
 
     print()
-    print(f"pybrowserml benchmark: reference network dense_block_cnn (49,018 params), 28x28x1, 10 classes; "
-          f"samples/s, median of timed steps; {machine['cpus']} CPUs, Chromium {chromium}, "
-          f"Pyodide {machine['pyodide']}, TF.js {machine['tfjs']}{' (--quick)' if args.quick else ''}")
+    print(
+        f"pybrowserml benchmark: reference network dense_block_cnn (49,018 params), 28x28x1, 10 classes; "
+        f"samples/s, median of timed steps; {machine['cpus']} CPUs, Chromium {chromium}, "
+        f"Pyodide {machine['pyodide']}, TF.js {machine['tfjs']}{' (--quick)' if args.quick else ''}"
+    )
     if load_before > 0.5 * (machine["cpus"] or 1):
         # Rows run one after another: other work on the machine skews them unevenly, and so the ratios.
         # (Only the start is judged: by the end the load average includes this benchmark's own browser.)
-        print(f"WARNING: the machine was busy when the benchmark started (1-min load average {load_before:.1f} on "
-              f"{machine['cpus']} CPUs): figures and ratios are unreliable; run again on an idle machine")
+        print(
+            f"WARNING: the machine was busy when the benchmark started (1-min load average {load_before:.1f} on "
+            f"{machine['cpus']} CPUs): figures and ratios are unreliable; run again on an idle machine"
+        )
     print()
     print(report.table(rows, p["BATCHES"]))
     failures = report.format_failures(rows)
@@ -198,10 +217,18 @@ def main(argv=None):
     print(report.format_paired(paired))
 
     elapsed = time.perf_counter() - started
-    document = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "quick": args.quick, "seconds": round(elapsed, 1), "machine": machine,
-                "plans": p, "rows": rows, "gemm": gemm, "memory": memory, "ratios": ratio_items,
-                "paired": paired}
+    document = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "seconds": round(elapsed, 1),
+        "machine": machine,
+        "plans": p,
+        "rows": rows,
+        "gemm": gemm,
+        "memory": memory,
+        "ratios": ratio_items,
+        "paired": paired,
+    }
     args.output.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {args.output} ({elapsed:.0f} s)")
 

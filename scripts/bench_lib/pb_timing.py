@@ -33,8 +33,10 @@ def reference_model():
     model = pb.zoo.dense_block_cnn()
     params = model.count_params()
     if params != REFERENCE_PARAMS:
-        raise RuntimeError(f"pybrowserml.zoo.dense_block_cnn() has {params} parameters, expected "
-                           f"{REFERENCE_PARAMS}: the benchmark would not compare the same network as TF.js")
+        raise RuntimeError(
+            f"pybrowserml.zoo.dense_block_cnn() has {params} parameters, expected "
+            f"{REFERENCE_PARAMS}: the benchmark would not compare the same network as TF.js"
+        )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     return model
 

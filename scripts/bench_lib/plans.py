@@ -33,8 +33,19 @@ QUICK = {
 
 def plans(quick: bool) -> dict:
     if quick:
-        return {**QUICK, "BATCHES": QUICK_BATCHES, "MEMORY_STEPS": QUICK_MEMORY_STEPS,
-                "PAIRED_ROUNDS": QUICK_PAIRED_ROUNDS}
-    return {"FAST_TRAIN": FAST_TRAIN, "FAST_INFER": FAST_INFER, "SLOW_TRAIN": SLOW_TRAIN,
-            "SLOW_INFER": SLOW_INFER, "TFJS_CPU_TRAIN": TFJS_CPU_TRAIN, "BATCHES": BATCHES, "MEMORY_STEPS": MEMORY_STEPS,
-            "PAIRED_ROUNDS": PAIRED_ROUNDS}
+        return {
+            **QUICK,
+            "BATCHES": QUICK_BATCHES,
+            "MEMORY_STEPS": QUICK_MEMORY_STEPS,
+            "PAIRED_ROUNDS": QUICK_PAIRED_ROUNDS,
+        }
+    return {
+        "FAST_TRAIN": FAST_TRAIN,
+        "FAST_INFER": FAST_INFER,
+        "SLOW_TRAIN": SLOW_TRAIN,
+        "SLOW_INFER": SLOW_INFER,
+        "TFJS_CPU_TRAIN": TFJS_CPU_TRAIN,
+        "BATCHES": BATCHES,
+        "MEMORY_STEPS": MEMORY_STEPS,
+        "PAIRED_ROUNDS": PAIRED_ROUNDS,
+    }

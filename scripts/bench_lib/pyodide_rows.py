@@ -37,7 +37,8 @@ def prepare(page, backend: str):
 def bench_page(page, batches, train_plan, infer_plan, memory_steps=0) -> dict:
     result = page.run(
         "import pb_timing\n"
-        f"await pb_timing.bench({list(batches)!r}, {train_plan!r}, {infer_plan!r}, memory_steps={memory_steps})")
+        f"await pb_timing.bench({list(batches)!r}, {train_plan!r}, {infer_plan!r}, memory_steps={memory_steps})"
+    )
     result["train"] = _int_keys(result["train"])
     result["infer"] = _int_keys(result["infer"])
     return result
@@ -47,7 +48,8 @@ def gemm_report(page) -> dict:
     """FMA peak and GEMM GFLOP/s of the current wasm backend's kernels (pybrowserml.backends.wasm.bench)."""
     return page.run(
         "import pybrowserml as pb\nfrom pybrowserml.backends.wasm.bench import report\n"
-        "await report(pb.get_backend().rt)")
+        "await report(pb.get_backend().rt)"
+    )
 
 
 def infer_once(page, batch: int, plan) -> dict:

@@ -44,29 +44,40 @@ def format_failures(rows: list[dict]) -> str:
     lines = []
     for row in rows:
         for part in ("train", "infer"):
-            errors = {entry["error"] for entry in row.get(part, {}).values() if isinstance(entry, dict) and "error" in entry}
+            errors = {
+                entry["error"] for entry in row.get(part, {}).values() if isinstance(entry, dict) and "error" in entry
+            }
             for error in sorted(errors):
                 missing = row.get("missing_backprop_kernels")
-                lines.append(f"  {row['label']} {part}: tried one step, it raised: {error}"
-                             + (f"; kernels missing from its registry: {', '.join(missing)}" if missing else ""))
+                lines.append(
+                    f"  {row['label']} {part}: tried one step, it raised: {error}"
+                    + (f"; kernels missing from its registry: {', '.join(missing)}" if missing else "")
+                )
     return "\n".join(lines)
 
 
 def table(rows: list[dict], batches) -> str:
     headers = ["", *[f"train b{b}" for b in batches], *[f"infer b{b}" for b in batches]]
-    lines = [[row["label"], *[_cell(row, "train", b) for b in batches], *[_cell(row, "infer", b) for b in batches]]
-             for row in rows]
+    lines = [
+        [row["label"], *[_cell(row, "train", b) for b in batches], *[_cell(row, "infer", b) for b in batches]]
+        for row in rows
+    ]
     widths = [max(len(str(line[i])) for line in [headers, *lines]) for i in range(len(headers))]
-    fmt = lambda cells: "| " + " | ".join(  # noqa: E731
-        str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+
+    def fmt(cells):
+        return (
+            "| "
+            + " | ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+            + " |"
+        )
+
     rule = "|" + "|".join("-" * (w + 1) + ":" if i else "-" * (w + 2) for i, w in enumerate(widths)) + "|"
     return "\n".join([fmt(headers), rule, *[fmt(line) for line in lines]])
 
 
 def _ratio(name, numerator, denominator, target):
     value = numerator / denominator if numerator and denominator else None
-    return {"name": name, "value": value, "target": target,
-            "met": None if value is None else value >= target}
+    return {"name": name, "value": value, "target": target, "met": None if value is None else value >= target}
 
 
 def ratios(rows_by_key: dict, gemm: dict) -> list[dict]:
@@ -77,29 +88,54 @@ def ratios(rows_by_key: dict, gemm: dict) -> list[dict]:
     best_key = max(tfjs_train, key=tfjs_train.get) if tfjs_train else None
     best_label = get(best_key)["label"] if best_key else "TF.js (none trained)"
     result = [
-        _ratio(f"wasm 1 thread training b{b} / {best_label} (TF.js's best training backend)",
-               rate(get(PB_WASM), "train", b), tfjs_train.get(best_key), 20.0),
-        _ratio(f"wasm 1 thread training b{b} / numpy in Pyodide",
-               rate(get(PB_WASM), "train", b), rate(get(PB_PYODIDE_NUMPY), "train", b), 20.0),
-        _ratio(f"wasm 1 thread inference b{b} / TF.js wasm 1 thread",
-               rate(get(PB_WASM), "infer", b), rate(get(TFJS_WASM), "infer", b), 0.8),
+        _ratio(
+            f"wasm 1 thread training b{b} / {best_label} (TF.js's best training backend)",
+            rate(get(PB_WASM), "train", b),
+            tfjs_train.get(best_key),
+            20.0,
+        ),
+        _ratio(
+            f"wasm 1 thread training b{b} / numpy in Pyodide",
+            rate(get(PB_WASM), "train", b),
+            rate(get(PB_PYODIDE_NUMPY), "train", b),
+            20.0,
+        ),
+        _ratio(
+            f"wasm 1 thread inference b{b} / TF.js wasm 1 thread",
+            rate(get(PB_WASM), "infer", b),
+            rate(get(TFJS_WASM), "infer", b),
+            0.8,
+        ),
     ]
     if get(PB_WASM_THREADS) and get(TFJS_WASM_THREADS):
         threads = get(PB_WASM_THREADS).get("threads")
         result += [
-            _ratio(f"wasm {threads} threads training b{b} / {best_label}",
-                   rate(get(PB_WASM_THREADS), "train", b), tfjs_train.get(best_key), 20.0),
-            _ratio(f"wasm {threads} threads training b{b} / numpy in Pyodide",
-                   rate(get(PB_WASM_THREADS), "train", b), rate(get(PB_PYODIDE_NUMPY), "train", b), 20.0),
-            _ratio(f"wasm {threads} threads inference b{b} / TF.js wasm threaded",
-                   rate(get(PB_WASM_THREADS), "infer", b), rate(get(TFJS_WASM_THREADS), "infer", b), 0.8),
+            _ratio(
+                f"wasm {threads} threads training b{b} / {best_label}",
+                rate(get(PB_WASM_THREADS), "train", b),
+                tfjs_train.get(best_key),
+                20.0,
+            ),
+            _ratio(
+                f"wasm {threads} threads training b{b} / numpy in Pyodide",
+                rate(get(PB_WASM_THREADS), "train", b),
+                rate(get(PB_PYODIDE_NUMPY), "train", b),
+                20.0,
+            ),
+            _ratio(
+                f"wasm {threads} threads inference b{b} / TF.js wasm threaded",
+                rate(get(PB_WASM_THREADS), "infer", b),
+                rate(get(TFJS_WASM_THREADS), "infer", b),
+                0.8,
+            ),
         ]
     peak = one_thread_peak(gemm)
     for key, g in gemm.items():
         if peak and "gemm_256_gflops" in g:
             share = gemm_share(g, peak)
-            result.append({"name": f"GEMM 256^3 / SIMD FMA peak ({key})", "value": share, "target": 0.6,
-                           "met": share >= 0.6})
+            result.append(
+                {"name": f"GEMM 256^3 / SIMD FMA peak ({key})", "value": share, "target": 0.6, "met": share >= 0.6}
+            )
     return result
 
 
@@ -134,8 +170,10 @@ def format_gemm(gemm: dict) -> str:
         threads = g.get("threads") or 1
         of = "peak" if threads == 1 else f"{threads} x peak"
         flavour = {True: " (relaxed SIMD, fused multiply-add)", False: " (plain SIMD)"}.get(g.get("relaxed_simd"), "")
-        lines.append(f"  GEMM {key}{flavour}: 256^3 {g['gemm_256_gflops']} GFLOP/s ({gemm_share(g, peak, 256):.0%} of {of}), "
-                     f"512^3 {g['gemm_512_gflops']} GFLOP/s ({gemm_share(g, peak, 512):.0%})")
+        lines.append(
+            f"  GEMM {key}{flavour}: 256^3 {g['gemm_256_gflops']} GFLOP/s ({gemm_share(g, peak, 256):.0%} of {of}), "
+            f"512^3 {g['gemm_512_gflops']} GFLOP/s ({gemm_share(g, peak, 512):.0%})"
+        )
     return "\n".join(lines)
 
 
@@ -145,9 +183,11 @@ def format_memory(memory: dict) -> str:
     steps = memory["steps"]
     first, last = memory["after_step_1"], memory[f"after_step_{steps}"]
     mib = lambda n: f"{n / 2**20:.2f} MiB"  # noqa: E731
-    return (f"  wasm, batch {memory['batch']}: after step 1 {first['arrays']} arrays, {mib(first['bytes'])} live, "
-            f"heap {mib(first['heap_bytes'])}; after step {steps} {last['arrays']} arrays, {mib(last['bytes'])} live, "
-            f"heap {mib(last['heap_bytes'])} (growth {last['bytes'] - first['bytes']:+,} bytes live)")
+    return (
+        f"  wasm, batch {memory['batch']}: after step 1 {first['arrays']} arrays, {mib(first['bytes'])} live, "
+        f"heap {mib(first['heap_bytes'])}; after step {steps} {last['arrays']} arrays, {mib(last['bytes'])} live, "
+        f"heap {mib(last['heap_bytes'])} (growth {last['bytes'] - first['bytes']:+,} bytes live)"
+    )
 
 
 def format_paired(paired: dict) -> str:
@@ -157,6 +197,8 @@ def format_paired(paired: dict) -> str:
     for key, result in paired.items():
         each = ", ".join(f"{r['ratio']:.2f}" for r in result["rounds"])
         target = result.get("target", 0.8)
-        lines.append(f"  {key}: {result['ratio']:.2f}x (median of rounds {each}; target >= {target:g}x: "
-                     f"{'met' if result['ratio'] >= target else 'NOT met'})")
+        lines.append(
+            f"  {key}: {result['ratio']:.2f}x (median of rounds {each}; target >= {target:g}x: "
+            f"{'met' if result['ratio'] >= target else 'NOT met'})"
+        )
     return "\n".join(lines)

@@ -52,7 +52,10 @@ def bench_backend(page, backend: str, batches, train_plan, infer_plan, train_onc
 
 def infer_once(page, batch: int, plan) -> dict:
     """One inference measurement on the page's current backend (for the paired comparison)."""
-    return page.evaluate("""async ([batch, plan]) => {
+    return page.evaluate(
+        """async ([batch, plan]) => {
         const { inferenceSamplesPerSecond } = await import("/bench/tfjs_bench.mjs");
         return await inferenceSamplesPerSecond(window.tf, batch, plan);
-    }""", [batch, plan])
+    }""",
+        [batch, plan],
+    )

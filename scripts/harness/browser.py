@@ -78,7 +78,7 @@ class PyodideError(RuntimeError):
 class PyodidePage:
     """One page with pybrowserml imported in Pyodide."""
 
-    def __init__(self, browser: "Browser", page, path: str = "/web/pages/blank.html"):
+    def __init__(self, browser: Browser, page, path: str = "/web/pages/blank.html"):
         self.browser = browser
         self.page = page
         self.path = path
@@ -147,7 +147,8 @@ class Browser:
         if self.user_data_dir is not None:
             self._browser = None
             self.context = self._pw.chromium.launch_persistent_context(
-                str(self.user_data_dir), accept_downloads=True, **options)
+                str(self.user_data_dir), accept_downloads=True, **options
+            )
         else:
             self._browser = self._pw.chromium.launch(**options)
             self.context = self._browser.new_context(accept_downloads=True)

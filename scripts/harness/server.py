@@ -36,7 +36,7 @@ class _Handler(SimpleHTTPRequestHandler):
         path = unquote(urlsplit(path).path)
         for prefix, root in self.routes.items():
             if path.startswith(prefix):
-                target = (Path(root) / path[len(prefix):]).resolve()
+                target = (Path(root) / path[len(prefix) :]).resolve()
                 if Path(root).resolve() in target.parents or target == Path(root).resolve():
                     return str(target)
         return "/nonexistent"

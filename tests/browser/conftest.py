@@ -7,6 +7,7 @@ uncaught error, or logged a console error (check_clean in tests/conftest.py).
 from __future__ import annotations
 
 import pytest
+
 from harness import Browser
 from harness.browser import temporary_profile
 

@@ -26,7 +26,7 @@ JS_MAKE_IMAGES = """async () => {
 
 # Interior pixels of each quadrant after resizing to 28x28 (row, col) and their expected colours.
 QUADRANTS = {(3, 3): (255, 0, 0), (3, 24): (0, 255, 0), (24, 3): (0, 0, 255), (24, 24): (255, 255, 255)}
-LUMA = {(255, 0, 0): 76, (0, 255, 0): 150, (0, 0, 255): 29, (255, 255, 255): 255}   # BT.601, rounded
+LUMA = {(255, 0, 0): 76, (0, 255, 0): 150, (0, 0, 255): 29, (255, 255, 255): 255}  # BT.601, rounded
 
 
 @pytest.fixture

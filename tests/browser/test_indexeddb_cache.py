@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-FASHION_LABELS = "/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"    # 5 KB
-FASHION_IMAGES = "/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"    # 4.4 MB
+FASHION_LABELS = "/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"  # 5 KB
+FASHION_IMAGES = "/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"  # 4.4 MB
 
 # JS run in the page to look at (and tamper with) what the store wrote, behind the store's back.
 JS_COUNT = """async ([dbName, key]) => {
@@ -37,7 +37,9 @@ JS_FLIP_A_BYTE = """async ([dbName, key, index]) => {
 
 def use_cache(page, namespace: str) -> str:
     """Point the page's default dataset cache at `namespace`; returns its IndexedDB database name."""
-    page.run(f"from pybrowserml.data import cache as _cache\n_cache._default = _cache.DatasetCache(namespace={namespace!r})")
+    page.run(
+        f"from pybrowserml.data import cache as _cache\n_cache._default = _cache.DatasetCache(namespace={namespace!r})"
+    )
     return "pybrowserml:" + namespace
 
 
@@ -104,16 +106,19 @@ import hashlib, pybrowserml.data as data
     first = page.run(checksum)
     assert first[:4] == [[60000, 28, 28, 1], "uint8", "int32", [10000, 28, 28, 1]]
     assert sorted(u.rsplit("/", 1)[-1] for u in requests if "/datasets/" in u) == [
-        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
-        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+    ]
 
     page.reload()
     requests.clear()
     second = page.run(checksum)
-    assert requests == []            # not one request: IndexedDB served it all
-    assert second == first           # and the very same arrays
+    assert requests == []  # not one request: IndexedDB served it all
+    assert second == first  # and the very same arrays
     listing = page.run("[(r['name'], r['bytes']) for r in await data.default_cache().list()]")
-    pixels_and_labels = (60000 + 10000) * (784 + 1)   # cached as parsed uint8 arrays (npz)
+    pixels_and_labels = (60000 + 10000) * (784 + 1)  # cached as parsed uint8 arrays (npz)
     assert len(listing) == 1 and listing[0][0] == "fashion_mnist"
     assert pixels_and_labels < listing[0][1] < pixels_and_labels + 4096
 
@@ -131,7 +136,7 @@ images = await data.load_idx("{FASHION_IMAGES}")
 [hashlib.sha256(images.tobytes()).hexdigest(), DatasetCache.key(cache_name(url), url)]
 """)
     counts = page.js(JS_COUNT, [database, key])
-    assert counts["manifests"] == 1 and counts["chunks"] == 2   # 4.4 MB in 4 MiB chunks
+    assert counts["manifests"] == 1 and counts["chunks"] == 2  # 4.4 MB in 4 MiB chunks
     assert page.js(JS_FLIP_A_BYTE, [database, key, 1]) > 100
 
     page.reload()
@@ -185,7 +190,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     images = await data.load_idx("{FASHION_IMAGES}")      # 4.4 MB: more than the 2 MB left
     labels = await data.load_idx("{FASHION_LABELS}")      # 5 KB: still fits, the cache still works
-store = IndexedDBStore("{database.split(':', 1)[1]}")
+store = IndexedDBStore("{database.split(":", 1)[1]}")
 try:
     await store.put("direct", np.random.default_rng(0).bytes(3_000_000))  # random: no compression helps
     direct = "stored"
@@ -195,13 +200,13 @@ except QuotaExceededError as e:
  DatasetCache.key(cache_name(url), url), direct, [r["name"] for r in await data.default_cache().list()]]
 """)
     finally:
-        cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})   # no quotaSize: back to normal
+        cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})  # no quotaSize: back to normal
         cdp.detach()
     shape, n_labels, caught, key, direct, cached = result
     assert shape == [10000, 28, 28] and n_labels == 10000
     assert [c[0] for c in caught] == ["CacheWarning"]
     assert "was not cached" in caught[0][1] and "quota exceeded" in caught[0][1]
-    assert "quota exceeded while storing \"direct\"" in direct
+    assert 'quota exceeded while storing "direct"' in direct
     assert cached == ["t10k-labels-idx1-ubyte.gz"]
     assert pyodide_page.js(JS_COUNT, [database, key]) == {"manifests": 0, "chunks": 0, "allChunks": 1}
     assert pyodide_page.js(JS_COUNT, [database, "direct"])["chunks"] == 0
@@ -280,7 +285,7 @@ with warnings.catch_warnings(record=True) as caught:
     labels = await data.load_idx("{FASHION_LABELS}")
     labels_again = await data.load_idx("{FASHION_LABELS}")
 try:
-    await IndexedDBStore("{database.split(':', 1)[1]}").keys()
+    await IndexedDBStore("{database.split(":", 1)[1]}").keys()
     direct = "opened"
 except StorageUnavailableError as e:
     direct = str(e)
@@ -292,7 +297,7 @@ except StorageUnavailableError as e:
     first_labels, count, same, caught, direct = result
     assert count == 10000 and same is True
     assert first_labels == [9, 2, 1, 1, 6]
-    assert len(caught) == 1 and caught[0][0] == "CacheWarning"   # warned once, not once per load
+    assert len(caught) == 1 and caught[0][0] == "CacheWarning"  # warned once, not once per load
     assert "blocked" in caught[0][1] and "loads from its source" in caught[0][1]
     assert "blocked" in direct and "close other tabs" in direct
 
@@ -369,5 +374,4 @@ await store.put("k", b"survives the upgrade")
         assert other_tab.evaluate(JS_NEWER_TAB, "pybrowserml:" + namespace) == 2
     finally:
         other_tab.close()
-    assert pyodide_page.run("[(await store.get('k')).decode(), await store.keys()]") == [
-        "survives the upgrade", ["k"]]
+    assert pyodide_page.run("[(await store.get('k')).decode(), await store.keys()]") == ["survives the upgrade", ["k"]]

@@ -39,11 +39,13 @@ dict(result, text=str(result))
     np.testing.assert_allclose(loaded.predict(x, verbose=0), page_probs, atol=0.02)
     import base64
 
-    page_loaded = np.array(pyodide_page.run(f"""
+    page_loaded = np.array(
+        pyodide_page.run(f"""
 import base64
 again = pb.load_json(base64.b64decode({base64.b64encode(target.read_bytes()).decode()!r}))
 again.predict(x, verbose=0).tolist()
-"""))
+""")
+    )
     np.testing.assert_allclose(loaded.predict(x, verbose=0), page_loaded, atol=1e-6)
 
     # The same page refuses a tampered file, and points sync callers to the async IndexedDB API.
@@ -62,11 +64,14 @@ pb.load_json(json.dumps(doc))
 
 def test_indexeddb_keeps_a_model_across_a_reload(persistent_pyodide_page):
     page = persistent_pyodide_page
-    saved = page.run(BUILD_MODEL + """
+    saved = page.run(
+        BUILD_MODEL
+        + """
 from pybrowserml.io import save_json_async
 await save_json_async(model, "kept-model", quantize="float16")
 model.predict(x, verbose=0).tolist()
-""")
+"""
+    )
     page.reload()
     restored = page.run("""
 import numpy as np

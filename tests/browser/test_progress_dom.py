@@ -42,11 +42,14 @@ def test_fit_async_with_verbose_shows_progress_in_a_created_element(pyodide_page
             if (root) window.__samples.push(root.dataset.state + ' ' + (root.dataset.step || ''));
         }, 5);
     }""")
-    logged = pyodide_page.run(SETUP + """
+    logged = pyodide_page.run(
+        SETUP
+        + """
 assert isinstance(default_progress(1), DomProgress)
 history = await model.fit_async(x, y, batch_size=8, epochs=3, verbose=1, yield_every=0.02)
 [float(v) for v in history.history["loss"]]
-""")
+"""
+    )
     samples = pyodide_page.js("() => { clearInterval(window.__timer); return window.__samples; }")
     state = _element_state(pyodide_page, "pybrowserml-progress")
     assert state is not None, "fit_async(verbose=1) should create the progress element in the page"
@@ -73,10 +76,13 @@ def test_dom_progress_renders_into_an_existing_container(pyodide_page):
         host.appendChild(box);
         document.body.appendChild(host);
     }""")
-    pyodide_page.run(SETUP + """
+    pyodide_page.run(
+        SETUP
+        + """
 await model.fit_async(x[:96], y[:96], batch_size=32, epochs=2, verbose=0, callbacks=[DomProgress("my-progress")])
 None
-""")
+"""
+    )
     state = _element_state(pyodide_page, "my-progress")
     assert state["parent"] == "SECTION" and state["classes"] == ["card", "pybrowserml-progress"]
     assert state["title"].startswith("Epoch 2/2 - done")

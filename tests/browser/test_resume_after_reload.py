@@ -24,7 +24,9 @@ y = rng.integers(0, 3, 128).astype("int32")
 FIT = dict(epochs=3, batch_size=16, seed=4, verbose=0)   # 8 batches per epoch
 """
 
-START_AND_HANG = SETUP + """
+START_AND_HANG = (
+    SETUP
+    + """
 gate = {"reached": False}
 
 def hang_mid_training(batch, logs):
@@ -40,6 +42,7 @@ task = asyncio.ensure_future(model.fit_async(
     **FIT))
 "started"
 """
+)
 
 
 def test_fit_async_resumes_after_a_reload(persistent_pyodide_page):
@@ -50,7 +53,9 @@ def test_fit_async_resumes_after_a_reload(persistent_pyodide_page):
     assert progress == [1, 6, False]  # mid-training: epoch 1 (of 0..2), 6 of 8 batches done
 
     page.reload()
-    resumed = page.run(SETUP + """
+    resumed = page.run(
+        SETUP
+        + """
 from pybrowserml.storage import open_store
 model = make_model()
 seen = []
@@ -59,7 +64,8 @@ history = await model.fit_async(x, y, resume=True, callbacks=[
     LambdaCallback(on_train_batch_begin=lambda b, logs: seen.append((model.fit_state.epoch, b)))], **FIT)
 {"weights": [w.ravel().tolist() for w in model.get_weights()], "first": seen[0], "steps": len(seen),
  "epochs": history.epoch, "left": await open_store("checkpoints").keys()}
-""")
+"""
+    )
     # The last backup was written after batch 5 of epoch 1 (every 2nd batch: 2, 4, ..., 14 overall).
     assert resumed["first"] == [1, 6] and resumed["steps"] == 2 + 8
     assert resumed["epochs"] == [1, 2]

@@ -61,8 +61,9 @@ def test_tfjs_loads_the_export_and_predicts_the_same_classes(pyodide_page):
 
     result, files = _export_and_collect(page, None)
     assert sorted(name for name, _ in files) == ["fashion-cnn.json", "fashion-cnn.weights.bin"]
-    assert json.loads(base64.b64decode(files[[n for n, _ in files].index("fashion-cnn.json")][1]))[
-        "weightsManifest"][0]["paths"] == ["./fashion-cnn.weights.bin"]
+    assert json.loads(base64.b64decode(files[[n for n, _ in files].index("fashion-cnn.json")][1]))["weightsManifest"][
+        0
+    ]["paths"] == ["./fashion-cnn.weights.bin"]
     out = page.js(JS_LOAD_AND_PREDICT, [files, batch, [16, 12, 12, 1]])
     probs = np.array(out["probs"])
     assert "DepthwiseConv2D" in out["layers"] and "Concatenate" in out["layers"]

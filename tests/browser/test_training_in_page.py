@@ -6,7 +6,6 @@ import gzip
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pytest
 
 from harness.paths import FASHION_MNIST
 
@@ -28,15 +27,23 @@ curve = [float(v) for v in history.history["loss"]]
 
 
 def _fashion_mnist_subset(n=64):
-    images = gzip.open(FASHION_MNIST / "train-images-idx3-ubyte.gz").read()[16:16 + n * 784]
-    labels = gzip.open(FASHION_MNIST / "train-labels-idx1-ubyte.gz").read()[8:8 + n]
+    images = gzip.open(FASHION_MNIST / "train-images-idx3-ubyte.gz").read()[16 : 16 + n * 784]
+    labels = gzip.open(FASHION_MNIST / "train-labels-idx1-ubyte.gz").read()[8 : 8 + n]
     return base64.b64encode(images).decode(), base64.b64encode(labels).decode()
 
 
 def _run_in_cpython(script, namespace):
     async def main():
-        exec(compile("async def __script():\n" + "\n".join("    " + line for line in script.splitlines())
-                     + "\n    return locals()", "<training script>", "exec"), namespace)
+        exec(
+            compile(
+                "async def __script():\n"
+                + "\n".join("    " + line for line in script.splitlines())
+                + "\n    return locals()",
+                "<training script>",
+                "exec",
+            ),
+            namespace,
+        )
         return await namespace["__script"]()
 
     # Playwright's sync API keeps an event loop running in this thread: run ours in another one.
@@ -59,7 +66,9 @@ def test_page_stays_responsive_while_training_on_the_main_thread(pyodide_page):
         window.__ticks = [];
         window.__timer = setInterval(() => window.__ticks.push(performance.now()), 20);
     }""")
-    result = pyodide_page.run(f"X_B64 = {x_b64!r}\nY_B64 = {y_b64!r}\n" + """
+    result = pyodide_page.run(
+        f"X_B64 = {x_b64!r}\nY_B64 = {y_b64!r}\n"
+        + """
 import base64
 import js
 import numpy as np
@@ -75,12 +84,15 @@ start = js.performance.now()
 # handing the page a turn between steps, which a single long step could not show.
 await model.fit_async(x, y, batch_size=8, epochs=4, verbose=0)
 {"start": start, "end": js.performance.now(), "steps": 4 * len(x) // 8}
-""")
+"""
+    )
     ticks = pyodide_page.js("() => { clearInterval(window.__timer); return window.__ticks; }")
     during = [t for t in ticks if result["start"] <= t <= result["end"]]
     edges = [result["start"], *during, result["end"]]
     gaps = np.diff(edges)
     duration = result["end"] - result["start"]
     # Long enough to mean something (fit_async yields about every 100 ms), and a tick at least every 250 ms.
-    assert duration > 1000 and len(during) >= duration / 250, f"the timer fired {len(during)} times in {duration:.0f} ms"
+    assert duration > 1000 and len(during) >= duration / 250, (
+        f"the timer fired {len(during)} times in {duration:.0f} ms"
+    )
     assert gaps.max() < 250, f"the page froze for {gaps.max():.0f} ms during training ({result['steps']} steps)"

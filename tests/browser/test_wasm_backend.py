@@ -2,7 +2,6 @@
 fallback, and a real training step that must match the numpy backend and must not leak."""
 
 import pytest
-
 from _wasm_network import network
 
 
@@ -81,8 +80,9 @@ out["zeros"] = wasm.download(wasm.zeros((5,), "uint8")).tolist()
 out["default"] = wasm.download(wasm.run("from_uint8", wasm.upload(np.array([255, 51], np.uint8)))).tolist()
 out
 """)
-    assert result["convert"] == [["uint8", True, "float32", shape, True] for shape in
-                                 ([2, 28, 28, 1], [17], [15], [1], [0, 4], [3, 16])]
+    assert result["convert"] == [
+        ["uint8", True, "float32", shape, True] for shape in ([2, 28, 28, 1], [17], [15], [1], [0, 4], [3, 16])
+    ]
     assert result["other kernels"] == ["uint8", True, "uint8", True, {"add": 1, "concat": 1, "from_uint8": 0}]
     assert result["zeros"] == [0] * 5
     assert result["default"] == pytest.approx([1.0, 0.2], rel=1e-6)  # scale defaults to 1/255

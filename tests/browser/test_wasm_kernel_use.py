@@ -131,14 +131,17 @@ def training_losses(be, steps=4, seed=2):
 
 def test_training_steps_through_autograd_match_numpy(page):
     """The kernels inside real training steps (autograd, lazy concat, in-place Adam) give numpy's numbers."""
-    result = page.run(TRAINING + r"""
+    result = page.run(
+        TRAINING
+        + r"""
 before = dict(wasm.fallback_counts)
 wasm_losses, wasm_weights = training_losses(wasm)
 np_losses, np_weights = training_losses(NUMPY)
 {"wasm": wasm_losses, "numpy": np_losses,
  "weight_error": max(float(np.max(np.abs(np.subtract(wasm_weights[k], np_weights[k])))) for k in np_weights),
  "fallbacks": {k: v - before.get(k, 0) for k, v in wasm.fallback_counts.items() if v != before.get(k, 0)}}
-""")
+"""
+    )
     assert result["fallbacks"] == {}
     assert result["wasm"] == pytest.approx(result["numpy"], rel=1e-4, abs=1e-5)
     assert result["wasm"][-1] < result["wasm"][0]  # it does learn

@@ -96,4 +96,4 @@ for name, be in (("plain", wasm), ("relaxed", relaxed)):
 out
 """)
     assert result["plain"] == 0.0
-    assert result["relaxed"] in (0.0, -(2.0 ** -26))
+    assert result["relaxed"] in (0.0, -(2.0**-26))

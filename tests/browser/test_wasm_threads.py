@@ -5,6 +5,7 @@ tests/conformance (its wasm-threads configurations)."""
 
 import pytest
 from _wasm_network import network
+
 from harness import Browser
 
 CREATE = "await create_async(threads=2)"

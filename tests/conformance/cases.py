@@ -77,8 +77,15 @@ def compare(rows, be, oracle, case_id, kernel_name, program):
     try:
         got = _download(be, program(be))
     except Exception as error:  # one broken case must not hide the others' rows
-        rows.append([f"{case_id} raised {type(error).__name__}: {error}", kernel_name, FAILED, 0.0,
-                     be.fallback_counts == before])
+        rows.append(
+            [
+                f"{case_id} raised {type(error).__name__}: {error}",
+                kernel_name,
+                FAILED,
+                0.0,
+                be.fallback_counts == before,
+            ]
+        )
         return
     native = be.fallback_counts == before
     want = _download(oracle, program(oracle))
@@ -88,8 +95,9 @@ def compare(rows, be, oracle, case_id, kernel_name, program):
         g = got.get(output)
         if g is None or g.shape != w.shape or g.dtype != result_dtype(w.dtype):
             what = "missing" if g is None else f"{g.shape} {g.dtype}"
-            rows.append([f"{row_id}: got {what}, expected {w.shape} {result_dtype(w.dtype)}", kernel_name, FAILED,
-                         0.0, native])
+            rows.append(
+                [f"{row_id}: got {what}, expected {w.shape} {result_dtype(w.dtype)}", kernel_name, FAILED, 0.0, native]
+            )
             continue
         g64, w64 = g.astype(np.float64), w.astype(np.float64)
         error = float(np.max(np.abs(g64 - w64))) if w.size else 0.0
@@ -122,15 +130,25 @@ def gemm_cases(rng):
             for tb in (False, True):
                 a = rand(rng, k, m) if ta else rand(rng, m, k)
                 b = rand(rng, n, k) if tb else rand(rng, k, n)
-                yield f"matmul {m}x{k}x{n} ta={ta} tb={tb}", "matmul", kernel("matmul", a, b, transpose_a=ta,
-                                                                                 transpose_b=tb)
+                yield (
+                    f"matmul {m}x{k}x{n} ta={ta} tb={tb}",
+                    "matmul",
+                    kernel("matmul", a, b, transpose_a=ta, transpose_b=tb),
+                )
     # large enough for the threaded kernels to split them into row blocks
     for m, k, n in [(300, 200, 100), (6272, 64, 32), (96, 1500, 40)]:
         yield f"big matmul {m}x{k}x{n}", "matmul", kernel("matmul", rand(rng, m, k), rand(rng, k, n))
-        yield f"big matmul^T {m}x{k}x{n}", "matmul", kernel("matmul", rand(rng, k, m), rand(rng, n, k),
-                                                             transpose_a=True, transpose_b=True)
-    for shape, units, has_bias, act in [((32, 50), 10, True, None), ((2, 3, 5), 7, True, "relu"),
-                                        ((7, 129), 33, False, "relu6"), ((1, 1), 1, True, "relu")]:
+        yield (
+            f"big matmul^T {m}x{k}x{n}",
+            "matmul",
+            kernel("matmul", rand(rng, k, m), rand(rng, n, k), transpose_a=True, transpose_b=True),
+        )
+    for shape, units, has_bias, act in [
+        ((32, 50), 10, True, None),
+        ((2, 3, 5), 7, True, "relu"),
+        ((7, 129), 33, False, "relu6"),
+        ((1, 1), 1, True, "relu"),
+    ]:
         x, w = rand(rng, *shape), rand(rng, shape[-1], units)
         b = rand(rng, units) if has_bias else None
         yield f"dense {shape}->{units} {act}", "dense", kernel("dense", x, w, b, activation=act)
@@ -150,49 +168,73 @@ def _conv_triplet(rng, tag, n, h, w, c, kh, kw, o, s, pad, has_bias, act, high=1
 
 
 def conv_cases(rng):
-    for i, (n, h, w, c, kh, kw, o, s, pad, has_bias, act) in enumerate([  # im2col + GEMM
-        (2, 7, 9, 3, 3, 3, 5, (1, 1), "same", True, "relu"),
-        (3, 8, 8, 4, 3, 3, 8, (2, 2), "same", False, None),
-        (2, 9, 7, 5, 3, 3, 6, (2, 2), "valid", True, "relu6"),
-        (1, 5, 5, 1, 5, 5, 3, (1, 1), "same", True, None),
-        (2, 6, 6, 7, 1, 1, 9, (1, 1), "same", True, "relu"),
-        (2, 7, 7, 6, 1, 1, 5, (2, 2), "same", False, None),
-        (1, 4, 6, 3, 2, 3, 4, (1, 2), "same", True, "relu"),
-        (2, 16, 16, 64, 3, 3, 8, (1, 1), "same", True, "relu"),   # K=576: 3 im2col chunks, 3 K blocks
-        (3, 28, 28, 1, 3, 3, 16, (1, 1), "same", True, "relu"),
-        (1, 3, 3, 2, 3, 3, 3, (2, 2), "valid", False, None),       # a single output pixel
-        (2, 5, 7, 300, 1, 1, 13, (1, 1), "same", True, "relu6"),   # pointwise, K=300: two K blocks, edge tiles
-        (3, 6, 6, 8, 1, 1, 16, (1, 1), "same", True, None),       # pointwise, whole tiles: unpacked grad_filter
-    ]):
-        yield from _conv_triplet(rng, f"conv{i}:{n}x{h}x{w}x{c} k{kh}x{kw} o{o} s{s} {pad}",
-                                 n, h, w, c, kh, kw, o, s, pad, has_bias, act)
+    for i, (n, h, w, c, kh, kw, o, s, pad, has_bias, act) in enumerate(
+        [  # im2col + GEMM
+            (2, 7, 9, 3, 3, 3, 5, (1, 1), "same", True, "relu"),
+            (3, 8, 8, 4, 3, 3, 8, (2, 2), "same", False, None),
+            (2, 9, 7, 5, 3, 3, 6, (2, 2), "valid", True, "relu6"),
+            (1, 5, 5, 1, 5, 5, 3, (1, 1), "same", True, None),
+            (2, 6, 6, 7, 1, 1, 9, (1, 1), "same", True, "relu"),
+            (2, 7, 7, 6, 1, 1, 5, (2, 2), "same", False, None),
+            (1, 4, 6, 3, 2, 3, 4, (1, 2), "same", True, "relu"),
+            (2, 16, 16, 64, 3, 3, 8, (1, 1), "same", True, "relu"),  # K=576: 3 im2col chunks, 3 K blocks
+            (3, 28, 28, 1, 3, 3, 16, (1, 1), "same", True, "relu"),
+            (1, 3, 3, 2, 3, 3, 3, (2, 2), "valid", False, None),  # a single output pixel
+            (2, 5, 7, 300, 1, 1, 13, (1, 1), "same", True, "relu6"),  # pointwise, K=300: two K blocks, edge tiles
+            (3, 6, 6, 8, 1, 1, 16, (1, 1), "same", True, None),  # pointwise, whole tiles: unpacked grad_filter
+        ]
+    ):
+        yield from _conv_triplet(
+            rng, f"conv{i}:{n}x{h}x{w}x{c} k{kh}x{kw} o{o} s{s} {pad}", n, h, w, c, kh, kw, o, s, pad, has_bias, act
+        )
     # Few input channels (the wasm backend's direct kernels): odd sizes, ow < 4 (no full 4-pixel tile),
     # output channels not divisible by 4 or 8, windows larger than the image, stride 2, and two batches
     # large enough (> 2 MFLOP) for threaded kernels to split them into tasks. Inputs reach 3 (relu6 clips).
-    for i, (n, h, w, c, kh, kw, o, s, pad, has_bias, act) in enumerate([
-        (2, 7, 9, 1, 3, 3, 5, (1, 1), "same", True, "relu"),
-        (3, 8, 11, 2, 3, 3, 16, (2, 2), "same", False, None),
-        (2, 9, 7, 3, 5, 5, 6, (2, 2), "valid", True, "relu6"),
-        (1, 5, 6, 4, 2, 3, 12, (1, 2), "same", True, None),
-        (2, 6, 5, 1, 5, 5, 3, (1, 1), "valid", False, "relu6"),
-        (1, 3, 3, 2, 3, 3, 7, (2, 2), "valid", True, "relu"),      # a single output pixel
-        (2, 10, 3, 3, 1, 3, 9, (1, 1), "same", True, "relu"),      # 1x3 window, rows of 3 pixels
-        (2, 13, 13, 4, 3, 3, 13, (2, 2), "same", False, "relu"),
-        (1, 4, 4, 1, 7, 7, 4, (1, 1), "same", True, None),         # the window is larger than the image
-        (2, 11, 9, 2, 4, 4, 1, (1, 1), "same", True, "relu6"),     # even window: the extra padding goes after
-        (16, 28, 28, 1, 3, 3, 16, (1, 1), "same", True, "relu"),   # the reference stem, split into tasks
-        (6, 20, 18, 3, 3, 3, 20, (2, 1), "same", True, "relu6"),
-    ]):
-        yield from _conv_triplet(rng, f"direct{i}:{n}x{h}x{w}x{c} k{kh}x{kw} o{o} s{s} {pad} {act}",
-                                 n, h, w, c, kh, kw, o, s, pad, has_bias, act, high=3.0)
+    for i, (n, h, w, c, kh, kw, o, s, pad, has_bias, act) in enumerate(
+        [
+            (2, 7, 9, 1, 3, 3, 5, (1, 1), "same", True, "relu"),
+            (3, 8, 11, 2, 3, 3, 16, (2, 2), "same", False, None),
+            (2, 9, 7, 3, 5, 5, 6, (2, 2), "valid", True, "relu6"),
+            (1, 5, 6, 4, 2, 3, 12, (1, 2), "same", True, None),
+            (2, 6, 5, 1, 5, 5, 3, (1, 1), "valid", False, "relu6"),
+            (1, 3, 3, 2, 3, 3, 7, (2, 2), "valid", True, "relu"),  # a single output pixel
+            (2, 10, 3, 3, 1, 3, 9, (1, 1), "same", True, "relu"),  # 1x3 window, rows of 3 pixels
+            (2, 13, 13, 4, 3, 3, 13, (2, 2), "same", False, "relu"),
+            (1, 4, 4, 1, 7, 7, 4, (1, 1), "same", True, None),  # the window is larger than the image
+            (2, 11, 9, 2, 4, 4, 1, (1, 1), "same", True, "relu6"),  # even window: the extra padding goes after
+            (16, 28, 28, 1, 3, 3, 16, (1, 1), "same", True, "relu"),  # the reference stem, split into tasks
+            (6, 20, 18, 3, 3, 3, 20, (2, 1), "same", True, "relu6"),
+        ]
+    ):
+        yield from _conv_triplet(
+            rng,
+            f"direct{i}:{n}x{h}x{w}x{c} k{kh}x{kw} o{o} s{s} {pad} {act}",
+            n,
+            h,
+            w,
+            c,
+            kh,
+            kw,
+            o,
+            s,
+            pad,
+            has_bias,
+            act,
+            high=3.0,
+        )
     # large problems: several im2col chunks, whole-image grad_input tasks, per-task partial filter gradients
-    for i, (n, h, w, c, k, o, s, pad) in enumerate([(8, 28, 28, 16, 3, 32, (1, 1), "same"),
-                                                     (32, 14, 14, 64, 1, 32, (1, 1), "same"),
-                                                     (5, 15, 13, 24, 3, 40, (2, 2), "same"),
-                                                     (3, 20, 20, 8, 5, 12, (1, 1), "valid"),
-                                                     (4, 15, 15, 300, 1, 34, (1, 1), "same")]):  # pointwise, K=300
-        yield from _conv_triplet(rng, f"big conv{i}:{n}x{h}x{w}x{c} k{k} o{o} s{s} {pad}",
-                                 n, h, w, c, k, k, o, s, pad, True, "relu")
+    for i, (n, h, w, c, k, o, s, pad) in enumerate(
+        [
+            (8, 28, 28, 16, 3, 32, (1, 1), "same"),
+            (32, 14, 14, 64, 1, 32, (1, 1), "same"),
+            (5, 15, 13, 24, 3, 40, (2, 2), "same"),
+            (3, 20, 20, 8, 5, 12, (1, 1), "valid"),
+            (4, 15, 15, 300, 1, 34, (1, 1), "same"),
+        ]
+    ):  # pointwise, K=300
+        yield from _conv_triplet(
+            rng, f"big conv{i}:{n}x{h}x{w}x{c} k{k} o{o} s{s} {pad}", n, h, w, c, k, k, o, s, pad, True, "relu"
+        )
 
 
 # -- depthwise --------------------------------------------------------------------------------------
@@ -201,10 +243,16 @@ def conv_cases(rng):
 def _depthwise_triplet(rng, cid, x, wt, b, act, geo):
     yield "fwd " + cid, "depthwise_conv2d", kernel("depthwise_conv2d", x, wt, b, activation=act, **geo)
     dz = normal(rng, *_reference("depthwise_conv2d", x, wt, None, **geo).shape)
-    yield ("grad_input " + cid, "depthwise_conv2d_grad_input",
-           kernel("depthwise_conv2d_grad_input", dz, wt, input_shape=x.shape, **geo))
-    yield ("grad_filter " + cid, "depthwise_conv2d_grad_filter",
-           kernel("depthwise_conv2d_grad_filter", x, dz, filter_shape=wt.shape, **geo))
+    yield (
+        "grad_input " + cid,
+        "depthwise_conv2d_grad_input",
+        kernel("depthwise_conv2d_grad_input", dz, wt, input_shape=x.shape, **geo),
+    )
+    yield (
+        "grad_filter " + cid,
+        "depthwise_conv2d_grad_filter",
+        kernel("depthwise_conv2d_grad_filter", x, dz, filter_shape=wt.shape, **geo),
+    )
 
 
 def _lazy_concat(parts):
@@ -214,8 +262,15 @@ def _lazy_concat(parts):
 
 # Lazy concats along channels (mostly not multiples of 4) read by the depthwise kernels, global pooling
 # and other consumers: every result must equal the oracle's on the concatenated array.
-LAZY_CONCATS = [((3, 5), 6, 1, 1), ((4, 4, 7), 7, 2, 1), ((2, 1, 6, 3), 5, 1, 1), ((8, 8, 8, 8), 14, 2, 1),
-                ((1, 2, 3, 4, 5), 6, 1, 1), ((3, 2), 5, 1, 2), ((32, 32), 14, 1, 1)]
+LAZY_CONCATS = [
+    ((3, 5), 6, 1, 1),
+    ((4, 4, 7), 7, 2, 1),
+    ((2, 1, 6, 3), 5, 1, 1),
+    ((8, 8, 8, 8), 14, 2, 1),
+    ((1, 2, 3, 4, 5), 6, 1, 1),
+    ((3, 2), 5, 1, 2),
+    ((32, 32), 14, 1, 1),
+]
 
 
 def _lazy_inputs(rng, case, widths, h):
@@ -241,11 +296,19 @@ def depthwise_cases(rng):
         yield from _depthwise_triplet(rng, cid, x, wt, b, act, dict(strides=strides, padding=padding))
     # 3x3 with channels a multiple of 4 (the wasm backend's direct path): edge columns, zero rows and
     # interior loops, at widths 1-3, odd sizes, stride 1 / 2 / mixed, both paddings
-    for case, (h, w, c, s, padding) in enumerate([
-        (1, 1, 4, 2, "same"), (2, 3, 8, 2, "same"), (3, 3, 4, 2, "valid"), (5, 7, 12, 2, "same"),
-        (7, 5, 8, 2, "valid"), (9, 9, 4, (2, 1), "same"), (3, 1, 8, 1, "same"), (4, 3, 4, 1, "valid"),
-        (6, 11, 8, 1, "same"),
-    ]):
+    for case, (h, w, c, s, padding) in enumerate(
+        [
+            (1, 1, 4, 2, "same"),
+            (2, 3, 8, 2, "same"),
+            (3, 3, 4, 2, "valid"),
+            (5, 7, 12, 2, "same"),
+            (7, 5, 8, 2, "valid"),
+            (9, 9, 4, (2, 1), "same"),
+            (3, 1, 8, 1, "same"),
+            (4, 3, 4, 1, "valid"),
+            (6, 11, 8, 1, "same"),
+        ]
+    ):
         x, wt = normal(rng, 2, h, w, c), normal(rng, 3, 3, c, 1)
         b = normal(rng, c) if case % 2 else None
         geo = dict(strides=s if isinstance(s, tuple) else (s, s), padding=padding)
@@ -254,28 +317,43 @@ def depthwise_cases(rng):
     # the reference model's shapes (batch trimmed): 3x3, stride 1 and 2, the model's channel counts
     for n, h, c, s in [(2, 14, 16, 1), (2, 28, 16, 2), (2, 7, 96, 1), (1, 7, 192, 1)]:
         x, wt = normal(rng, n, h, h, c), normal(rng, 3, 3, c, 1)
-        yield from _depthwise_triplet(rng, f"dw model x{x.shape} s{s}", x, wt, normal(rng, c), "relu6",
-                                      dict(strides=(s, s), padding="same"))
+        yield from _depthwise_triplet(
+            rng, f"dw model x{x.shape} s{s}", x, wt, normal(rng, c), "relu6", dict(strides=(s, s), padding="same")
+        )
     # batches large enough to be split into several tasks (threads), odd sizes so that chunks differ
-    for n, h, c, s, padding in [(9, 9, 6, 1, "same"), (13, 8, 12, 2, "same"), (7, 10, 5, 1, "valid"),
-                                (11, 7, 8, 1, "same"), (10, 9, 8, 2, "valid")]:
+    for n, h, c, s, padding in [
+        (9, 9, 6, 1, "same"),
+        (13, 8, 12, 2, "same"),
+        (7, 10, 5, 1, "valid"),
+        (11, 7, 8, 1, "same"),
+        (10, 9, 8, 2, "valid"),
+    ]:
         x, wt = normal(rng, n, h, h, c), normal(rng, 3, 3, c, 1)
-        yield from _depthwise_triplet(rng, f"dw batch x{x.shape} s{s} {padding}", x, wt, None, "relu",
-                                      dict(strides=(s, s), padding=padding))
+        yield from _depthwise_triplet(
+            rng, f"dw batch x{x.shape} s{s} {padding}", x, wt, None, "relu", dict(strides=(s, s), padding=padding)
+        )
     for case, (widths, h, s, m) in enumerate(LAZY_CONCATS):
         parts, cid = _lazy_inputs(rng, case, widths, h)
         c = sum(widths)
         wt, b, dz_seed = normal(rng, 3, 3, c, m), normal(rng, c * m), int(rng.integers(1 << 30))
         geo = dict(strides=(s, s), padding="same")
         lazy = _lazy_concat(parts)
-        yield (f"{cid} s{s} m{m} fwd", "depthwise_conv2d",
-               lambda be, lazy=lazy, wt=wt, b=b, geo=geo: be.run("depthwise_conv2d", lazy(be), be.upload(wt),
-                                                                 be.upload(b), activation="relu", **geo))
+        yield (
+            f"{cid} s{s} m{m} fwd",
+            "depthwise_conv2d",
+            lambda be, lazy=lazy, wt=wt, b=b, geo=geo: be.run(
+                "depthwise_conv2d", lazy(be), be.upload(wt), be.upload(b), activation="relu", **geo
+            ),
+        )
         dz_shape = _reference("depthwise_conv2d", np.concatenate(parts, axis=-1), wt, None, **geo).shape
         dz = normal(np.random.default_rng(dz_seed), *dz_shape)
-        yield (f"{cid} s{s} m{m} grad_filter", "depthwise_conv2d_grad_filter",
-               lambda be, lazy=lazy, dz=dz, wt=wt, geo=geo: be.run("depthwise_conv2d_grad_filter", lazy(be),
-                                                                   be.upload(dz), filter_shape=wt.shape, **geo))
+        yield (
+            f"{cid} s{s} m{m} grad_filter",
+            "depthwise_conv2d_grad_filter",
+            lambda be, lazy=lazy, dz=dz, wt=wt, geo=geo: be.run(
+                "depthwise_conv2d_grad_filter", lazy(be), be.upload(dz), filter_shape=wt.shape, **geo
+            ),
+        )
 
         def read_after_download(be, lazy=lazy, wt=wt, geo=geo):
             x = lazy(be)
@@ -308,12 +386,18 @@ def pooling_cases(rng):
         yield "avg " + cid, "avg_pool2d", kernel("avg_pool2d", x, **geo)
         yield "avg_grad " + cid, "avg_pool2d_grad", kernel("avg_pool2d_grad", dy, input_shape=x.shape, **geo)
         yield "gap " + cid, "global_avg_pool", kernel("global_avg_pool", x)
-        yield ("gap_grad " + cid, "global_avg_pool_grad",
-               kernel("global_avg_pool_grad", normal(rng, n, c), input_shape=x.shape))
+        yield (
+            "gap_grad " + cid,
+            "global_avg_pool_grad",
+            kernel("global_avg_pool_grad", normal(rng, n, c), input_shape=x.shape),
+        )
     for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
         parts, cid = _lazy_inputs(rng, case, widths, h)
-        yield (f"gap {cid}", "global_avg_pool",
-               lambda be, lazy=_lazy_concat(parts): be.run("global_avg_pool", lazy(be)))
+        yield (
+            f"gap {cid}",
+            "global_avg_pool",
+            lambda be, lazy=_lazy_concat(parts): be.run("global_avg_pool", lazy(be)),
+        )
 
 
 # -- norm -------------------------------------------------------------------------------------------
@@ -327,8 +411,7 @@ def norm_cases(rng):
         cid = f"bn#{i} x{shape}"
         yield "train " + cid, "batch_norm_train", kernel("batch_norm_train", x, gamma, beta, epsilon=1e-3)
         _, mean, var = _reference("batch_norm_train", x, gamma, beta, epsilon=1e-3)
-        yield ("infer " + cid, "batch_norm_infer",
-               kernel("batch_norm_infer", x, gamma, beta, mean, var, epsilon=1e-3))
+        yield ("infer " + cid, "batch_norm_infer", kernel("batch_norm_infer", x, gamma, beta, mean, var, epsilon=1e-3))
         dy = normal(rng, *shape)
         yield "grad " + cid, "batch_norm_grad", kernel("batch_norm_grad", dy, x, gamma, mean, var, epsilon=1e-3)
 
@@ -359,8 +442,11 @@ def loss_cases(rng):
     yield "softmax (3, 4, 5) axis=0", "softmax", kernel("softmax", a, axis=0)
     yield "log_softmax (3, 4, 5) axis=1", "log_softmax", kernel("log_softmax", a, axis=1)
     logits = normal(rng, 4, 3)
-    yield ("softmax_xent float sparse labels", "softmax_xent",
-           kernel("softmax_xent", logits, np.array([0, 2, 1, 1], np.float32), sparse=True))
+    yield (
+        "softmax_xent float sparse labels",
+        "softmax_xent",
+        kernel("softmax_xent", logits, np.array([0, 2, 1, 1], np.float32), sparse=True),
+    )
 
 
 # -- optim ------------------------------------------------------------------------------------------
@@ -372,12 +458,16 @@ OPTIMIZER_SHAPES = [(3, 3, 5, 1), (7,), (13, 6), (1,), (4, 4, 3, 9)]
 def _updates(name, groups, group_names, steps):
     """The program that uploads the parameter groups, runs the in-place update once per step's attrs and
     returns every updated array, named by group and index."""
+
     def program(be):
         device = [[be.upload(a) for a in group] for group in groups]
         for attrs in steps:
             be.run(name, *device, **attrs)
-        return {f"{g}{j}{a.shape}": d for g, group, dgroup in zip(group_names, groups, device)
-                for j, (a, d) in enumerate(zip(group, dgroup))}
+        return {
+            f"{g}{j}{a.shape}": d
+            for g, group, dgroup in zip(group_names, groups, device)
+            for j, (a, d) in enumerate(zip(group, dgroup))
+        }
 
     return program
 
@@ -386,13 +476,25 @@ def optim_cases(rng):
     def fresh():
         return [normal(rng, *s) for s in OPTIMIZER_SHAPES]
 
-    for i, settings in enumerate([dict(), dict(weight_decay=0.01), dict(weight_decay=0.02, decoupled=False),
-                                  dict(lr=0.01, beta1=0.8, beta2=0.99, epsilon=1e-5)]):
+    for i, settings in enumerate(
+        [
+            dict(),
+            dict(weight_decay=0.01),
+            dict(weight_decay=0.02, decoupled=False),
+            dict(lr=0.01, beta1=0.8, beta2=0.99, epsilon=1e-5),
+        ]
+    ):
         groups = [fresh(), fresh(), fresh(), [np.abs(v) for v in fresh()]]
         steps = [dict(step=step, **settings) for step in (1, 2, 7)]  # bias correction changes with the step
         yield f"adam#{i} {settings}", "adam_update", _updates("adam_update", groups, "pgmv", steps)
-    for i, settings in enumerate([dict(), dict(momentum=0.9), dict(momentum=0.9, nesterov=True, weight_decay=0.01),
-                                  dict(lr=0.1, weight_decay=0.05)]):
+    for i, settings in enumerate(
+        [
+            dict(),
+            dict(momentum=0.9),
+            dict(momentum=0.9, nesterov=True, weight_decay=0.01),
+            dict(lr=0.1, weight_decay=0.05),
+        ]
+    ):
         groups = [fresh(), fresh(), fresh()]
         yield f"sgd#{i} {settings}", "sgd_update", _updates("sgd_update", groups, ["p", "g", "vel"], [settings] * 3)
 
@@ -412,11 +514,13 @@ def shape_cases(rng):
         yield f"concat 5 axis={axis}", "concat", kernel("concat", parts, axis=axis)
         a = parts[2]
         for start, stop in [(0, 2), (1, 6), (2, 3), (-3, None), (4, 100)]:
-            yield (f"slice {a.shape} axis={axis} [{start}:{stop}]", "slice",
-                   kernel("slice", a, axis=axis, start=start, stop=stop))
+            yield (
+                f"slice {a.shape} axis={axis} [{start}:{stop}]",
+                "slice",
+                kernel("slice", a, axis=axis, start=start, stop=stop),
+            )
         for lazy in (True, False):  # along another axis than the last, or not asked: the copy is made at once
-            yield (f"concat 2 axis={axis} lazy={lazy}", "concat",
-                   kernel("concat", [a, a], axis=axis, lazy=lazy))
+            yield (f"concat 2 axis={axis} lazy={lazy}", "concat", kernel("concat", [a, a], axis=axis, lazy=lazy))
     ints = rng.integers(-9, 9, (4, 6, 7)).astype(np.int32)
     yield "concat int32", "concat", kernel("concat", [ints, ints[..., :2]], axis=-1)
     a = normal(rng, 4, 3, 5, 2)
@@ -443,8 +547,11 @@ def shape_cases(rng):
         parts, cid = _lazy_inputs(rng, case, widths, h)
         c, lazy = sum(widths), _lazy_concat(parts)
         yield f"download {cid}", "concat", lazy
-        yield (f"slice {cid}", "slice",
-               lambda be, lazy=lazy, c=c: be.run("slice", lazy(be), axis=3, start=1, stop=c - 1))
+        yield (
+            f"slice {cid}",
+            "slice",
+            lambda be, lazy=lazy, c=c: be.run("slice", lazy(be), axis=3, start=1, stop=c - 1),
+        )
         yield f"reshape {cid}", "reshape", lambda be, lazy=lazy: be.run("reshape", lazy(be), (3, -1))
 
 
@@ -464,12 +571,17 @@ def _add_parts_cases(rng):
             part[axis] = stop - start
             whole, g2 = normal(rng, *part), normal(rng, *shape)
             # a slice alone, a whole array and two slices of different gradients, in mixed orders
-            for arrays, slices in [([g], [(axis, start, stop)]),
-                                   ([whole, g, g2], [None, (axis, start, stop), (axis, start, stop)]),
-                                   ([g, whole], [(axis - len(shape), start, stop), None])]:
-                yield (f"add_parts {shape} axis={axis} [{start}:{stop}] {len(arrays)} parts", "add_parts",
-                       kernel("add_parts", arrays, slices))
-        parts = [normal(rng, *(shape[:axis] + (w,) + shape[axis + 1:])) for w in (3, 5)]
+            for arrays, slices in [
+                ([g], [(axis, start, stop)]),
+                ([whole, g, g2], [None, (axis, start, stop), (axis, start, stop)]),
+                ([g, whole], [(axis - len(shape), start, stop), None]),
+            ]:
+                yield (
+                    f"add_parts {shape} axis={axis} [{start}:{stop}] {len(arrays)} parts",
+                    "add_parts",
+                    kernel("add_parts", arrays, slices),
+                )
+        parts = [normal(rng, *(shape[:axis] + (w,) + shape[axis + 1 :])) for w in (3, 5)]
         yield f"concat large {shape} axis={axis}", "concat", kernel("concat", parts, axis=axis)
 
 
@@ -477,8 +589,16 @@ def _add_parts_cases(rng):
 
 
 def elementwise_cases(rng):
-    pairs = [((37,), (37,)), ((2, 3, 5), ()), ((1,), (4, 6)), ((2, 3, 5), (5,)), ((2, 3, 5), (1, 5)),
-             ((5,), (4, 5)), ((4, 1, 3), (4, 1, 3)), ((3, 1), (1, 4))]
+    pairs = [
+        ((37,), (37,)),
+        ((2, 3, 5), ()),
+        ((1,), (4, 6)),
+        ((2, 3, 5), (5,)),
+        ((2, 3, 5), (1, 5)),
+        ((5,), (4, 5)),
+        ((4, 1, 3), (4, 1, 3)),
+        ((3, 1), (1, 4)),
+    ]
     for name in ("add", "sub", "mul", "div", "maximum"):
         for sa, sb in pairs:
             a = rand(rng, *sa)
@@ -495,8 +615,12 @@ def elementwise_cases(rng):
     yield "pow_scalar 0.5", "pow_scalar", kernel("pow_scalar", positive, 0.5)
     yield "clip -1 2.5", "clip", kernel("clip", x, -1.0, 2.5)
     dy = rand(rng, 3, 7, 5)
-    outputs = {"relu": np.maximum(x, 0), "relu6": np.clip(x, 0, 6),
-               "sigmoid": (1 / (1 + np.exp(-x))).astype(np.float32), "tanh": np.tanh(x)}
+    outputs = {
+        "relu": np.maximum(x, 0),
+        "relu6": np.clip(x, 0, 6),
+        "sigmoid": (1 / (1 + np.exp(-x))).astype(np.float32),
+        "tanh": np.tanh(x),
+    }
     for act, y in outputs.items():
         yield f"activation_grad {act}", "activation_grad", kernel("activation_grad", dy, y, activation=act)
     big = rand(rng, 4, 9, 11, 6)
@@ -516,16 +640,22 @@ def elementwise_cases(rng):
         dy = normal(rng, *shape)
         y = (rng.standard_normal(shape) * 4 + 2).astype(np.float32)  # some above 6 for relu6
         for act in ("relu", "relu6", "sigmoid", "tanh", None):
-            yield (f"activation_bias_grad {shape} {act}", "activation_bias_grad",
-                   kernel("activation_bias_grad", dy, y, activation=act))
+            yield (
+                f"activation_bias_grad {shape} {act}",
+                "activation_bias_grad",
+                kernel("activation_bias_grad", dy, y, activation=act),
+            )
             yield f"activation_grad {shape} {act}", "activation_grad", kernel("activation_grad", dy, y, activation=act)
         for a, b in [(dy, y), (dy, y[0]), (dy, np.full((), 2.5, np.float32))]:
             yield f"add {a.shape} + {b.shape}", "add", kernel("add", a, b)
     for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
         parts, cid = _lazy_inputs(rng, case, widths, h)
         other = normal(rng, 3, h, h, sum(widths))
-        yield (f"add {cid}", "add",
-               lambda be, lazy=_lazy_concat(parts), other=other: be.run("add", lazy(be), be.upload(other)))
+        yield (
+            f"add {cid}",
+            "add",
+            lambda be, lazy=_lazy_concat(parts), other=other: be.run("add", lazy(be), be.upload(other)),
+        )
 
 
 # -- remap ------------------------------------------------------------------------------------------
@@ -534,16 +664,24 @@ def elementwise_cases(rng):
 def remap_cases(rng):
     from pybrowserml.layers.augmentation import source_indices
 
-    for (n, h, w, c), mode in [((3, 7, 5, 1), "constant"), ((2, 28, 28, 1), "reflect"), ((4, 6, 9, 5), "nearest"),
-                               ((2, 8, 8, 3), "wrap"), ((1, 4, 4, 2), "constant")]:
+    for (n, h, w, c), mode in [
+        ((3, 7, 5, 1), "constant"),
+        ((2, 28, 28, 1), "reflect"),
+        ((4, 6, 9, 5), "nearest"),
+        ((2, 8, 8, 3), "wrap"),
+        ((1, 4, 4, 2), "constant"),
+    ]:
         x = normal(rng, n, h, w, c)
         rows_map = source_indices(rng.integers(-h - 2, h + 3, n), h, mode)
         cols_map = source_indices(rng.integers(-w - 2, w + 3, n), w, mode)
         cid = f"{(n, h, w, c)} {mode}"
         yield f"remap_pixels {cid}", "remap_pixels", kernel("remap_pixels", x, rows_map, cols_map, fill_value=-0.5)
         dy = normal(rng, n, h, w, c)
-        yield (f"remap_pixels_grad {cid}", "remap_pixels_grad",
-               kernel("remap_pixels_grad", dy, rows_map, cols_map, input_shape=x.shape))
+        yield (
+            f"remap_pixels_grad {cid}",
+            "remap_pixels_grad",
+            kernel("remap_pixels_grad", dy, rows_map, cols_map, input_shape=x.shape),
+        )
 
 
 CASES_BY_FAMILY = {

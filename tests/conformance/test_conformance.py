@@ -14,8 +14,8 @@ from pathlib import Path
 import cases
 import numpy as np
 import pytest
-from harness import Browser
 
+from harness import Browser
 from pybrowserml.backends import get_backend
 from pybrowserml.backends.kernel_names import FAMILY_OF, KERNEL_NAMES, KERNELS_BY_FAMILY
 
@@ -34,8 +34,21 @@ CASES_SOURCE = (HERE / "cases.py").read_text()
 # float32 cannot give.
 RTOL = 1e-5
 # Integer results and kernels that only move or copy values must match exactly.
-EXACT_KERNELS = frozenset({"argmax", "count_correct", "reshape", "transpose", "broadcast_to", "concat", "slice",
-                           "cast", "max_pool2d", "max", "remap_pixels"})
+EXACT_KERNELS = frozenset(
+    {
+        "argmax",
+        "count_correct",
+        "reshape",
+        "transpose",
+        "broadcast_to",
+        "concat",
+        "slice",
+        "cast",
+        "max_pool2d",
+        "max",
+        "remap_pixels",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,12 +70,20 @@ WASM_MODULE = "[backend.rt.module_name, backend.rt.threads]"
 CONFIGURATIONS = [
     Configuration("numpy", "numpy"),
     Configuration("wasm", "wasm", "plain", dict(threads=1), WASM_MODULE, ["kernels_relaxed.wasm", 1]),
-    Configuration("wasm-threads", "wasm", "isolated", dict(threads=2), WASM_MODULE,
-                  ["kernels_threads_relaxed.wasm", 2]),
-    Configuration("wasm-plain-simd", "wasm", "plain", dict(threads=1, relaxed_simd=False), WASM_MODULE,
-                  ["kernels.wasm", 1]),
-    Configuration("wasm-threads-plain-simd", "wasm", "isolated", dict(threads=2, relaxed_simd=False), WASM_MODULE,
-                  ["kernels_threads.wasm", 2]),
+    Configuration(
+        "wasm-threads", "wasm", "isolated", dict(threads=2), WASM_MODULE, ["kernels_threads_relaxed.wasm", 2]
+    ),
+    Configuration(
+        "wasm-plain-simd", "wasm", "plain", dict(threads=1, relaxed_simd=False), WASM_MODULE, ["kernels.wasm", 1]
+    ),
+    Configuration(
+        "wasm-threads-plain-simd",
+        "wasm",
+        "isolated",
+        dict(threads=2, relaxed_simd=False),
+        WASM_MODULE,
+        ["kernels_threads.wasm", 2],
+    ),
 ]
 
 
@@ -89,8 +110,10 @@ class PageTarget:
     def __init__(self, page, configuration):
         self.page = page
         options = ", ".join(f"{k}={v!r}" for k, v in configuration.options.items())
-        page.run(CASES_SOURCE + "\nfrom pybrowserml.backends import set_backend_async\n"
-                 f"backend = await set_backend_async({configuration.backend!r}, {options})\n")
+        page.run(
+            CASES_SOURCE + "\nfrom pybrowserml.backends import set_backend_async\n"
+            f"backend = await set_backend_async({configuration.backend!r}, {options})\n"
+        )
         self.table = set(page.run("sorted(backend.kernels)"))
         self.described = page.run(configuration.probe) if configuration.probe else None
 
@@ -137,23 +160,31 @@ def test_kernels_match_the_oracle(target, family):
     assert backend.described == configuration.expect, f"{configuration.name} made {backend.described}"
     rows = backend.run_family(family)
     assert rows, f"family {family} ran no cases"
-    failures = [f"{case_id} ({kernel}): error {error:.3g}, oracle scale {scale:.3g}"
-                for case_id, kernel, error, scale, _native in rows
-                if not (error == 0 if kernel in EXACT_KERNELS else error <= RTOL * (1 + scale))]
+    failures = [
+        f"{case_id} ({kernel}): error {error:.3g}, oracle scale {scale:.3g}"
+        for case_id, kernel, error, scale, _native in rows
+        if not (error == 0 if kernel in EXACT_KERNELS else error <= RTOL * (1 + scale))
+    ]
     fell_back = observed_fallbacks(rows, backend.table)
-    expected = {entry for entry in expected_fallbacks(configuration.backend)
-                if FAMILY_OF.get(entry.split(":")[0]) == family}
-    problems = failures[:40] + [f"fell back unexpectedly: {e}" for e in sorted(fell_back - expected)] + [
-        f"expected to fall back, ran natively: {e}" for e in sorted(expected - fell_back)]
-    assert not problems, (f"{configuration.name}, {family}: {len(failures)} of {len(rows)} outputs differ from "
-                          f"the oracle; fallbacks differ from expected_fallbacks/{configuration.backend}.txt:\n"
-                          + "\n".join(problems))
+    expected = {
+        entry for entry in expected_fallbacks(configuration.backend) if FAMILY_OF.get(entry.split(":")[0]) == family
+    }
+    problems = (
+        failures[:40]
+        + [f"fell back unexpectedly: {e}" for e in sorted(fell_back - expected)]
+        + [f"expected to fall back, ran natively: {e}" for e in sorted(expected - fell_back)]
+    )
+    assert not problems, (
+        f"{configuration.name}, {family}: {len(failures)} of {len(rows)} outputs differ from "
+        f"the oracle; fallbacks differ from expected_fallbacks/{configuration.backend}.txt:\n" + "\n".join(problems)
+    )
 
 
 def test_the_cases_exercise_every_kernel_of_the_vocabulary():
     exercised = {kernel for family in KERNELS_BY_FAMILY for _, kernel, _ in cases.family_cases(family)}
-    assert exercised == KERNEL_NAMES, (f"no case for {sorted(KERNEL_NAMES - exercised)}; "
-                                       f"not in the vocabulary: {sorted(exercised - KERNEL_NAMES)}")
+    assert exercised == KERNEL_NAMES, (
+        f"no case for {sorted(KERNEL_NAMES - exercised)}; not in the vocabulary: {sorted(exercised - KERNEL_NAMES)}"
+    )
 
 
 def test_case_ids_are_unique_within_a_family():

@@ -10,12 +10,20 @@ from pybrowserml.layers import RandomTranslation
 from pybrowserml.layers.augmentation import source_indices
 
 
-@pytest.mark.parametrize("mode, shift, expected", [
-    ("constant", 2, [-1, -1, 0, 1]), ("constant", -1, [1, 2, 3, -1]),
-    ("reflect", 2, [1, 0, 0, 1]), ("reflect", -1, [1, 2, 3, 3]), ("reflect", 5, [3, 3, 2, 1]),
-    ("nearest", 2, [0, 0, 0, 1]), ("nearest", -3, [3, 3, 3, 3]),
-    ("wrap", 2, [2, 3, 0, 1]), ("wrap", -1, [1, 2, 3, 0]),
-])
+@pytest.mark.parametrize(
+    "mode, shift, expected",
+    [
+        ("constant", 2, [-1, -1, 0, 1]),
+        ("constant", -1, [1, 2, 3, -1]),
+        ("reflect", 2, [1, 0, 0, 1]),
+        ("reflect", -1, [1, 2, 3, 3]),
+        ("reflect", 5, [3, 3, 2, 1]),
+        ("nearest", 2, [0, 0, 0, 1]),
+        ("nearest", -3, [3, 3, 3, 3]),
+        ("wrap", 2, [2, 3, 0, 1]),
+        ("wrap", -1, [1, 2, 3, 0]),
+    ],
+)
 def test_source_indices_follow_keras_fill_modes(mode, shift, expected):
     assert source_indices([shift], 4, mode).tolist() == [expected]
 
@@ -26,15 +34,15 @@ def test_a_shift_moves_the_image_and_fills_with_the_fill_value():
     cols = source_indices([-1, 0], 5, "constant")
     y = ops.remap_pixels(pb.Tensor(x), rows, cols, fill_value=-7).numpy()
     expected = np.full_like(x, -7)
-    expected[0, 1:, :4] = x[0, :3, 1:]   # down 1, left 1
-    expected[1, :2, :] = x[1, 2:, :]     # up 2
+    expected[0, 1:, :4] = x[0, :3, 1:]  # down 1, left 1
+    expected[1, :2, :] = x[1, 2:, :]  # up 2
     np.testing.assert_array_equal(y, expected)
 
 
 def test_remap_pixels_gradient_matches_finite_differences():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 5, 4, 3))
-    rows = source_indices([2, -1], 5, "reflect")   # reflect repeats pixels: their gradients add up
+    rows = source_indices([2, -1], 5, "reflect")  # reflect repeats pixels: their gradients add up
     cols = source_indices([0, 3], 4, "nearest")
     result = debug.gradient_check(lambda t: ops.remap_pixels(t, rows, cols, 0.5), [x])
     assert result.passed, result
@@ -79,8 +87,9 @@ def test_the_reference_model_with_augmentation_keeps_its_weights_and_trains():
 
 
 def test_config_round_trip_and_tfjs_export_leaves_it_out():
-    model = pb.zoo.dense_block_cnn(seed=0, augmentation=[RandomTranslation(0.1, (0.0, 0.2), fill_mode="wrap",
-                                                                            seed=4, name="shift")])
+    model = pb.zoo.dense_block_cnn(
+        seed=0, augmentation=[RandomTranslation(0.1, (0.0, 0.2), fill_mode="wrap", seed=4, name="shift")]
+    )
     clone = pb.models.model_from_config(model.get_config())
     shift = next(layer for layer in clone.layers if layer.name == "shift")
     assert (shift.height_range, shift.width_range, shift.fill_mode, shift.seed) == ((-0.1, 0.1), (0.0, 0.2), "wrap", 4)
@@ -89,13 +98,16 @@ def test_config_round_trip_and_tfjs_export_leaves_it_out():
     assert "RandomTranslation" not in classes and "Conv2D" in classes
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"height_factor": 1.5, "width_factor": 0.1}, "height_factor must lie in [-1, 1]"),
-    ({"height_factor": 0.1, "width_factor": "a"}, "width_factor must be a float or a (lower, upper) pair"),
-    ({"height_factor": (0.3, 0.1), "width_factor": 0.1}, "lower <= upper"),
-    ({"height_factor": 0.1, "width_factor": 0.1, "fill_mode": "mirror"}, "fill_mode must be one of"),
-    ({"height_factor": 0.1, "width_factor": 0.1, "interpolation": "bilinear"}, "use interpolation='nearest'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"height_factor": 1.5, "width_factor": 0.1}, "height_factor must lie in [-1, 1]"),
+        ({"height_factor": 0.1, "width_factor": "a"}, "width_factor must be a float or a (lower, upper) pair"),
+        ({"height_factor": (0.3, 0.1), "width_factor": 0.1}, "lower <= upper"),
+        ({"height_factor": 0.1, "width_factor": 0.1, "fill_mode": "mirror"}, "fill_mode must be one of"),
+        ({"height_factor": 0.1, "width_factor": 0.1, "interpolation": "bilinear"}, "use interpolation='nearest'"),
+    ],
+)
 def test_bad_arguments_get_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         RandomTranslation(**kwargs)

@@ -36,6 +36,7 @@ def crash_at(model, epoch, batch):
     def check(b, logs):
         if model.fit_state.epoch == epoch and b == batch:
             raise Crash(f"simulated crash at epoch {epoch} batch {batch}")
+
     return LambdaCallback(on_train_batch_end=check)
 
 
@@ -54,12 +55,12 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path, save_freq, 
     expected = reference_weights(seed=3)
     first = make_model()
     with pytest.raises(Crash):
-        first.fit(X, Y, seed=3, callbacks=[BackupAndRestore(tmp_path, save_freq=save_freq), crash_at(first, *crash)],
-                  **FIT)
+        first.fit(
+            X, Y, seed=3, callbacks=[BackupAndRestore(tmp_path, save_freq=save_freq), crash_at(first, *crash)], **FIT
+        )
     assert (tmp_path / "latest.rec").exists()  # a crash leaves the backup in place
     second = make_model()
-    history = second.fit(X, Y, seed=3, resume=True, callbacks=[BackupAndRestore(tmp_path, save_freq=save_freq)],
-                         **FIT)
+    history = second.fit(X, Y, seed=3, resume=True, callbacks=[BackupAndRestore(tmp_path, save_freq=save_freq)], **FIT)
     assert_same(second.get_weights(), expected)
     # The resumed fit starts in the epoch of the crash (mid-epoch backups) or the one after the last backup.
     assert history.epoch == list(range(crash[0], 3))
@@ -134,9 +135,13 @@ def test_bad_arguments():
         model.fit(X, Y, resume=True, **FIT)
 
 
-@pytest.mark.parametrize("save_freq,crash,kept", [
-    (1, (1, 2), ("epoch", "step", "rng_state", "dropout_states", "dropout_states_at_step")),
-    ("epoch", (2, 1), ("epoch", "step", "rng_state", "dropout_states"))])
+@pytest.mark.parametrize(
+    "save_freq,crash,kept",
+    [
+        (1, (1, 2), ("epoch", "step", "rng_state", "dropout_states", "dropout_states_at_step")),
+        ("epoch", (2, 1), ("epoch", "step", "rng_state", "dropout_states")),
+    ],
+)
 def test_a_checkpoint_with_only_the_entries_it_needs_still_resumes_exactly(tmp_path, save_freq, crash, kept):
     """A mid-epoch record needs epoch, step, rng_state and both dropout states; an epoch-end record the first
     four (the other FitState entries are None there): such records resume exactly."""
@@ -148,8 +153,9 @@ def test_a_checkpoint_with_only_the_entries_it_needs_still_resumes_exactly(tmp_p
     expected = reference_weights(seed=3)
     first = make_model()
     with pytest.raises(Crash):
-        first.fit(X, Y, seed=3, callbacks=[BackupAndRestore(tmp_path, save_freq=save_freq), crash_at(first, *crash)],
-                  **FIT)
+        first.fit(
+            X, Y, seed=3, callbacks=[BackupAndRestore(tmp_path, save_freq=save_freq), crash_at(first, *crash)], **FIT
+        )
     store = DirectoryStore(tmp_path)
     with np.load(io.BytesIO(store.get_sync("latest")), allow_pickle=False) as archive:
         arrays = dict(archive)

@@ -14,8 +14,12 @@ TFJS_WASM_ERROR = "Kernel 'Conv2DBackpropFilter' not registered for backend 'was
 
 
 def _rows():
-    tfjs_wasm = _row(report.TFJS_WASM, "TF.js wasm", infer={32: 500.0},
-                     missing_backprop_kernels=["Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter"])
+    tfjs_wasm = _row(
+        report.TFJS_WASM,
+        "TF.js wasm",
+        infer={32: 500.0},
+        missing_backprop_kernels=["Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter"],
+    )
     tfjs_wasm["train"] = {32: {"error": TFJS_WASM_ERROR, "missing_kernel": "Conv2DBackpropFilter"}}
     return {
         report.PB_WASM: _row(report.PB_WASM, "pb wasm", train={32: 300.0}, infer={32: 450.0}),
@@ -28,8 +32,10 @@ def _rows():
 
 def test_ratios_compare_against_tfjs_best_training_backend_and_same_threading_inference():
     # The threaded page's peak probe was disturbed (15): the run's best probe (20) is the peak for both.
-    gemm = {"1 thread": {"threads": 1, "fma_peak_gflops": 20.0, "gemm_256_gflops": 11.0},
-            "2 threads": {"threads": 2, "fma_peak_gflops": 15.0, "gemm_256_gflops": 26.0}}
+    gemm = {
+        "1 thread": {"threads": 1, "fma_peak_gflops": 20.0, "gemm_256_gflops": 11.0},
+        "2 threads": {"threads": 2, "fma_peak_gflops": 15.0, "gemm_256_gflops": 26.0},
+    }
     items = {r["name"].split(" (")[0]: r for r in report.ratios(_rows(), gemm)}
     training = items["wasm 1 thread training b32 / TF.js webgl"]
     assert training["value"] == pytest.approx(50.0) and training["met"] is True

@@ -26,8 +26,9 @@ console.log(JSON.stringify({{ params: checkRefNet(model), shapes: model.weights.
 def _tfjs_refnet():
     if shutil.which("node") is None or not (REPO / "node_modules" / "@tensorflow" / "tfjs").is_dir():
         pytest.skip("needs node and the npm packages (scripts/setup)")
-    done = subprocess.run(["node", "--input-type=module", "-e", _SCRIPT], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", _SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

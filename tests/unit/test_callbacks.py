@@ -7,9 +7,18 @@ import math
 import numpy as np
 import pytest
 
-from pybrowserml.callbacks import (Callback, DomProgress, EarlyStopping, LambdaCallback, ModelCheckpoint,
-                                   ProgbarLogger, ReduceLROnPlateau, TerminateOnNaN, default_progress,
-                                   load_checkpoint_weights)
+from pybrowserml.callbacks import (
+    Callback,
+    DomProgress,
+    EarlyStopping,
+    LambdaCallback,
+    ModelCheckpoint,
+    ProgbarLogger,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+    default_progress,
+    load_checkpoint_weights,
+)
 
 # -- a scripted training loop: Keras's fit() order of hooks, with losses we choose ------------------
 
@@ -177,8 +186,18 @@ def test_lambda_callback_calls_each_hook_with_keras_arguments():
         on_train_end=lambda logs: calls.append("train_end"),
     )
     scripted_fit([cb], losses(0.5, 0.25), steps=2)
-    assert calls == ["train_begin", "epoch_begin 0", "batch_end 0 0.5", "batch_end 1 0.5", "epoch_end 0 0.5",
-                     "epoch_begin 1", "batch_end 0 0.25", "batch_end 1 0.25", "epoch_end 1 0.25", "train_end"]
+    assert calls == [
+        "train_begin",
+        "epoch_begin 0",
+        "batch_end 0 0.5",
+        "batch_end 1 0.5",
+        "epoch_end 0 0.5",
+        "epoch_begin 1",
+        "batch_end 0 0.25",
+        "batch_end 1 0.25",
+        "epoch_end 1 0.25",
+        "train_end",
+    ]
 
 
 def test_lambda_callback_rejects_unknown_hooks_and_non_callables():
@@ -254,8 +273,9 @@ class TTY(io.StringIO):
 
 def test_progbar_prints_one_line_per_epoch_when_not_a_tty():
     out = io.StringIO()
-    scripted_fit([ProgbarLogger(stream=out)], [{"loss": 0.5, "accuracy": 0.81}, {"loss": 0.25, "accuracy": 0.9}],
-                 steps=3)
+    scripted_fit(
+        [ProgbarLogger(stream=out)], [{"loss": 0.5, "accuracy": 0.81}, {"loss": 0.25, "accuracy": 0.9}], steps=3
+    )
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("Epoch 1/2 - 3/3 - ")
@@ -379,8 +399,9 @@ def mlp(learning_rate=1e-2, optimizer="adam", hidden=32, seed=3):
 
     pb.set_backend("numpy")
     pb.set_random_seed(seed)
-    model = pb.models.Sequential([pb.layers.Input((64,)), pb.layers.Dense(hidden, activation="relu"),
-                                  pb.layers.Dense(10, activation="softmax")])
+    model = pb.models.Sequential(
+        [pb.layers.Input((64,)), pb.layers.Dense(hidden, activation="relu"), pb.layers.Dense(10, activation="softmax")]
+    )
     opt = pb.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
     opt.learning_rate = learning_rate
     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -391,12 +412,21 @@ def test_real_early_stopping_restores_the_weights_of_the_best_val_loss_epoch(dig
     x, y = digits
     model = mlp(learning_rate=0.05)
     snapshots = []
-    record = LambdaCallback(on_epoch_end=lambda epoch, logs: snapshots.append(
-        (float(logs["val_loss"]), model.get_weights())))
+    record = LambdaCallback(
+        on_epoch_end=lambda epoch, logs: snapshots.append((float(logs["val_loss"]), model.get_weights()))
+    )
     es = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     # 40 training samples and a held-out set: validation loss soon rises while training loss falls.
-    history = model.fit(x[:40], y[:40], validation_data=(x[1000:1400], y[1000:1400]), batch_size=8,
-                        epochs=40, verbose=0, callbacks=[record, es], seed=0)
+    history = model.fit(
+        x[:40],
+        y[:40],
+        validation_data=(x[1000:1400], y[1000:1400]),
+        batch_size=8,
+        epochs=40,
+        verbose=0,
+        callbacks=[record, es],
+        seed=0,
+    )
     epochs_run = len(history.history["loss"])
     val_losses = [v for v, _ in snapshots]
     best = int(np.argmin(val_losses))
@@ -426,8 +456,9 @@ def test_real_terminate_on_nan_stops_at_the_first_bad_batch(digits):
     record = LambdaCallback(on_train_batch_end=lambda batch, logs: batch_losses.append(float(logs["loss"])))
     # log_every=0: the loop reads the loss after every batch (by default at most every 0.1 s).
     with np.errstate(over="ignore", invalid="ignore"):  # the overflow is the point of this test
-        history = model.fit(x[:512], y[:512], batch_size=16, epochs=5, verbose=0, log_every=0,
-                            callbacks=[record, TerminateOnNaN()])
+        history = model.fit(
+            x[:512], y[:512], batch_size=16, epochs=5, verbose=0, log_every=0, callbacks=[record, TerminateOnNaN()]
+        )
     finite = [math.isfinite(v) for v in batch_losses]
     assert not finite[-1], f"the learning rate should blow the loss up: {batch_losses[:5]}"
     assert all(finite[:-1]), "training must stop at the first non-finite loss"

@@ -7,8 +7,8 @@ import gzip
 import re
 import threading
 import warnings
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -169,10 +169,12 @@ def test_load_fashion_mnist_from_a_url_is_cached_as_parsed_arrays(http_server, t
     monkeypatch.setattr(cache_module, "_default", None)
     root, origin, requests = http_server
     rng = np.random.default_rng(0)
-    files = {"train-images-idx3-ubyte": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
-             "train-labels-idx1-ubyte": np.arange(6, dtype=np.uint8),
-             "t10k-images-idx3-ubyte": rng.integers(0, 256, (2, 28, 28), dtype=np.uint8),
-             "t10k-labels-idx1-ubyte": np.array([3, 4], dtype=np.uint8)}
+    files = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": np.arange(6, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (2, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": np.array([3, 4], dtype=np.uint8),
+    }
     (root / "fm").mkdir()
     for stem, array in files.items():
         (root / "fm" / (stem + ".gz")).write_bytes(formats.encode_idx(array, compress=True))

@@ -57,13 +57,16 @@ def test_encode_idx_round_trips(dtype, compress):
     np.testing.assert_array_equal(back, array)
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda raw: raw[:-1], "truncated or corrupt"),
-    (lambda raw: raw[:6], "truncated IDX header"),
-    (lambda raw: b"\x01" + raw[1:], "not an IDX file"),
-    (lambda raw: raw[:2] + b"\x42" + raw[3:], "unknown IDX type code 0x42"),
-    (lambda raw: gzip.compress(raw)[:-8], "gzip'ed but does not decompress"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda raw: raw[:-1], "truncated or corrupt"),
+        (lambda raw: raw[:6], "truncated IDX header"),
+        (lambda raw: b"\x01" + raw[1:], "not an IDX file"),
+        (lambda raw: raw[:2] + b"\x42" + raw[3:], "unknown IDX type code 0x42"),
+        (lambda raw: gzip.compress(raw)[:-8], "gzip'ed but does not decompress"),
+    ],
+)
 def test_bad_idx_data_is_refused_with_what_is_wrong(damage, message):
     raw = idx_bytes(0x08, (2, 2), bytes(4))
     with pytest.raises(DatasetFormatError, match=message):
@@ -109,10 +112,12 @@ def test_load_from_files_reads_each_file_by_name(tmp_path):
 
 def write_fake_fashion_mnist(directory: Path, n_train=12, n_test=5, compress=True):
     rng = np.random.default_rng(1)
-    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-              "train-labels-idx1-ubyte": rng.integers(0, 10, n_train).astype(np.uint8),
-              "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-              "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test).astype(np.uint8)}
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train).astype(np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test).astype(np.uint8),
+    }
     directory.mkdir(parents=True, exist_ok=True)
     for stem, array in arrays.items():
         name = stem + (".gz" if compress else "")
@@ -136,8 +141,10 @@ def test_load_fashion_mnist_missing_directory_says_how_to_get_it(tmp_path):
         data.load_fashion_mnist(tmp_path / "nowhere")
 
 
-@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists(),
-                    reason="Debian package dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists(),
+    reason="Debian package dataset-fashion-mnist not installed",
+)
 def test_load_fashion_mnist_from_the_debian_package():
     (x_train, y_train), (x_test, y_test) = data.load_fashion_mnist()
     assert x_train.shape == (60000, 28, 28, 1) and x_test.shape == (10000, 28, 28, 1)
@@ -210,6 +217,7 @@ def test_from_arrays_normalises_and_checks():
 def test_decode_image_without_pillow_says_what_to_install(tmp_path):
     try:
         import PIL  # noqa: F401
+
         pytest.skip("Pillow is installed; see test_decode_image_with_pillow")
     except ImportError:
         pass
@@ -220,7 +228,7 @@ def test_decode_image_without_pillow_says_what_to_install(tmp_path):
 def test_decode_image_with_pillow(tmp_path):
     Image = pytest.importorskip("PIL.Image")
     rgb = np.zeros((56, 56, 3), dtype=np.uint8)
-    rgb[:, :28] = 255          # left half white
+    rgb[:, :28] = 255  # left half white
     rgb[:28, 28:] = (255, 0, 0)  # top right red
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="PNG")

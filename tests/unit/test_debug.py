@@ -129,10 +129,14 @@ def digits():
 
 def _digits_model(learning_rate):
     pb.set_random_seed(0)
-    model = pb.models.Sequential([pb.layers.Input((64,)), pb.layers.Dense(32, activation="relu"),
-                                  pb.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=pb.optimizers.Adam(learning_rate=learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = pb.models.Sequential(
+        [pb.layers.Input((64,)), pb.layers.Dense(32, activation="relu"), pb.layers.Dense(10, activation="softmax")]
+    )
+    model.compile(
+        optimizer=pb.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 

@@ -6,16 +6,19 @@ import pytest
 from pybrowserml.geometry import check_padding, output_size_and_pads, pair, window_geometry
 
 
-@pytest.mark.parametrize("size, k, s, padding, expected", [
-    (28, 3, 1, "same", (28, 1, 1)),
-    (28, 3, 2, "same", (14, 0, 1)),  # the extra row goes after, as in TensorFlow
-    (7, 3, 2, "same", (4, 1, 1)),
-    (5, 1, 2, "same", (3, 0, 0)),
-    (4, 4, 4, "same", (1, 0, 0)),
-    (28, 3, 1, "valid", (26, 0, 0)),
-    (7, 2, 2, "valid", (3, 0, 0)),
-    (3, 3, 1, "valid", (1, 0, 0)),
-])
+@pytest.mark.parametrize(
+    "size, k, s, padding, expected",
+    [
+        (28, 3, 1, "same", (28, 1, 1)),
+        (28, 3, 2, "same", (14, 0, 1)),  # the extra row goes after, as in TensorFlow
+        (7, 3, 2, "same", (4, 1, 1)),
+        (5, 1, 2, "same", (3, 0, 0)),
+        (4, 4, 4, "same", (1, 0, 0)),
+        (28, 3, 1, "valid", (26, 0, 0)),
+        (7, 2, 2, "valid", (3, 0, 0)),
+        (3, 3, 1, "valid", (1, 0, 0)),
+    ],
+)
 def test_output_size_and_pads_follow_tensorflow(size, k, s, padding, expected):
     assert output_size_and_pads(size, k, s, padding) == expected
 
@@ -44,8 +47,10 @@ def test_window_geometry_combines_both_axes():
     assert (out_h, out_w, pads_h, pads_w) == (7, 7, (0, 0), (0, 0))
 
 
-@pytest.mark.parametrize("value, expected", [(3, (3, 3)), ((2, 1), (2, 1)), ([1, 4], (1, 4)),
-                                             (np.int64(2), (2, 2)), ((np.int32(3), 1), (3, 1))])
+@pytest.mark.parametrize(
+    "value, expected",
+    [(3, (3, 3)), ((2, 1), (2, 1)), ([1, 4], (1, 4)), (np.int64(2), (2, 2)), ((np.int32(3), 1), (3, 1))],
+)
 def test_pair_accepts_an_int_or_a_pair_of_positive_ints(value, expected):
     got = pair(value, "strides")
     assert got == expected and all(type(v) is int for v in got)

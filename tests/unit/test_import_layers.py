@@ -23,8 +23,13 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "pybrowserml"
 
 LAYERS = [
-    ["pybrowserml._version", "pybrowserml.browser", "pybrowserml.storage", "pybrowserml.geometry",
-     "pybrowserml.random"],
+    [
+        "pybrowserml._version",
+        "pybrowserml.browser",
+        "pybrowserml.storage",
+        "pybrowserml.geometry",
+        "pybrowserml.random",
+    ],
     ["pybrowserml.backends"],
     ["pybrowserml.tensor"],
     ["pybrowserml.ops"],
@@ -59,7 +64,7 @@ def resolve(importer: str, node: ast.ImportFrom) -> list[str]:
     if node.level:
         is_package = MODULES[importer].name == "__init__.py"
         base = importer.split(".")
-        base = base[:len(base) - node.level + (1 if is_package else 0)]
+        base = base[: len(base) - node.level + (1 if is_package else 0)]
         target = ".".join(base + ([node.module] if node.module else []))
     else:
         target = node.module or ""
@@ -84,8 +89,12 @@ def imports(module: str):
 
 
 def layer_of(module: str) -> int:
-    matches = [(len(prefix), index) for index, prefixes in enumerate(LAYERS) for prefix in prefixes
-               if module == prefix or module.startswith(prefix + ".")]
+    matches = [
+        (len(prefix), index)
+        for index, prefixes in enumerate(LAYERS)
+        for prefix in prefixes
+        if module == prefix or module.startswith(prefix + ".")
+    ]
     if not matches:
         raise AssertionError(f"{module} is in no layer: add it to LAYERS in this test")
     return max(matches)[1]
@@ -98,8 +107,13 @@ def test_every_module_has_a_layer():
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_never_go_up_a_layer(module):
-    upward = sorted({target for target, _ in imports(module)
-                     if layer_of(target) > layer_of(module) and (module, target) not in UPWARD_CALLS})
+    upward = sorted(
+        {
+            target
+            for target, _ in imports(module)
+            if layer_of(target) > layer_of(module) and (module, target) not in UPWARD_CALLS
+        }
+    )
     assert upward == [], f"{module} (layer {layer_of(module)}) imports from higher layers: {upward}"
 
 
@@ -119,7 +133,7 @@ def test_no_import_cycles():
         path.append(module)
         for target in graph[module]:
             if state.get(target) == "open":
-                cycle = path[path.index(target):] + [target]
+                cycle = path[path.index(target) :] + [target]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if target not in state:
                 visit(target)

@@ -34,8 +34,7 @@ def resign(document):
     return json.dumps(document)
 
 
-@pytest.mark.parametrize("quantize,tolerance", [("float32", 0.0), ("float16", 2e-3), ("uint16", 1e-3),
-                                                ("uint8", 3e-2)])
+@pytest.mark.parametrize("quantize,tolerance", [("float32", 0.0), ("float16", 2e-3), ("uint16", 1e-3), ("uint8", 3e-2)])
 def test_round_trip_rebuilds_the_model(tmp_path, batch, quantize, tolerance):
     model = small_model()
     path = tmp_path / "model.json"
@@ -47,8 +46,9 @@ def test_round_trip_rebuilds_the_model(tmp_path, batch, quantize, tolerance):
     diff = max(np.abs(a - b).max() for a, b in zip(model.get_weights(), loaded.get_weights()))
     assert diff <= tolerance
     assert diff <= result["max_abs_error"] + 1e-9
-    np.testing.assert_allclose(loaded.predict(batch, verbose=0), model.predict(batch, verbose=0),
-                               atol=max(10 * tolerance, 1e-6))
+    np.testing.assert_allclose(
+        loaded.predict(batch, verbose=0), model.predict(batch, verbose=0), atol=max(10 * tolerance, 1e-6)
+    )
 
 
 def test_the_document_follows_the_documented_schema(tmp_path):
@@ -78,11 +78,14 @@ def test_loaded_model_comes_back_compiled_and_trains(tmp_path):
     assert load_json(tmp_path / "m.json", compile=False).optimizer is None
 
 
-@pytest.mark.parametrize("optimizer", [
-    lambda: pb.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
-    lambda: pb.optimizers.AdamW(0.002),
-    lambda: pb.optimizers.Adam(pb.schedules.CosineDecay(0.01, 100)),
-])
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        lambda: pb.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+        lambda: pb.optimizers.AdamW(0.002),
+        lambda: pb.optimizers.Adam(pb.schedules.CosineDecay(0.01, 100)),
+    ],
+)
 def test_optimizer_config_and_schedules_survive_the_round_trip(optimizer):
     from pybrowserml.io import encode_model
 
@@ -115,6 +118,7 @@ def test_uint8_file_size_and_report_for_the_reference_model():
 
 # -- safe loading ------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def saved_text():
     model = small_model()
@@ -143,23 +147,29 @@ def test_oversized_file_is_refused_unless_the_limit_is_raised(saved_text):
     assert load_json(saved_text, max_bytes=len(saved_text)).name == "small"
 
 
-@pytest.mark.parametrize("edit,message", [
-    (lambda d: d.update(version=2), "version 2 is not supported .* upgrade"),
-    (lambda d: d.update(format="keras"), "not a pybrowserml model file"),
-    (lambda d: d.pop("weights"), "no 'weights' field"),
-    (lambda d: d.update(weights={}), "'weights' must be list"),
-    (lambda d: d["weights"][0].update(shape=[3, 3, 1, 7]), "truncated or corrupt"),
-    (lambda d: d["weights"][0].update(shape=[3, "3"]), "is not a list of non-negative ints"),
-    (lambda d: d["weights"][0].update(data=d["weights"][0]["data"][:-4]), "base64 characters, expected"),
-    (lambda d: d["weights"][0].update(data="!" * len(d["weights"][0]["data"])), "not valid base64"),
-    (lambda d: d["weights"][0]["encoding"].update(kind="pickle"), "encoding kind 'pickle' is unknown"),
-    (lambda d: d["weights"][0]["encoding"].update(bits=4), "bits must be 8 or 16"),
-    (lambda d: d["weights"][0]["encoding"].update(scale=base64.b64encode(bytes(4)).decode()), "encoding.scale"),
-    (lambda d: d["weights"].pop(), "architecture has .* weights but the file holds"),
-    (lambda d: d["architecture"]["config"]["layers"][0]["config"].update(filters=5), "does not match the architecture"),
-    (lambda d: d["architecture"].update(class_name="Evil"), "cannot be rebuilt"),
-    (lambda d: d["architecture"]["config"]["layers"][0].update(class_name="os.system"), "unknown layer class"),
-])
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda d: d.update(version=2), "version 2 is not supported .* upgrade"),
+        (lambda d: d.update(format="keras"), "not a pybrowserml model file"),
+        (lambda d: d.pop("weights"), "no 'weights' field"),
+        (lambda d: d.update(weights={}), "'weights' must be list"),
+        (lambda d: d["weights"][0].update(shape=[3, 3, 1, 7]), "truncated or corrupt"),
+        (lambda d: d["weights"][0].update(shape=[3, "3"]), "is not a list of non-negative ints"),
+        (lambda d: d["weights"][0].update(data=d["weights"][0]["data"][:-4]), "base64 characters, expected"),
+        (lambda d: d["weights"][0].update(data="!" * len(d["weights"][0]["data"])), "not valid base64"),
+        (lambda d: d["weights"][0]["encoding"].update(kind="pickle"), "encoding kind 'pickle' is unknown"),
+        (lambda d: d["weights"][0]["encoding"].update(bits=4), "bits must be 8 or 16"),
+        (lambda d: d["weights"][0]["encoding"].update(scale=base64.b64encode(bytes(4)).decode()), "encoding.scale"),
+        (lambda d: d["weights"].pop(), "architecture has .* weights but the file holds"),
+        (
+            lambda d: d["architecture"]["config"]["layers"][0]["config"].update(filters=5),
+            "does not match the architecture",
+        ),
+        (lambda d: d["architecture"].update(class_name="Evil"), "cannot be rebuilt"),
+        (lambda d: d["architecture"]["config"]["layers"][0].update(class_name="os.system"), "unknown layer class"),
+    ],
+)
 def test_inconsistent_files_are_refused(saved_text, edit, message):
     document = json.loads(saved_text)
     edit(document)
@@ -200,8 +210,15 @@ def test_unbuilt_model_cannot_be_saved(tmp_path):
 
 def test_sequential_round_trip(tmp_path, batch):
     pb.set_random_seed(3)
-    model = pb.Sequential([layers.Input((12, 12, 1)), layers.Conv2D(4, 3, activation="relu"),
-                           layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3, activation="softmax")])
+    model = pb.Sequential(
+        [
+            layers.Input((12, 12, 1)),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     save_json(model, tmp_path / "seq.json", quantize="float32")
     loaded = load_json(tmp_path / "seq.json")
     np.testing.assert_array_equal(loaded.predict(batch, verbose=0), model.predict(batch, verbose=0))

@@ -117,8 +117,12 @@ class _KernelNameScan(ast.NodeVisitor):
             self.names.add(argument.value)
             return
         suffix = ""
-        if (isinstance(argument, ast.BinOp) and isinstance(argument.op, ast.Add)
-                and isinstance(argument.right, ast.Constant) and isinstance(argument.right.value, str)):
+        if (
+            isinstance(argument, ast.BinOp)
+            and isinstance(argument.op, ast.Add)
+            and isinstance(argument.right, ast.Constant)
+            and isinstance(argument.right.value, str)
+        ):
             argument, suffix = argument.left, argument.right.value
         if isinstance(argument, ast.Name):
             for function in reversed(self._functions):
@@ -137,8 +141,11 @@ class _KernelNameScan(ast.NodeVisitor):
     def _literals_passed(self, function, index, keyword):
         literals = set()
         for call in self._calls_by_function.get(function, ()):
-            given = call.args[index] if index < len(call.args) else next(
-                (k.value for k in call.keywords if k.arg == keyword), None)
+            given = (
+                call.args[index]
+                if index < len(call.args)
+                else next((k.value for k in call.keywords if k.arg == keyword), None)
+            )
             if isinstance(given, ast.Constant) and isinstance(given.value, str):
                 literals.add(given.value)
         return literals
@@ -175,7 +182,9 @@ def test_the_scan_sees_literals_built_names_and_unresolvable_ones(tmp_path):
         "def run(self, kernel_name):\n"
         "    return super().run(kernel_name)\n"
         "def other(name, run):\n"
-        "    return be.has('bogus') or run_kernel('direct') or run(name) or be.run(name)\n", encoding="utf-8")
+        "    return be.has('bogus') or run_kernel('direct') or run(name) or be.run(name)\n",
+        encoding="utf-8",
+    )
     used, unresolved = scan_kernel_names(tmp_path / "pkg")
     assert set(used) == {"convolve", "convolve_grad", "bogus", "direct"}
     assert unresolved == ["pkg/mod.py:8: name"]
@@ -211,8 +220,14 @@ def test_training_predicting_and_evaluating_the_reference_model_runs_only_vocabu
 
     assert recorder.ran - KERNEL_NAMES == set()
     # the steps really ran through the recorder: forward, backward, loss, optimizer, augmentation
-    assert {"conv2d_grad_filter", "depthwise_conv2d_grad_input", "softmax_xent_grad", "adam_update",
-            "count_correct", "remap_pixels"} <= recorder.ran
+    assert {
+        "conv2d_grad_filter",
+        "depthwise_conv2d_grad_input",
+        "softmax_xent_grad",
+        "adam_update",
+        "count_correct",
+        "remap_pixels",
+    } <= recorder.ran
 
 
 # -- activation codes ---------------------------------------------------------------------------------
@@ -220,8 +235,10 @@ def test_training_predicting_and_evaluating_the_reference_model_runs_only_vocabu
 
 def _header_activation_codes():
     header = C_HEADER
-    codes = {name.lower(): int(code)
-             for name, code in re.findall(r"^#define ACT_(\w+) (\d+)", header.read_text(), re.MULTILINE)}
+    codes = {
+        name.lower(): int(code)
+        for name, code in re.findall(r"^#define ACT_(\w+) (\d+)", header.read_text(), re.MULTILINE)
+    }
     assert codes, f"no ACT_* defines in {header}"
     return codes
 

@@ -71,17 +71,20 @@ def test_dropout_is_identity_at_inference_and_scales_in_training():
     assert set(np.unique(y)) <= {0.0, 2.0} and 0.3 < (y == 0).mean() < 0.7
 
 
-@pytest.mark.parametrize("make, shape, expected", [
-    (lambda: L.Conv2D(8, 3, strides=2, padding="same"), (28, 28, 1), (14, 14, 8)),
-    (lambda: L.Conv2D(8, 3, padding="valid"), (28, 28, 1), (26, 26, 8)),
-    (lambda: L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=3), (7, 7, 5), (4, 4, 15)),
-    (lambda: L.SeparableConv2D(6, 3, padding="same"), (9, 9, 4), (9, 9, 6)),
-    (lambda: L.DenseBlock(32, layers=4, strides=2), (28, 28, 16), (14, 14, 128)),
-    (lambda: L.MaxPooling2D(2), (7, 7, 3), (3, 3, 3)),
-    (lambda: L.AveragePooling2D(2, padding="same"), (7, 7, 3), (4, 4, 3)),
-    (lambda: L.GlobalAveragePooling2D(), (5, 5, 7), (7,)),
-    (lambda: L.Flatten(), (2, 3, 4), (24,)),
-])
+@pytest.mark.parametrize(
+    "make, shape, expected",
+    [
+        (lambda: L.Conv2D(8, 3, strides=2, padding="same"), (28, 28, 1), (14, 14, 8)),
+        (lambda: L.Conv2D(8, 3, padding="valid"), (28, 28, 1), (26, 26, 8)),
+        (lambda: L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=3), (7, 7, 5), (4, 4, 15)),
+        (lambda: L.SeparableConv2D(6, 3, padding="same"), (9, 9, 4), (9, 9, 6)),
+        (lambda: L.DenseBlock(32, layers=4, strides=2), (28, 28, 16), (14, 14, 128)),
+        (lambda: L.MaxPooling2D(2), (7, 7, 3), (3, 3, 3)),
+        (lambda: L.AveragePooling2D(2, padding="same"), (7, 7, 3), (4, 4, 3)),
+        (lambda: L.GlobalAveragePooling2D(), (5, 5, 7), (7,)),
+        (lambda: L.Flatten(), (2, 3, 4), (24,)),
+    ],
+)
 def test_output_shapes_follow_tensorflow_rules(make, shape, expected):
     layer = make()
     assert layer(np.zeros((2, *shape), "float32")).shape == (2, *expected)
@@ -105,12 +108,15 @@ def test_dense_block_param_count_and_concatenation_order():
     assert block.count_params() == sum(9 * c + c * 32 + 32 for c in (16, 32, 64, 96))
 
 
-@pytest.mark.parametrize("make, x, message", [
-    (lambda: L.Conv2D(4, 3), np.zeros((2, 28, 28), "float32"), "expects images of shape"),
-    (lambda: L.Dense(4), np.zeros((2, 3, 3), "float32"), "add Flatten()"),
-    (lambda: L.Conv2D(4, 5, padding="valid"), np.zeros((1, 3, 3, 1), "float32"), "larger than the input"),
-    (lambda: L.MaxPooling2D(4), np.zeros((1, 3, 3, 1), "float32"), "larger than the input"),
-])
+@pytest.mark.parametrize(
+    "make, x, message",
+    [
+        (lambda: L.Conv2D(4, 3), np.zeros((2, 28, 28), "float32"), "expects images of shape"),
+        (lambda: L.Dense(4), np.zeros((2, 3, 3), "float32"), "add Flatten()"),
+        (lambda: L.Conv2D(4, 5, padding="valid"), np.zeros((1, 3, 3, 1), "float32"), "larger than the input"),
+        (lambda: L.MaxPooling2D(4), np.zeros((1, 3, 3, 1), "float32"), "larger than the input"),
+    ],
+)
 def test_bad_input_shapes_name_the_layer(make, x, message):
     layer = make()
     with pytest.raises(ValueError, match=message) as info:
@@ -125,10 +131,17 @@ def test_a_built_layer_refuses_another_input_shape():
         layer(np.zeros((1, 5), "float32"))
 
 
-@pytest.mark.parametrize("bad", [
-    lambda: L.Conv2D(0, 3), lambda: L.Conv2D(4, 3, padding="full"), lambda: L.Dense(3, activation="gelu"),
-    lambda: L.Dropout(1.0), lambda: L.DepthwiseConv2D(3, depth_multiplier=0), lambda: L.Conv2D(4, (3, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda: L.Conv2D(0, 3),
+        lambda: L.Conv2D(4, 3, padding="full"),
+        lambda: L.Dense(3, activation="gelu"),
+        lambda: L.Dropout(1.0),
+        lambda: L.DepthwiseConv2D(3, depth_multiplier=0),
+        lambda: L.Conv2D(4, (3, 3, 3)),
+    ],
+)
 def test_bad_layer_arguments_are_rejected(bad):
     with pytest.raises(ValueError):
         bad()

@@ -39,12 +39,15 @@ def test_categorical_crossentropy_on_probabilities_clips_like_keras():
     assert value == pytest.approx((-np.log(0.7) - np.log(1e-7)) / 2, rel=1e-9)
 
 
-@pytest.mark.parametrize("loss, labels", [
-    (losses.SparseCategoricalCrossentropy(from_logits=True), np.array([0, 3, 1], "int32")),
-    (losses.CategoricalCrossentropy(from_logits=True), np.eye(4)[[2, 0, 3]]),
-    (losses.SparseCategoricalCrossentropy(), np.array([0, 3, 1], "int32")),
-    (losses.MeanSquaredError(), rng.standard_normal((3, 4))),
-])
+@pytest.mark.parametrize(
+    "loss, labels",
+    [
+        (losses.SparseCategoricalCrossentropy(from_logits=True), np.array([0, 3, 1], "int32")),
+        (losses.CategoricalCrossentropy(from_logits=True), np.eye(4)[[2, 0, 3]]),
+        (losses.SparseCategoricalCrossentropy(), np.array([0, 3, 1], "int32")),
+        (losses.MeanSquaredError(), rng.standard_normal((3, 4))),
+    ],
+)
 def test_loss_gradients_match_finite_differences(loss, labels):
     takes_probabilities = getattr(loss, "from_logits", True) is False
     y_pred = rng.dirichlet(np.ones(4), 3) if takes_probabilities else rng.standard_normal((3, 4))
@@ -148,13 +151,16 @@ def run_optimizer(optimizer, p0, grads):
     return variable.numpy()
 
 
-@pytest.mark.parametrize("optimizer, reference", [
-    (optimizers.Adam(), lambda p, g: keras_adam(p, g, 1e-3)),
-    (optimizers.AdamW(learning_rate=0.01), lambda p, g: keras_adam(p, g, 0.01, wd=0.004)),
-    (optimizers.SGD(), lambda p, g: keras_sgd(p, g, 0.01)),
-    (optimizers.SGD(0.1, momentum=0.9), lambda p, g: keras_sgd(p, g, 0.1, 0.9)),
-    (optimizers.SGD(0.1, momentum=0.9, nesterov=True), lambda p, g: keras_sgd(p, g, 0.1, 0.9, True)),
-])
+@pytest.mark.parametrize(
+    "optimizer, reference",
+    [
+        (optimizers.Adam(), lambda p, g: keras_adam(p, g, 1e-3)),
+        (optimizers.AdamW(learning_rate=0.01), lambda p, g: keras_adam(p, g, 0.01, wd=0.004)),
+        (optimizers.SGD(), lambda p, g: keras_sgd(p, g, 0.01)),
+        (optimizers.SGD(0.1, momentum=0.9), lambda p, g: keras_sgd(p, g, 0.1, 0.9)),
+        (optimizers.SGD(0.1, momentum=0.9, nesterov=True), lambda p, g: keras_sgd(p, g, 0.1, 0.9, True)),
+    ],
+)
 def test_optimizer_steps_follow_keras_formulas(optimizer, reference):
     p0 = rng.standard_normal((3, 4))
     grads = [rng.standard_normal((3, 4)) for _ in range(4)]
@@ -170,7 +176,12 @@ def test_keras_defaults_and_aliases():
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
         optimizers.get("rmsprop")
     assert optimizers.SGD(0.1, momentum=0.5).get_config() == {
-        "name": "SGD", "learning_rate": 0.1, "weight_decay": 0.0, "momentum": 0.5, "nesterov": False}
+        "name": "SGD",
+        "learning_rate": 0.1,
+        "weight_decay": 0.0,
+        "momentum": 0.5,
+        "nesterov": False,
+    }
 
 
 def test_learning_rate_is_settable_and_validated():

@@ -58,11 +58,21 @@ def test_same_seed_same_weights_and_loss_curve(digits):
 def test_sequential_with_softmax_head_trains_on_one_hot_labels(digits):
     x, y, _, _ = digits
     pb.set_random_seed(0)
-    model = pb.Sequential([L.Input((8, 8, 1)), L.Conv2D(8, 3, padding="same", activation="relu"), L.MaxPooling2D(2),
-                           L.BatchNormalization(), L.Flatten(), L.Dropout(0.1, seed=1), L.Dense(10),
-                           L.Softmax()])
-    model.compile(pb.optimizers.SGD(0.05, momentum=0.9, nesterov=True), "categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = pb.Sequential(
+        [
+            L.Input((8, 8, 1)),
+            L.Conv2D(8, 3, padding="same", activation="relu"),
+            L.MaxPooling2D(2),
+            L.BatchNormalization(),
+            L.Flatten(),
+            L.Dropout(0.1, seed=1),
+            L.Dense(10),
+            L.Softmax(),
+        ]
+    )
+    model.compile(
+        pb.optimizers.SGD(0.05, momentum=0.9, nesterov=True), "categorical_crossentropy", metrics=["accuracy"]
+    )
     onehot = np.eye(10, dtype="float32")[y]
     history = model.fit(x, onehot, epochs=3, batch_size=64, verbose=0, validation_split=0.2)
     assert history.history["val_accuracy"][-1] > 0.8
@@ -70,8 +80,18 @@ def test_sequential_with_softmax_head_trains_on_one_hot_labels(digits):
 
 def test_config_round_trip_rebuilds_the_same_function(digits):
     x = digits[0][:16]
-    for model in (small_cnn(), pb.Sequential([L.Input((8, 8, 1)), L.SeparableConv2D(4, 3), L.DenseBlock(4, 2),
-                                              L.GlobalAveragePooling2D(), L.Dense(3, activation="softmax")])):
+    for model in (
+        small_cnn(),
+        pb.Sequential(
+            [
+                L.Input((8, 8, 1)),
+                L.SeparableConv2D(4, 3),
+                L.DenseBlock(4, 2),
+                L.GlobalAveragePooling2D(),
+                L.Dense(3, activation="softmax"),
+            ]
+        ),
+    ):
         config = json.loads(json.dumps(model.get_config()))
         clone = pb.model_from_config(config)
         assert [w.name for w in clone.weights] == [w.name for w in model.weights]
@@ -81,8 +101,12 @@ def test_config_round_trip_rebuilds_the_same_function(digits):
 
 def test_model_from_config_refuses_unknown_classes():
     with pytest.raises(ValueError, match="unknown layer class 'Lambda'"):
-        pb.model_from_config({"class_name": "Sequential", "config": {
-            "name": "m", "input_shape": [3], "layers": [{"class_name": "Lambda", "config": {}}]}})
+        pb.model_from_config(
+            {
+                "class_name": "Sequential",
+                "config": {"name": "m", "input_shape": [3], "layers": [{"class_name": "Lambda", "config": {}}]},
+            }
+        )
 
 
 def test_fit_async_gives_the_same_result_as_fit(digits):
@@ -92,8 +116,11 @@ def test_fit_async_gives_the_same_result_as_fit(digits):
         model = small_cnn(seed=2)
         model.compile("adam", "sparse_categorical_crossentropy")
         kwargs = dict(epochs=1, batch_size=64, seed=3, verbose=0)
-        history = asyncio.run(model.fit_async(x[:256], y[:256], yield_every=0, **kwargs)) if use_async \
+        history = (
+            asyncio.run(model.fit_async(x[:256], y[:256], yield_every=0, **kwargs))
+            if use_async
             else model.fit(x[:256], y[:256], **kwargs)
+        )
         results.append(history.history["loss"])
     assert results[0] == results[1]
 
@@ -134,8 +161,11 @@ def test_resume_protocol_replays_the_rest_of_an_interrupted_run(digits):
 
         def on_train_batch_end(self, batch, logs=None):
             if self.model.fit_state.epoch == 1 and self.model.fit_state.step == 2:
-                Snapshot.saved = (self.model.get_weights(), self.model.optimizer.get_state(),
-                                  json.loads(json.dumps(self.model.fit_state.to_dict())))
+                Snapshot.saved = (
+                    self.model.get_weights(),
+                    self.model.optimizer.get_state(),
+                    json.loads(json.dumps(self.model.fit_state.to_dict())),
+                )
                 raise KeyboardInterrupt  # the tab closes
 
         def restore(self, model):
@@ -176,8 +206,11 @@ def test_resume_replays_dropout_masks_too(digits, with_dropout):
     class Interrupt(pb.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             if self.model.fit_state.epoch == 1 and self.model.fit_state.step == 3:
-                saved.update(weights=self.model.get_weights(), optimizer=self.model.optimizer.get_state(),
-                             fit_state=json.loads(json.dumps(self.model.fit_state.to_dict())))
+                saved.update(
+                    weights=self.model.get_weights(),
+                    optimizer=self.model.optimizer.get_state(),
+                    fit_state=json.loads(json.dumps(self.model.fit_state.to_dict())),
+                )
                 self.model.stop_training = True
 
     class Restore(pb.callbacks.Callback):
@@ -215,8 +248,9 @@ def test_fit_async_gives_the_event_loop_turns_and_awaits_async_callbacks(digits)
         task = asyncio.create_task(ticker())
         model = small_cnn()
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-        history = await model.fit_async(x[:256], y[:256], epochs=2, batch_size=32, verbose=0, yield_every=0,
-                                        callbacks=[AsyncCheckpoint()])
+        history = await model.fit_async(
+            x[:256], y[:256], epochs=2, batch_size=32, verbose=0, yield_every=0, callbacks=[AsyncCheckpoint()]
+        )
         ticks_during_fit = ticks
         evaluated = await model.evaluate_async(x[:64], y[:64], verbose=0, yield_every=0)
         predicted = await model.predict_async(x[:64], verbose=0, yield_every=0)
@@ -244,18 +278,43 @@ def test_callbacks_see_keras_hooks_in_order(digits):
     model = small_cnn()
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     recorder = Recorder()
-    model.fit(x[:64], y[:64], batch_size=32, epochs=1, validation_data=(x_val[:32], y_val[:32]),
-              callbacks=[recorder], verbose=0)
+    model.fit(
+        x[:64],
+        y[:64],
+        batch_size=32,
+        epochs=1,
+        validation_data=(x_val[:32], y_val[:32]),
+        callbacks=[recorder],
+        verbose=0,
+    )
     assert recorder.model is model and recorder.params["steps"] == 2 and recorder.params["epochs"] == 1
-    assert calls == ["on_train_begin", "on_epoch_begin",
-                     "on_train_batch_begin", "on_train_batch_end", "on_train_batch_begin", "on_train_batch_end",
-                     "on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end",
-                     "on_epoch_end", "on_train_end"]
+    assert calls == [
+        "on_train_begin",
+        "on_epoch_begin",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+        "on_test_begin",
+        "on_test_batch_begin",
+        "on_test_batch_end",
+        "on_test_end",
+        "on_epoch_end",
+        "on_train_end",
+    ]
     calls.clear()
     model.evaluate(x_val[:32], y_val[:32], callbacks=[recorder], verbose=0)
     model.predict(x_val[:32], callbacks=[recorder], verbose=0)
-    assert calls == ["on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end",
-                     "on_predict_begin", "on_predict_batch_begin", "on_predict_batch_end", "on_predict_end"]
+    assert calls == [
+        "on_test_begin",
+        "on_test_batch_begin",
+        "on_test_batch_end",
+        "on_test_end",
+        "on_predict_begin",
+        "on_predict_batch_begin",
+        "on_predict_batch_end",
+        "on_predict_end",
+    ]
 
 
 def test_stop_training_ends_fit_after_the_current_epoch(digits):
@@ -283,8 +342,9 @@ def test_weights_and_set_weights_round_trip_and_check_counts():
 
 
 def test_summary_reports_sizes_of_a_sequential_model():
-    model = pb.Sequential([L.Input((4, 4, 2)), L.Conv2D(3, 3, padding="same"), L.BatchNormalization(),
-                           L.Flatten(), L.Dense(5)])
+    model = pb.Sequential(
+        [L.Input((4, 4, 2)), L.Conv2D(3, 3, padding="same"), L.BatchNormalization(), L.Flatten(), L.Dense(5)]
+    )
     text = model.summary(print_fn=None)
     total = (3 * 3 * 2 * 3 + 3) + 4 * 3 + (48 * 5 + 5)
     assert f"Total params: {total:,}" in text

@@ -104,15 +104,22 @@ def test_conv_gradients_match_finite_differences(kind, shape):
     np.testing.assert_allclose(df, numeric_grad(objective, f), rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("pool,strides,padding", [((2, 2), (2, 2), "valid"), ((3, 3), (2, 2), "same"),
-                                                  ((2, 3), (1, 2), "same"), ((3, 3), (1, 1), "valid")])
+@pytest.mark.parametrize(
+    "pool,strides,padding",
+    [((2, 2), (2, 2), "valid"), ((3, 3), (2, 2), "same"), ((2, 3), (1, 2), "same"), ((3, 3), (1, 1), "valid")],
+)
 def test_pooling_matches_loop_reference_and_finite_differences(pool, strides, padding):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 7, 6, 3))
-    np.testing.assert_allclose(K["max_pool2d"](x, pool_size=pool, strides=strides, padding=padding),
-                               loop_pool(x, pool, strides, padding, np.max))
-    np.testing.assert_allclose(K["avg_pool2d"](x, pool_size=pool, strides=strides, padding=padding),
-                               loop_pool(x, pool, strides, padding, np.mean), atol=1e-12)
+    np.testing.assert_allclose(
+        K["max_pool2d"](x, pool_size=pool, strides=strides, padding=padding),
+        loop_pool(x, pool, strides, padding, np.max),
+    )
+    np.testing.assert_allclose(
+        K["avg_pool2d"](x, pool_size=pool, strides=strides, padding=padding),
+        loop_pool(x, pool, strides, padding, np.mean),
+        atol=1e-12,
+    )
     for kind in ("max_pool2d", "avg_pool2d"):
         y = K[kind](x, pool_size=pool, strides=strides, padding=padding)
         dy = rng.standard_normal(y.shape)
@@ -153,8 +160,11 @@ def test_softmax_xent_is_stable_and_its_gradient_is_right(sparse):
     assert np.isclose(loss, expected)
     dlogits = K["softmax_xent_grad"](probs, target, np.asarray(1.0), sparse=sparse)
     np.testing.assert_allclose(
-        dlogits, numeric_grad(lambda: float(K["softmax_xent"](logits, target, sparse=sparse)[0]), logits),
-        rtol=1e-5, atol=1e-8)
+        dlogits,
+        numeric_grad(lambda: float(K["softmax_xent"](logits, target, sparse=sparse)[0]), logits),
+        rtol=1e-5,
+        atol=1e-8,
+    )
     huge, _ = K["softmax_xent"](np.array([[1e4, 0.0], [0.0, -1e4]], dtype=np.float32), np.array([1, 1]))
     assert np.isfinite(huge) and np.isclose(huge, (1e4 + 1e4) / 2, rtol=1e-5)
 
@@ -207,9 +217,19 @@ def test_from_uint8_scales_pixels_to_float32_like_the_host_conversion():
         K["from_uint8"](pixels.astype(np.int32))
 
 
-@pytest.mark.parametrize("given, stored", [("uint8", "uint8"), ("int8", "int32"), ("int64", "int32"),
-                                           ("bool", "int32"), ("float16", "float32"), ("float32", "float32"),
-                                           ("float64", "float64"), ("int32", "int32")])
+@pytest.mark.parametrize(
+    "given, stored",
+    [
+        ("uint8", "uint8"),
+        ("int8", "int32"),
+        ("int64", "int32"),
+        ("bool", "int32"),
+        ("float16", "float32"),
+        ("float32", "float32"),
+        ("float64", "float64"),
+        ("int32", "int32"),
+    ],
+)
 def test_upload_keeps_uint8_and_normalises_other_dtypes(given, stored):
     host = np.ones((2, 3), dtype=given)
     device = NUMPY.upload(host)

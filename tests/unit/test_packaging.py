@@ -33,8 +33,11 @@ def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets_but_no_c_
     shutil.copytree(PACKAGE, source / "pybrowserml", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("pybrowserml-*.whl")
     assert wheel.name.endswith("-py3-none-any.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -50,9 +53,13 @@ def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets_but_no_c_
 
 
 def test_second_setup_and_build_redo_nothing():
-    watched = [REPO / ".build" / "venv" / "bin" / "python", REPO / "node_modules" / ".package-lock.json",
-               *sorted((REPO / ".build" / "pyodide").glob("*.whl")), *sorted((REPO / ".build" / "dist").glob("*.whl")),
-               *sorted(WASM_BUILD.glob("*.wasm"))]
+    watched = [
+        REPO / ".build" / "venv" / "bin" / "python",
+        REPO / "node_modules" / ".package-lock.json",
+        *sorted((REPO / ".build" / "pyodide").glob("*.whl")),
+        *sorted((REPO / ".build" / "dist").glob("*.whl")),
+        *sorted(WASM_BUILD.glob("*.wasm")),
+    ]
     missing = [str(p) for p in watched if not p.exists()]
     if missing or len(watched) < 7:
         pytest.fail(f"run scripts/setup and scripts/build first (missing: {missing})")

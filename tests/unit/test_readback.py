@@ -54,8 +54,14 @@ def backend(monkeypatch):
 
 def make_model(backend):
     pb.set_random_seed(3)
-    model = pb.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(4, 3, activation="relu"), layers.Flatten(),
-                           layers.Dense(3, activation="softmax")])
+    model = pb.Sequential(
+        [
+            layers.Input((6, 6, 1)),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     train_step = model.train_step
 
@@ -94,8 +100,9 @@ def test_evaluate_async_and_predict_async_read_back_asynchronously(backend):
     assert asyncio.run(model.evaluate_async(X, Y, batch_size=16, verbose=0, yield_every=0)) == loss
     assert backend.async_reads > 0
     reads = backend.async_reads
-    np.testing.assert_array_equal(asyncio.run(model.predict_async(X, batch_size=16, verbose=0, yield_every=0)),
-                                  predictions)
+    np.testing.assert_array_equal(
+        asyncio.run(model.predict_async(X, batch_size=16, verbose=0, yield_every=0)), predictions
+    )
     assert backend.async_reads == reads + 3  # one output batch each
 
 

@@ -10,17 +10,18 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import patch_relaxed_simd as patcher
 import pytest
 
-import patch_relaxed_simd as patcher
 from pybrowserml.backends.wasm.runtime import RELAXED_SIMD_PROBE, module_name
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "pybrowserml" / "backends" / "wasm" / "_build"
 OBJDUMP = "llvm-objdump-14"
 needs_objdump = pytest.mark.skipif(shutil.which(OBJDUMP) is None, reason=f"{OBJDUMP} not installed (llvm-14)")
-needs_clang = pytest.mark.skipif(shutil.which("clang") is None or shutil.which("wasm-ld") is None,
-                                 reason="clang/lld not installed")
+needs_clang = pytest.mark.skipif(
+    shutil.which("clang") is None or shutil.which("wasm-ld") is None, reason="clang/lld not installed"
+)
 
 SOURCE = r"""
 #include <wasm_simd128.h>
@@ -35,8 +36,23 @@ def _compile(tmp_path, name, *flags):
     src = tmp_path / "madd.c"
     src.write_text(SOURCE)
     out = tmp_path / name
-    subprocess.run(["clang", "--target=wasm32", "-O2", "-ffreestanding", "-nostdlib", "-msimd128", *flags,
-                    "-Wl,--no-entry", "-o", str(out), str(src)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "clang",
+            "--target=wasm32",
+            "-O2",
+            "-ffreestanding",
+            "-nostdlib",
+            "-msimd128",
+            *flags,
+            "-Wl,--no-entry",
+            "-o",
+            str(out),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out
 
 
@@ -56,7 +72,7 @@ def test_the_prototype_fma_is_reencoded_in_place(tmp_path):
     changed = [i for i, (x, y) in enumerate(zip(before, after)) if x != y]
     assert len(changed) == 2 and changed[1] == changed[0] + 1
     at = changed[0] - 1
-    assert before[at:at + 3] == bytes([0xFD, 0xAF, 0x01]) and after[at:at + 3] == bytes([0xFD, 0x85, 0x02])
+    assert before[at : at + 3] == bytes([0xFD, 0xAF, 0x01]) and after[at : at + 3] == bytes([0xFD, 0x85, 0x02])
     assert "f32x4.fma" in _disassembly(relaxed) and "f32x4.fma" not in _disassembly(out)
 
 
@@ -94,4 +110,8 @@ def test_the_runtime_probe_is_one_relaxed_madd_and_module_names_follow_the_build
     assert patcher.code_payload_offset(RELAXED_SIMD_PROBE) == len(RELAXED_SIMD_PROBE) - 13
     assert RELAXED_SIMD_PROBE.endswith(bytes([0xFD, 0x85, 0x02, 0x0B]))
     assert [module_name(t, r) for t in (1, 4) for r in (False, True)] == [
-        "kernels.wasm", "kernels_relaxed.wasm", "kernels_threads.wasm", "kernels_threads_relaxed.wasm"]
+        "kernels.wasm",
+        "kernels_relaxed.wasm",
+        "kernels_threads.wasm",
+        "kernels_threads_relaxed.wasm",
+    ]

@@ -12,7 +12,7 @@ def test_exponential_decay_smooth_and_staircase():
     s = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
     assert s(0) == pytest.approx(0.1)
     assert s(10) == pytest.approx(0.05)
-    assert s(15) == pytest.approx(0.1 * 0.5 ** 1.5)
+    assert s(15) == pytest.approx(0.1 * 0.5**1.5)
     stair = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
     assert stair(9) == pytest.approx(0.1)
     assert stair(15) == pytest.approx(0.05)
@@ -75,14 +75,17 @@ def test_cosine_decay_restarts_periods():
     assert s(20) == pytest.approx(0.25)
 
 
-@pytest.mark.parametrize("schedule", [
-    schedules.ExponentialDecay(0.1, 10, 0.9, staircase=True),
-    schedules.PiecewiseConstantDecay([5], [0.1, 0.01]),
-    schedules.PolynomialDecay(0.1, 50, cycle=True),
-    schedules.InverseTimeDecay(0.1, 10, 0.5),
-    schedules.CosineDecay(0.1, 100, alpha=0.2, warmup_target=0.3, warmup_steps=5),
-    schedules.CosineDecayRestarts(0.1, 10),
-])
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        schedules.ExponentialDecay(0.1, 10, 0.9, staircase=True),
+        schedules.PiecewiseConstantDecay([5], [0.1, 0.01]),
+        schedules.PolynomialDecay(0.1, 50, cycle=True),
+        schedules.InverseTimeDecay(0.1, 10, 0.5),
+        schedules.CosineDecay(0.1, 100, alpha=0.2, warmup_target=0.3, warmup_steps=5),
+        schedules.CosineDecayRestarts(0.1, 10),
+    ],
+)
 def test_config_round_trip_through_json_and_get(schedule):
     config = json.loads(json.dumps(schedules.serialize(schedule)))
     rebuilt = schedules.get(config)

@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 
 from pybrowserml import storage
-from pybrowserml.storage import CorruptRecordError, DirectoryStore, QuotaExceededError, StorageUnavailableError
-from pybrowserml.storage import directory_store
+from pybrowserml.storage import (
+    CorruptRecordError,
+    DirectoryStore,
+    QuotaExceededError,
+    StorageUnavailableError,
+    directory_store,
+)
 
 
 @pytest.fixture
@@ -140,7 +145,9 @@ def test_an_unwritable_location_is_storage_unavailable(tmp_path):
     assert store.keys_sync() == [] and store.get_sync("k") is None
 
 
-@pytest.mark.parametrize("key, error", [("", TypeError), (3, TypeError), ("x" * 201, ValueError), ("a\x00b", ValueError)])
+@pytest.mark.parametrize(
+    "key, error", [("", TypeError), (3, TypeError), ("x" * 201, ValueError), ("a\x00b", ValueError)]
+)
 def test_bad_keys_are_refused(store, key, error):
     with pytest.raises(error):
         store.put_sync(key, b"v")

@@ -18,17 +18,29 @@ TFJS = REPO / "node_modules" / "@tensorflow" / "tfjs"
 
 def functional_model():
     pb.set_random_seed(11)
-    return pb.zoo.dense_block_cnn(input_shape=(12, 12, 1), classes=4, filters=(4, 6), layers_per_block=2,
-                                  stem_filters=4)
+    return pb.zoo.dense_block_cnn(
+        input_shape=(12, 12, 1), classes=4, filters=(4, 6), layers_per_block=2, stem_filters=4
+    )
 
 
 def sequential_model():
     pb.set_random_seed(12)
-    return pb.Sequential([layers.Input((12, 12, 1)), layers.Conv2D(4, 3, padding="same", activation="relu6"),
-                          layers.BatchNormalization(), layers.SeparableConv2D(5, 3, activation="relu"),
-                          layers.MaxPooling2D(2), layers.DepthwiseConv2D(3, depth_multiplier=2),
-                          layers.ReLU(), layers.AveragePooling2D(2, padding="same"), layers.Flatten(),
-                          layers.Dropout(0.1), layers.Dense(4), layers.Softmax()])
+    return pb.Sequential(
+        [
+            layers.Input((12, 12, 1)),
+            layers.Conv2D(4, 3, padding="same", activation="relu6"),
+            layers.BatchNormalization(),
+            layers.SeparableConv2D(5, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.DepthwiseConv2D(3, depth_multiplier=2),
+            layers.ReLU(),
+            layers.AveragePooling2D(2, padding="same"),
+            layers.Flatten(),
+            layers.Dropout(0.1),
+            layers.Dense(4),
+            layers.Softmax(),
+        ]
+    )
 
 
 def dequantized(spec, raw):
@@ -46,8 +58,9 @@ def split_shard(model_json, shard):
     out, offset = [], 0
     for spec in model_json["weightsManifest"][0]["weights"]:
         size = int(np.prod(spec["shape"])) * {"uint8": 1, "uint16": 2, "float16": 2}.get(
-            spec.get("quantization", {}).get("dtype"), 4)
-        out.append(dequantized(spec, shard[offset:offset + size]))
+            spec.get("quantization", {}).get("dtype"), 4
+        )
+        out.append(dequantized(spec, shard[offset : offset + size]))
         offset += size
     assert offset == len(shard)
     return out
@@ -64,8 +77,9 @@ def test_functional_topology_and_manifest():
     assert by_name["image"]["config"]["batch_input_shape"] == [None, 12, 12, 1]
     assert by_name["block_1/layer_1/depthwise"]["class_name"] == "DepthwiseConv2D"
     assert by_name["block_1/output"]["class_name"] == "Concatenate"
-    assert by_name["block_1/output"]["inbound_nodes"] == [[["block_1/layer_1/pointwise", 0, 0, {}],
-                                                           ["block_1/layer_2/pointwise", 0, 0, {}]]]
+    assert by_name["block_1/output"]["inbound_nodes"] == [
+        [["block_1/layer_1/pointwise", 0, 0, {}], ["block_1/layer_2/pointwise", 0, 0, {}]]
+    ]
     assert by_name["classifier"]["config"]["activation"] == "softmax"
     assert topology["config"]["output_layers"] == [["classifier", 0, 0]]
     specs = model_json["weightsManifest"][0]["weights"]
@@ -80,8 +94,9 @@ def test_quantized_weights_follow_tfjs_dequantization(quantize, tolerance):
     model = functional_model()
     model_json, shard = tfjs_artifacts(model, quantize=quantize)
     assert len(shard) < 4 * model.count_params()
-    for spec, restored, original in zip(model_json["weightsManifest"][0]["weights"], split_shard(model_json, shard),
-                                        model.get_weights()):
+    for spec, restored, original in zip(
+        model_json["weightsManifest"][0]["weights"], split_shard(model_json, shard), model.get_weights()
+    ):
         assert spec["quantization"]["dtype"] == quantize
         assert np.abs(restored - original).max() <= tolerance
         assert np.all(np.abs(restored[original == 0]) < 1e-6)  # zero stays (almost) zero in TF.js's float math
@@ -92,8 +107,18 @@ def test_sequential_maps_layers_to_tfjs_names():
     model_json, _ = tfjs_artifacts(model, quantize=None)
     entries = model_json["modelTopology"]["config"]["layers"]
     assert [e["class_name"] for e in entries] == [
-        "Conv2D", "BatchNormalization", "SeparableConv2D", "MaxPooling2D", "DepthwiseConv2D", "ReLU",
-        "AveragePooling2D", "Flatten", "Dropout", "Dense", "Softmax"]
+        "Conv2D",
+        "BatchNormalization",
+        "SeparableConv2D",
+        "MaxPooling2D",
+        "DepthwiseConv2D",
+        "ReLU",
+        "AveragePooling2D",
+        "Flatten",
+        "Dropout",
+        "Dense",
+        "Softmax",
+    ]
     assert entries[0]["config"]["batch_input_shape"] == [None, 12, 12, 1]
     assert entries[0]["config"]["activation"] == "relu6"
     names = [s["name"] for s in model_json["weightsManifest"][0]["weights"]]
@@ -111,9 +136,15 @@ def test_export_writes_the_two_files(tmp_path):
 
 def dense_block_sequential():
     pb.set_random_seed(13)
-    return pb.Sequential([layers.Input((12, 12, 1)), layers.Conv2D(4, 3, padding="same", activation="relu"),
-                          layers.DenseBlock(4, layers=3, strides=2), layers.GlobalAveragePooling2D(),
-                          layers.Dense(4, activation="softmax")])
+    return pb.Sequential(
+        [
+            layers.Input((12, 12, 1)),
+            layers.Conv2D(4, 3, padding="same", activation="relu"),
+            layers.DenseBlock(4, layers=3, strides=2),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(4, activation="softmax"),
+        ]
+    )
 
 
 def test_sequential_with_a_dense_block_becomes_a_functional_topology():
@@ -123,8 +154,9 @@ def test_sequential_with_a_dense_block_becomes_a_functional_topology():
     assert topology["class_name"] == "Functional"
     by_name = {layer["name"]: layer for layer in topology["config"]["layers"]}
     block = model.layers[1].name
-    assert by_name[f"{block}/layer_3/inputs"]["inbound_nodes"] == [[[f"{block}/layer_1/pointwise", 0, 0, {}],
-                                                                   [f"{block}/layer_2/pointwise", 0, 0, {}]]]
+    assert by_name[f"{block}/layer_3/inputs"]["inbound_nodes"] == [
+        [[f"{block}/layer_1/pointwise", 0, 0, {}], [f"{block}/layer_2/pointwise", 0, 0, {}]]
+    ]
     assert by_name[f"{block}/layer_2/depthwise"]["inbound_nodes"] == [[[f"{block}/layer_1/pointwise", 0, 0, {}]]]
     assert by_name[f"{block}/layer_1/depthwise"]["config"]["strides"] == [2, 2]
     names = {s["name"] for s in model_json["weightsManifest"][0]["weights"]}
@@ -172,23 +204,29 @@ const dir = process.argv[3];
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None or not TFJS.exists(),
-                    reason="needs node and node_modules/@tensorflow/tfjs (scripts/setup installs them)")
+@pytest.mark.skipif(
+    shutil.which("node") is None or not TFJS.exists(),
+    reason="needs node and node_modules/@tensorflow/tfjs (scripts/setup installs them)",
+)
 def test_tfjs_in_node_predicts_what_pybrowserml_predicts(tmp_path):
     x = np.random.default_rng(5).random((8, 12, 12, 1)).astype("float32")
     (tmp_path / "x.bin").write_bytes(x.tobytes())
     expected = {}
-    for name, model, quantize in (("float32", functional_model(), None), ("uint8", functional_model(), "uint8"),
-                                  ("sequential", sequential_model(), None),
-                                  ("dense_block", dense_block_sequential(), None)):
+    for name, model, quantize in (
+        ("float32", functional_model(), None),
+        ("uint8", functional_model(), "uint8"),
+        ("sequential", sequential_model(), None),
+        ("dense_block", dense_block_sequential(), None),
+    ):
         model_json, shard = tfjs_artifacts(model, quantize=quantize)
         (tmp_path / f"{name}.json").write_text(json.dumps(model_json))
         (tmp_path / f"{name}.bin").write_bytes(shard)
         model.set_weights(split_shard(model_json, shard))  # the weights TF.js will see
         expected[name] = model.predict(x, verbose=0)
     (tmp_path / "run.js").write_text(NODE_SCRIPT)
-    done = subprocess.run(["node", str(tmp_path / "run.js"), str(TFJS), str(tmp_path)], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        ["node", str(tmp_path / "run.js"), str(TFJS), str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     got = json.loads(done.stdout)
     for name, probs in expected.items():

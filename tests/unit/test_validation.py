@@ -26,8 +26,12 @@ def small_model(loss="sparse_categorical_crossentropy"):
 BAD_INPUTS = [
     # x: shape, rank, values, emptiness, type
     (np.zeros((4, 8, 8), "uint8"), GOOD_Y, {}, r"expects inputs of shape \(batch, 8, 8, 1\).*x\[\.\.\., None\]"),
-    (np.zeros((4, 9, 9, 1), "uint8"), GOOD_Y, {},
-     r"expects inputs of shape \(batch, 8, 8, 1\), got \(batch, 9, 9, 1\)"),
+    (
+        np.zeros((4, 9, 9, 1), "uint8"),
+        GOOD_Y,
+        {},
+        r"expects inputs of shape \(batch, 8, 8, 1\), got \(batch, 9, 9, 1\)",
+    ),
     (np.zeros((4, 64), "float32"), GOOD_Y, {}, "rank-4 inputs"),
     (np.full((4, 8, 8, 1), np.nan, "float32"), GOOD_Y, {}, "x contains 256 NaN or infinite values"),
     (np.full((4, 8, 8, 1), np.inf, "float32"), GOOD_Y, {}, "NaN or infinite"),
@@ -62,34 +66,43 @@ def test_evaluate_refuses_the_same_bad_input(x, y, kwargs, message):
         small_model().evaluate(x, y, verbose=0, **kwargs)
 
 
-@pytest.mark.parametrize("x, kwargs, message", [
-    (np.zeros((4, 8, 8), "uint8"), {}, r"x\[\.\.\., None\]"),
-    (np.zeros((0, 8, 8, 1), "uint8"), {}, "empty"),
-    (np.full((1, 8, 8, 1), np.nan, "float32"), {}, "NaN"),
-    (GOOD_X, {"batch_size": -1}, "batch_size must be an int >= 1"),
-])
+@pytest.mark.parametrize(
+    "x, kwargs, message",
+    [
+        (np.zeros((4, 8, 8), "uint8"), {}, r"x\[\.\.\., None\]"),
+        (np.zeros((0, 8, 8, 1), "uint8"), {}, "empty"),
+        (np.full((1, 8, 8, 1), np.nan, "float32"), {}, "NaN"),
+        (GOOD_X, {"batch_size": -1}, "batch_size must be an int >= 1"),
+    ],
+)
 def test_predict_refuses_bad_input(x, kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         small_model().predict(x, verbose=0, **kwargs)
 
 
-@pytest.mark.parametrize("y, message", [
-    (np.zeros((4, 9), "float32"), r"labels of shape \(batch, 10\).*got \(batch, 9\)"),
-    (np.full((4, 10), np.nan, "float32"), "y contains NaN or infinite values"),
-])
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (np.zeros((4, 9), "float32"), r"labels of shape \(batch, 10\).*got \(batch, 9\)"),
+        (np.full((4, 10), np.nan, "float32"), "y contains NaN or infinite values"),
+    ],
+)
 def test_one_hot_labels_must_match_the_output(y, message):
     with pytest.raises(ValueError, match=message):
         small_model("categorical_crossentropy").fit(GOOD_X, y, verbose=0)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"validation_split": 1.5}, r"validation_split must be in \(0, 1\)"),
-    ({"validation_split": 0.9}, "leaves no samples"),
-    ({"validation_data": GOOD_X}, r"validation_data must be a tuple \(x_val, y_val\)"),
-    ({"validation_data": (GOOD_X, np.full(4, 11, "int32"))}, r"fit \(validation_data\): labels must be in"),
-    ({"epochs": -1}, "epochs must be an int >= 0"),
-    ({"resume": True}, "resume=True.*needs a checkpoint callback"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"validation_split": 1.5}, r"validation_split must be in \(0, 1\)"),
+        ({"validation_split": 0.9}, "leaves no samples"),
+        ({"validation_data": GOOD_X}, r"validation_data must be a tuple \(x_val, y_val\)"),
+        ({"validation_data": (GOOD_X, np.full(4, 11, "int32"))}, r"fit \(validation_data\): labels must be in"),
+        ({"epochs": -1}, "epochs must be an int >= 0"),
+        ({"resume": True}, "resume=True.*needs a checkpoint callback"),
+    ],
+)
 def test_bad_fit_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         small_model().fit(GOOD_X, GOOD_Y, verbose=0, **kwargs)

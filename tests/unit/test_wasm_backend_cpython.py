@@ -5,9 +5,8 @@ themselves are tested in tests/browser/)."""
 import pytest
 
 import pybrowserml
-from pybrowserml.backends.kernel_names import KERNELS_BY_FAMILY, DuplicateKernelError, merge_tables
+from pybrowserml.backends.kernel_names import KERNELS_BY_FAMILY, DuplicateKernelError, family_name, merge_tables
 from pybrowserml.backends.wasm import create, create_async
-from pybrowserml.backends.kernel_names import family_name
 from pybrowserml.backends.wasm.kernels import FAMILIES, make_table
 from pybrowserml.backends.wasm.kernels.conv import DIRECT_CONV_MAX_CHANNELS, uses_direct_conv
 from pybrowserml.backends.wasm.kernels.elementwise import _normalise_axes, _period
@@ -98,8 +97,19 @@ def test_each_family_module_registers_only_its_own_family():
 
 def test_the_op_table_is_every_family_merged_and_a_second_reshape_is_refused():
     table = make_table(_FakeRuntime())
-    assert {"matmul", "conv2d", "depthwise_conv2d", "max_pool2d", "batch_norm_grad", "softmax_xent", "adam_update",
-            "reshape", "from_uint8", "add", "remap_pixels"} <= set(table)
+    assert {
+        "matmul",
+        "conv2d",
+        "depthwise_conv2d",
+        "max_pool2d",
+        "batch_norm_grad",
+        "softmax_xent",
+        "adam_update",
+        "reshape",
+        "from_uint8",
+        "add",
+        "remap_pixels",
+    } <= set(table)
     shape_kernels = FAMILIES[[family_name(m) for m in FAMILIES].index("shape")].make_kernels(_FakeRuntime())
     with pytest.raises(DuplicateKernelError, match="reshape"):
         merge_tables({"elementwise": {"reshape": shape_kernels["reshape"]}, "shape": shape_kernels})

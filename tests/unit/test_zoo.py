@@ -28,8 +28,11 @@ def test_parameters_per_part_match_the_design():
     separable = lambda c, f: 9 * c + c * f + f  # noqa: E731  depthwise (no bias) + pointwise (bias)
     assert model.get_layer("stem").count_params() == 160
     for block, filters, inputs in ((1, 32, (16, 32, 64, 96)), (2, 64, (128, 64, 128, 192))):
-        counted = sum(model.get_layer(f"block_{block}/layer_{k}/{part}").count_params()
-                      for k in range(1, 5) for part in ("depthwise", "pointwise"))
+        counted = sum(
+            model.get_layer(f"block_{block}/layer_{k}/{part}").count_params()
+            for k in range(1, 5)
+            for part in ("depthwise", "pointwise")
+        )
         assert counted == sum(separable(c, filters) for c in inputs)
     assert model.get_layer("classifier").count_params() == 256 * 10 + 10
     shapes = dict((layer.name, shape) for layer, shape in model._layer_output_shapes())
@@ -80,13 +83,16 @@ def test_seed_makes_weights_reproducible_without_touching_the_global_generator()
     assert pb.random.generator().integers(1 << 30) == expected_next.integers(1 << 30)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"alpha": 0}, "alpha must be > 0"),
-    ({"classes": 1}, "classes must be an int >= 2"),
-    ({"input_shape": (28, 28)}, r"input_shape must be \(height, width, channels\).*\(28, 28, 1\)"),
-    ({"filters": ()}, "at least one block"),
-    ({"input_shape": (28, 28, 0)}, "Input shape must be a tuple of positive ints"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"alpha": 0}, "alpha must be > 0"),
+        ({"classes": 1}, "classes must be an int >= 2"),
+        ({"input_shape": (28, 28)}, r"input_shape must be \(height, width, channels\).*\(28, 28, 1\)"),
+        ({"filters": ()}, "at least one block"),
+        ({"input_shape": (28, 28, 0)}, "Input shape must be a tuple of positive ints"),
+    ],
+)
 def test_bad_arguments_say_what_to_do(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         pb.zoo.dense_block_cnn(**kwargs)
@@ -95,7 +101,8 @@ def test_bad_arguments_say_what_to_do(kwargs, message):
 def test_whole_network_gradient_matches_finite_differences():
     """Backprop through the dense connectivity (a layer's output feeds several concatenations) in float64;
     tanh instead of relu keeps finite differences away from kinks."""
-    model = pb.zoo.dense_block_cnn((6, 6, 2), 3, filters=(3, 4), layers_per_block=3, stem_filters=2,
-                                   activation="tanh", seed=0)
+    model = pb.zoo.dense_block_cnn(
+        (6, 6, 2), 3, filters=(3, 4), layers_per_block=3, stem_filters=2, activation="tanh", seed=0
+    )
     result = gradient_check(model, np.random.default_rng(0).standard_normal((2, 6, 6, 2)), max_checks=24)
     assert result.passed, str(result)

@@ -14,10 +14,12 @@ def create():
     """The synchronous constructor the registry calls; the module can only be created asynchronously."""
     if not is_pyodide():
         raise RuntimeError(
-            "the wasm backend runs inside Pyodide (a browser or a worker); in CPython use the numpy backend")
+            "the wasm backend runs inside Pyodide (a browser or a worker); in CPython use the numpy backend"
+        )
     raise RuntimeError(
         "the wasm backend must be created asynchronously first: "
-        "`await pybrowserml.set_backend_async('wasm')`, then set_backend('wasm') works")
+        "`await pybrowserml.set_backend_async('wasm')`, then set_backend('wasm') works"
+    )
 
 
 async def create_async(threads=None, relaxed_simd=None):

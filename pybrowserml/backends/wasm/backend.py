@@ -33,7 +33,8 @@ class WasmBackend(Backend):
                 raise MemoryError(
                     f"the WASM kernel {kernel_name!r} stopped: it could not get memory for its work buffers "
                     f"(heap {self.rt.exports.pb_heap_bytes()} bytes) or hit an internal error; "
-                    "try smaller batches or models") from error
+                    "try smaller batches or models"
+                ) from error
             raise
 
     def upload(self, array):

@@ -43,13 +43,47 @@ JS_HELPERS = "backends/wasm/js/runtime.mjs"
 # The smallest module using relaxed SIMD: (func (param v128 v128 v128) (result v128)
 #   (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))), 0xfd 0x85 0x02 = opcode 0x105.
 # WebAssembly.validate() accepts it exactly where the relaxed kernels can run.
-RELAXED_SIMD_PROBE = bytes([
-    0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00,              # magic, version 1
-    0x01, 0x08, 0x01, 0x60, 0x03, 0x7B, 0x7B, 0x7B, 0x01, 0x7B,  # type: (v128 v128 v128) -> v128
-    0x03, 0x02, 0x01, 0x00,                                      # function 0 has type 0
-    0x0A, 0x0D, 0x01, 0x0B, 0x00,                                # code: 1 body of 11 bytes, no locals
-    0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xFD, 0x85, 0x02, 0x0B,  # local.get 0..2, relaxed_madd, end
-])
+RELAXED_SIMD_PROBE = bytes(
+    [
+        0x00,
+        0x61,
+        0x73,
+        0x6D,
+        0x01,
+        0x00,
+        0x00,
+        0x00,  # magic, version 1
+        0x01,
+        0x08,
+        0x01,
+        0x60,
+        0x03,
+        0x7B,
+        0x7B,
+        0x7B,
+        0x01,
+        0x7B,  # type: (v128 v128 v128) -> v128
+        0x03,
+        0x02,
+        0x01,
+        0x00,  # function 0 has type 0
+        0x0A,
+        0x0D,
+        0x01,
+        0x0B,
+        0x00,  # code: 1 body of 11 bytes, no locals
+        0x20,
+        0x00,
+        0x20,
+        0x01,
+        0x20,
+        0x02,
+        0xFD,
+        0x85,
+        0x02,
+        0x0B,  # local.get 0..2, relaxed_madd, end
+    ]
+)
 _relaxed_simd_supported = None
 
 
@@ -79,8 +113,10 @@ def _choose_relaxed(relaxed_simd) -> bool:
         raise ValueError(f"relaxed_simd must be None (automatic), True or False, got {relaxed_simd!r}")
     supported = relaxed_simd_supported()
     if relaxed_simd and not supported:
-        raise RuntimeError("relaxed_simd=True, but this browser does not support WebAssembly relaxed SIMD "
-                           "(WebAssembly.validate refused f32x4.relaxed_madd); use relaxed_simd=None or False")
+        raise RuntimeError(
+            "relaxed_simd=True, but this browser does not support WebAssembly relaxed SIMD "
+            "(WebAssembly.validate refused f32x4.relaxed_madd); use relaxed_simd=None or False"
+        )
     return supported if relaxed_simd is None else relaxed_simd
 
 
@@ -89,7 +125,7 @@ class WasmArray:
 
     __slots__ = ("ptr", "shape", "dtype", "size", "nbytes", "base", "_runtime", "__weakref__")
 
-    def __init__(self, runtime: "WasmRuntime", ptr: int, shape: tuple, dtype: np.dtype, base=None, size=None):
+    def __init__(self, runtime: WasmRuntime, ptr: int, shape: tuple, dtype: np.dtype, base=None, size=None):
         self.ptr = ptr
         self.shape = shape
         self.dtype = dtype
@@ -128,7 +164,7 @@ class ConcatArray(WasmArray):
 
     __slots__ = ("parts", "_block")
 
-    def __init__(self, runtime: "WasmRuntime", parts: list, shape: tuple, dtype: np.dtype):
+    def __init__(self, runtime: WasmRuntime, parts: list, shape: tuple, dtype: np.dtype):
         super().__init__(runtime, 0, shape, dtype)
         self.parts = parts
         self._block = None
@@ -194,7 +230,7 @@ class WasmRuntime:
         self.fallback = None
 
     @classmethod
-    async def create(cls, threads=None, relaxed_simd=None) -> "WasmRuntime":
+    async def create(cls, threads=None, relaxed_simd=None) -> WasmRuntime:
         """Instantiate the kernels. threads=None: use every core when the page is
         crossOriginIsolated, else one thread; threads=1: single-threaded; threads=n: n threads
         (needs cross-origin isolation). relaxed_simd=None: the fused multiply-add kernels where the
@@ -215,7 +251,8 @@ class WasmRuntime:
             raise RuntimeError(
                 f"threads={threads} needs a crossOriginIsolated page (SharedArrayBuffer): serve it with "
                 "'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp', "
-                "or use threads=1")
+                "or use threads=1"
+            )
         relaxed = _choose_relaxed(relaxed_simd)
         count = min(threads or pool.default_thread_count(), pool.MAX_THREADS) if available else 1
         if count > 1:
@@ -226,19 +263,22 @@ class WasmRuntime:
                 instance = await js.WebAssembly.instantiate(module, imports)
                 workers = await pool.start_workers(module, memory, instance.exports, count - 1)
                 instance.exports.pb_set_threads(count)
-                return cls._log(cls(instance, helpers, memory=memory, threads=count, workers=workers,
-                                    relaxed_simd=relaxed), relaxed_simd)
+                return cls._log(
+                    cls(instance, helpers, memory=memory, threads=count, workers=workers, relaxed_simd=relaxed),
+                    relaxed_simd,
+                )
             except Exception as error:  # e.g. a Content-Security-Policy that forbids blob: workers
                 if threads is not None:
                     raise
-                log.warning("wasm backend: could not start %d worker threads (%s); running single-threaded",
-                            count - 1, error)
+                log.warning(
+                    "wasm backend: could not start %d worker threads (%s); running single-threaded", count - 1, error
+                )
         module = await compile_wasm(module_path(module_name(1, relaxed)))
         instance = await js.WebAssembly.instantiate(module, js.Object.new())
         return cls._log(cls(instance, helpers, relaxed_simd=relaxed), relaxed_simd)
 
     @staticmethod
-    def _log(runtime: "WasmRuntime", asked) -> "WasmRuntime":
+    def _log(runtime: WasmRuntime, asked) -> WasmRuntime:
         if runtime.relaxed_simd:
             flavour = "relaxed SIMD (fused multiply-add)"
         elif asked is False:
@@ -254,7 +294,8 @@ class WasmRuntime:
         if not ptr:
             raise MemoryError(
                 f"WASM memory is full: could not allocate {nbytes} bytes "
-                f"(heap {self.exports.pb_heap_bytes()} bytes); use smaller batches or models")
+                f"(heap {self.exports.pb_heap_bytes()} bytes); use smaller batches or models"
+            )
         return ptr
 
     def empty(self, shape, dtype="float32") -> WasmArray:
@@ -383,8 +424,13 @@ class WasmRuntime:
 
 
 # np.dtype(x) and dtype.name cost microseconds each in Pyodide: the usual spellings are looked up here.
-_DTYPE_OF = {**DTYPES, **{dt: dt for dt in DTYPES.values()}, np.float32: DTYPES["float32"], np.int32: DTYPES["int32"],
-             np.uint8: DTYPES["uint8"]}
+_DTYPE_OF = {
+    **DTYPES,
+    **{dt: dt for dt in DTYPES.values()},
+    np.float32: DTYPES["float32"],
+    np.int32: DTYPES["int32"],
+    np.uint8: DTYPES["uint8"],
+}
 
 
 def _dtype(dtype) -> np.dtype:

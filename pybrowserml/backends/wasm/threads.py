@@ -22,8 +22,9 @@ def threads_available() -> bool:
     """True in a crossOriginIsolated page (SharedArrayBuffer and Atomics.wait in workers)."""
     import js
 
-    return bool(getattr(js, "crossOriginIsolated", False)) and hasattr(js, "SharedArrayBuffer") \
-        and hasattr(js, "Worker")
+    return (
+        bool(getattr(js, "crossOriginIsolated", False)) and hasattr(js, "SharedArrayBuffer") and hasattr(js, "Worker")
+    )
 
 
 def default_thread_count() -> int:
@@ -37,8 +38,9 @@ def shared_memory():
     import js
     from pyodide.ffi import to_js
 
-    descriptor = to_js({"initial": INITIAL_PAGES, "maximum": MAXIMUM_PAGES, "shared": True},
-                       dict_converter=js.Object.fromEntries)
+    descriptor = to_js(
+        {"initial": INITIAL_PAGES, "maximum": MAXIMUM_PAGES, "shared": True}, dict_converter=js.Object.fromEntries
+    )
     return js.WebAssembly.Memory.new(descriptor)
 
 

@@ -18,9 +18,7 @@ def windows(xp, kh, kw, oh, ow, strides):
     n, _, _, c = xp.shape
     sn, sh_, sw_, sc = xp.strides
     sh, sw = strides
-    return as_strided(
-        xp, (n, oh, ow, kh, kw, c), (sn, sh_ * sh, sw_ * sw, sh_, sw_, sc), writeable=False
-    )
+    return as_strided(xp, (n, oh, ow, kh, kw, c), (sn, sh_ * sh, sw_ * sw, sh_, sw_, sc), writeable=False)
 
 
 def window_slice(kh_i, kw_i, oh, ow, strides):

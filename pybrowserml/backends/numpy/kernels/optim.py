@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def adam_update(params, grads, ms, vs, lr=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-7, step=1,
-                weight_decay=0.0, decoupled=True):
+def adam_update(
+    params, grads, ms, vs, lr=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-7, step=1, weight_decay=0.0, decoupled=True
+):
     """Keras 3's Adam: bias correction folded into the step size; AdamW decays weights first."""
     alpha = lr * np.sqrt(1 - beta2**step) / (1 - beta1**step)
     for p, g, m, v in zip(params, grads, ms, vs):

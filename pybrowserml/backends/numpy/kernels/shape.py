@@ -24,8 +24,10 @@ def parts_shape(shapes, slices) -> tuple:
     """The common shape of a gradient sum's parts (add_parts): shapes[i], cut to start:stop along axis
     where slices[i] is (axis, start, stop). A clear error when the entries do not fit or differ."""
     if not shapes or len(shapes) != len(slices):
-        raise ValueError(f"add_parts: need one slice entry (None or (axis, start, stop)) per array, got "
-                         f"{len(shapes)} arrays and {len(slices)} slice entries")
+        raise ValueError(
+            f"add_parts: need one slice entry (None or (axis, start, stop)) per array, got "
+            f"{len(shapes)} arrays and {len(slices)} slice entries"
+        )
     result = []
     for shape, cut in zip(shapes, slices):
         shape = tuple(shape)
@@ -34,7 +36,7 @@ def parts_shape(shapes, slices) -> tuple:
             if not -len(shape) <= axis < len(shape) or not 0 <= start <= stop <= shape[axis]:
                 raise ValueError(f"add_parts: slice {start}:{stop} of axis {axis} does not fit shape {shape}")
             axis %= len(shape)
-            shape = shape[:axis] + (stop - start,) + shape[axis + 1:]
+            shape = shape[:axis] + (stop - start,) + shape[axis + 1 :]
         result.append(shape)
     if any(shape != result[0] for shape in result):
         raise ValueError(f"add_parts: all parts must have the same shape, got {result}")
@@ -55,8 +57,10 @@ def add_parts(arrays, slices):
 def from_uint8(a, scale=1 / 255):
     """uint8 pixels -> float32 a * scale: batches travel to the device as uint8 and become floats there."""
     if a.dtype != np.uint8:
-        raise TypeError(f"from_uint8 converts uint8 arrays, got {a.dtype}: "
-                        "use the 'cast' kernel (or ops on float32 data) for other dtypes")
+        raise TypeError(
+            f"from_uint8 converts uint8 arrays, got {a.dtype}: "
+            "use the 'cast' kernel (or ops on float32 data) for other dtypes"
+        )
     return a.astype(np.float32) * np.float32(scale)
 
 

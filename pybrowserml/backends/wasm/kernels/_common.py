@@ -46,8 +46,9 @@ def check_shape(kernel, what, shape, expected):
 
 def require_4d(array_shape, kernel, what="input"):
     if len(array_shape) != 4:
-        raise ValueError(f"{kernel}: the {what} must be 4-D NHWC (batch, height, width, channels), "
-                         f"got shape {tuple(array_shape)}")
+        raise ValueError(
+            f"{kernel}: the {what} must be 4-D NHWC (batch, height, width, channels), got shape {tuple(array_shape)}"
+        )
 
 
 def channel_groups(x):

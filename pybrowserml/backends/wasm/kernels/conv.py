@@ -59,8 +59,26 @@ def make_kernels(rt):
         oh, ow, (pt, _), (pl, _) = window_geometry(x.shape, kh, kw, strides, padding)
         y = rt.empty((n, oh, ow, o))
         run = pb_conv2d_direct if uses_direct_conv(c, kh, kw) else pb_conv2d
-        run(x.ptr, w.ptr, b.ptr if b is not None else 0, y.ptr, n, h, wd, c, kh, kw, o,
-            strides[0], strides[1], pt, pl, oh, ow, act)
+        run(
+            x.ptr,
+            w.ptr,
+            b.ptr if b is not None else 0,
+            y.ptr,
+            n,
+            h,
+            wd,
+            c,
+            kh,
+            kw,
+            o,
+            strides[0],
+            strides[1],
+            pt,
+            pl,
+            oh,
+            ow,
+            act,
+        )
         return y
 
     def conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):

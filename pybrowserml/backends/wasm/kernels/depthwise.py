@@ -13,7 +13,11 @@ def make_kernels(rt):
     """The kernel table entries of this family, bound to one WasmRuntime."""
     ex = rt.exports
     # Exports are looked up once: each Python -> JS call then costs ~1 us.
-    pb_dw, pb_dw_gi, pb_dw_gf = ex.pb_depthwise_conv2d, ex.pb_depthwise_conv2d_grad_input, ex.pb_depthwise_conv2d_grad_filter
+    pb_dw, pb_dw_gi, pb_dw_gf = (
+        ex.pb_depthwise_conv2d,
+        ex.pb_depthwise_conv2d_grad_input,
+        ex.pb_depthwise_conv2d_grad_filter,
+    )
     fallback = fallback_of(rt)
 
     def group_args(x, m=1):
@@ -39,13 +43,33 @@ def make_kernels(rt):
         oh, ow, (pt, _), (pl, _) = window_geometry(x.shape, kh, kw, strides, padding)
         y = rt.empty((n, oh, ow, c * m))
         if y.size:
-            pb_dw(*group_args(x, m), w.ptr, b.ptr if b is not None else 0, y.ptr, n, h, wd, c, m, kh, kw, sh, sw, pt, pl,
-                  oh, ow, act)
+            pb_dw(
+                *group_args(x, m),
+                w.ptr,
+                b.ptr if b is not None else 0,
+                y.ptr,
+                n,
+                h,
+                wd,
+                c,
+                m,
+                kh,
+                kw,
+                sh,
+                sw,
+                pt,
+                pl,
+                oh,
+                ow,
+                act,
+            )
         return y
 
     def depthwise_conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):
         if not all_f32(dz, w):
-            return fallback("depthwise_conv2d_grad_input", dz, w, input_shape=input_shape, strides=strides, padding=padding)
+            return fallback(
+                "depthwise_conv2d_grad_input", dz, w, input_shape=input_shape, strides=strides, padding=padding
+            )
         require_4d(input_shape, "depthwise_conv2d_grad_input", "input_shape")
         kh, kw, c, m = w.shape
         sh, sw = strides = pair(strides, "strides")
@@ -60,8 +84,9 @@ def make_kernels(rt):
 
     def depthwise_conv2d_grad_filter(x, dz, filter_shape, strides=(1, 1), padding="same"):
         if not all_f32(x, dz):
-            return fallback("depthwise_conv2d_grad_filter", x, dz, filter_shape=filter_shape, strides=strides,
-                            padding=padding)
+            return fallback(
+                "depthwise_conv2d_grad_filter", x, dz, filter_shape=filter_shape, strides=strides, padding=padding
+            )
         require_4d(x.shape, "depthwise_conv2d_grad_filter")
         kh, kw, c, m = filter_shape
         sh, sw = strides = pair(strides, "strides")

@@ -31,7 +31,7 @@ def _period(operand_shape, out_shape):
     if n == 1 or tuple(operand_shape) == tuple(out_shape):
         return n if n != 1 else 1
     core = _strip_leading_ones(operand_shape)
-    if core and tuple(out_shape[len(out_shape) - len(core):]) == core:
+    if core and tuple(out_shape[len(out_shape) - len(core) :]) == core:
         return n
     return None
 
@@ -171,7 +171,7 @@ def make_kernels(rt):
             out = rt.empty(shape)
             pb_sum_all(g.ptr, out.ptr, g.size, 1.0)
             return out
-        if len(shape) <= g.ndim and core and g.shape[g.ndim - len(core):] == core:
+        if len(shape) <= g.ndim and core and g.shape[g.ndim - len(core) :] == core:
             out = rt.empty(shape)
             pb_sum_rows(g.ptr, out.ptr, g.size // target, target)
             return out

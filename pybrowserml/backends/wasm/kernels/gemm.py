@@ -18,11 +18,12 @@ def make_kernels(rt):
         m, k = a.shape[::-1] if transpose_a else a.shape
         k2, n = b.shape[::-1] if transpose_b else b.shape
         if k != k2:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
-                             f"(transpose_a={transpose_a}, transpose_b={transpose_b})")
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} do not align "
+                f"(transpose_a={transpose_a}, transpose_b={transpose_b})"
+            )
         y = rt.empty((m, n))
-        pb_gemm(a.ptr, a.shape[1], int(transpose_a), b.ptr, b.shape[1], int(transpose_b),
-                y.ptr, n, m, n, k, 0, 0, 0)
+        pb_gemm(a.ptr, a.shape[1], int(transpose_a), b.ptr, b.shape[1], int(transpose_b), y.ptr, n, m, n, k, 0, 0, 0)
         return y
 
     def dense(x, w, b=None, activation=None):

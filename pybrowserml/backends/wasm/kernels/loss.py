@@ -13,25 +13,35 @@ def _labels_ok(name, logits, labels, sparse):
     n, k = logits.shape
     if sparse:
         if labels.shape != (n,):
-            raise ValueError(f"{name}: sparse labels must have shape ({n},) (one class index per row), "
-                             f"got {labels.shape}; use sparse=False for one-hot labels")
+            raise ValueError(
+                f"{name}: sparse labels must have shape ({n},) (one class index per row), "
+                f"got {labels.shape}; use sparse=False for one-hot labels"
+            )
         return labels.dtype == I32 and k > 0
     if labels.shape != (n, k):
-        raise ValueError(f"{name}: one-hot labels must have shape {(n, k)}, got {labels.shape}; "
-                         "use sparse=True for class indices")
+        raise ValueError(
+            f"{name}: one-hot labels must have shape {(n, k)}, got {labels.shape}; use sparse=True for class indices"
+        )
     return labels.dtype == F32 and k > 0
 
 
 def _raise_bad_labels(name, bad, k):
-    raise ValueError(f"{name}: {bad} sparse label(s) outside [0, {k}): labels must be class indices "
-                     f"0..{k - 1} of the model's {k} outputs")
+    raise ValueError(
+        f"{name}: {bad} sparse label(s) outside [0, {k}): labels must be class indices "
+        f"0..{k - 1} of the model's {k} outputs"
+    )
 
 
 def make_kernels(rt):
     """The kernel table entries of this family, bound to one WasmRuntime."""
     ex = rt.exports
     # Exports are looked up once: each Python -> JS call then costs ~1 us.
-    pb_xent, pb_xent_grad, pb_count, pb_softmax = ex.pb_softmax_xent, ex.pb_softmax_xent_grad, ex.pb_count_correct, ex.pb_softmax
+    pb_xent, pb_xent_grad, pb_count, pb_softmax = (
+        ex.pb_softmax_xent,
+        ex.pb_softmax_xent_grad,
+        ex.pb_count_correct,
+        ex.pb_softmax,
+    )
     fallback = fallback_of(rt)
 
     def softmax_xent(logits, labels, sparse=True):

@@ -51,5 +51,8 @@ def make_kernels(rt):
         pb_bn_grad(dy.ptr, x.ptr, gamma.ptr, mean.ptr, var.ptr, dx.ptr, dgamma.ptr, dbeta.ptr, rows, c, float(epsilon))
         return dx, dgamma, dbeta
 
-    return {"batch_norm_train": batch_norm_train, "batch_norm_infer": batch_norm_infer,
-            "batch_norm_grad": batch_norm_grad}
+    return {
+        "batch_norm_train": batch_norm_train,
+        "batch_norm_infer": batch_norm_infer,
+        "batch_norm_grad": batch_norm_grad,
+    }

@@ -64,7 +64,9 @@ def make_kernels(rt):
             return fallback("max_pool2d_grad", dy, x, y, pool_size=pool_size, strides=strides, padding=padding)
         out_shape, dims = _window("max_pool2d_grad", x.shape, pool_size, strides, padding)
         if dy.shape != out_shape or y.shape != out_shape:
-            raise ValueError(f"max_pool2d_grad: dy {dy.shape} and y {y.shape} must both have the pooled shape {out_shape}")
+            raise ValueError(
+                f"max_pool2d_grad: dy {dy.shape} and y {y.shape} must both have the pooled shape {out_shape}"
+            )
         dx = rt.empty(x.shape)
         if dx.size:
             pb_maxpool_grad(dy.ptr, x.ptr, y.ptr, dx.ptr, *dims)
@@ -81,8 +83,9 @@ def make_kernels(rt):
 
     def avg_pool2d_grad(dy, input_shape, pool_size=(2, 2), strides=(2, 2), padding="valid"):
         if not all_f32(dy):
-            return fallback("avg_pool2d_grad", dy, input_shape=input_shape, pool_size=pool_size, strides=strides,
-                            padding=padding)
+            return fallback(
+                "avg_pool2d_grad", dy, input_shape=input_shape, pool_size=pool_size, strides=strides, padding=padding
+            )
         out_shape, dims = _window("avg_pool2d_grad", tuple(input_shape), pool_size, strides, padding)
         if dy.shape != out_shape:
             raise ValueError(f"avg_pool2d_grad: dy has shape {dy.shape}, expected the pooled shape {out_shape}")

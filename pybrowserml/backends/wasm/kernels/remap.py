@@ -16,8 +16,10 @@ def make_kernels(rt):
             return rt.fallback("remap_pixels", (x, rows, cols), {"fill_value": fill_value})
         n, h, w, c = x.shape
         if rows.ndim != 2 or cols.ndim != 2 or rows.shape[0] != n or cols.shape[0] != n:
-            raise ValueError(f"remap_pixels: rows and cols must be (batch, size) maps for a batch of {n}, "
-                             f"got {rows.shape} and {cols.shape}")
+            raise ValueError(
+                f"remap_pixels: rows and cols must be (batch, size) maps for a batch of {n}, "
+                f"got {rows.shape} and {cols.shape}"
+            )
         h_out, w_out = rows.shape[1], cols.shape[1]
         y = rt.empty((n, h_out, w_out, c))
         if y.size:

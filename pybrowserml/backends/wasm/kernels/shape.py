@@ -36,17 +36,18 @@ def make_kernels(rt):
             raise ValueError(f"concat: axis {axis} is out of range for {ndim}-D arrays")
         axis %= ndim
         for a in arrays:
-            if a.ndim != ndim or a.shape[:axis] != first.shape[:axis] or a.shape[axis + 1:] != first.shape[axis + 1:]:
-                raise ValueError(f"concat: all arrays must match except along axis {axis}; got shapes "
-                                 f"{[x.shape for x in arrays]}")
-        out_shape = first.shape[:axis] + (sum(a.shape[axis] for a in arrays),) + first.shape[axis + 1:]
+            if a.ndim != ndim or a.shape[:axis] != first.shape[:axis] or a.shape[axis + 1 :] != first.shape[axis + 1 :]:
+                raise ValueError(
+                    f"concat: all arrays must match except along axis {axis}; got shapes {[x.shape for x in arrays]}"
+                )
+        out_shape = first.shape[:axis] + (sum(a.shape[axis] for a in arrays),) + first.shape[axis + 1 :]
         if lazy and axis == ndim - 1 and first.dtype == F32 and len(arrays) > 1:
             return ConcatArray(rt, arrays, out_shape, first.dtype)
         y = rt.empty(out_shape, first.dtype)
         if y.size == 0:
             return y
         rows = math.prod(first.shape[:axis])
-        inner = math.prod(first.shape[axis + 1:])
+        inner = math.prod(first.shape[axis + 1 :])
         widths = [a.shape[axis] * inner for a in arrays]
         if len(arrays) <= 3:
             rt.copy_side_by_side(arrays, y, rows, widths)  # a few inputs: one strided copy each, no list
@@ -62,11 +63,11 @@ def make_kernels(rt):
         axis %= a.ndim
         lo, hi, _ = slice(start, stop).indices(a.shape[axis])  # numpy's clipping of start/stop
         length = max(hi - lo, 0)
-        out_shape = a.shape[:axis] + (length,) + a.shape[axis + 1:]
+        out_shape = a.shape[:axis] + (length,) + a.shape[axis + 1 :]
         y = rt.empty(out_shape, a.dtype)
         if y.size:
             rows = math.prod(a.shape[:axis])
-            inner = math.prod(a.shape[axis + 1:])
+            inner = math.prod(a.shape[axis + 1 :])
             pb_copy_rows(a.ptr + 4 * lo * inner, a.shape[axis] * inner, y.ptr, length * inner, rows, length * inner)
         return y
 
@@ -81,7 +82,9 @@ def make_kernels(rt):
                 raise ValueError(f"reshape: cannot reshape an array of {a.size} elements into shape {shape}")
             shape = tuple(a.size // known if d == -1 else d for d in shape)
         if math.prod(shape) != a.size:
-            raise ValueError(f"reshape: cannot reshape an array of shape {a.shape} ({a.size} elements) into shape {shape}")
+            raise ValueError(
+                f"reshape: cannot reshape an array of shape {a.shape} ({a.size} elements) into shape {shape}"
+            )
         return rt.view(a, shape)
 
     def transpose(a, axes=None):
@@ -106,7 +109,7 @@ def make_kernels(rt):
             return out
         if axes:
             axis = axes.pop()
-            rows, inner = size(shape[:axis]), size(shape[axis + 1:])
+            rows, inner = size(shape[:axis]), size(shape[axis + 1 :])
             width = shape[axis] * inner
         else:  # whole arrays only: any row split will do; rows of 1024 sum in L1 and split over threads
             rows, width = (out.size // 1024, 1024) if out.size % 1024 == 0 else (1, out.size)
@@ -119,7 +122,7 @@ def make_kernels(rt):
         # four parts per call (the C kernel takes them as arguments); the running sum leads the next call
         pb_add_parts(out.ptr, rows, width, min(len(arrays), 4), *sources[:8], *[0] * (8 - len(sources[:8])))
         for first in range(4, len(arrays), 3):
-            chunk = [out.ptr, width] + sources[2 * first:2 * first + 6]
+            chunk = [out.ptr, width] + sources[2 * first : 2 * first + 6]
             pb_add_parts(out.ptr, rows, width, len(chunk) // 2, *chunk, *[0] * (8 - len(chunk)))
         return out
 
