@@ -2,6 +2,7 @@
 
 from . import (
     callbacks,
+    compression,
     data,
     debug,
     initializers,
@@ -45,6 +46,7 @@ __all__ = [
     "load_json",
     # modules
     "callbacks",
+    "compression",
     "data",
     "debug",
     "initializers",

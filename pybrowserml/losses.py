@@ -14,6 +14,12 @@ from . import ops
 from .tensor import Tensor
 
 
+def _positions(labels, like, shape):
+    """Labels of a per-position loss with the positions flattened (a view on the device, no gradient)."""
+    labels = ops._labels(labels, like)
+    return Tensor.wrap(labels.backend.run("reshape", labels.data, shape=shape), labels.backend)
+
+
 class Loss:
     name = "loss"
     fuses_softmax = False  # True: can take the logits of a softmax head instead of its probabilities
@@ -33,6 +39,10 @@ class _CrossEntropy(Loss):
         self.from_logits = from_logits
 
     def from_logits_call(self, y_true, logits):
+        if logits.ndim > 2:  # per pixel (segmentation): the mean over every position of every image
+            classes = logits.shape[-1]
+            logits = ops.reshape(logits, (-1, classes))
+            y_true = _positions(y_true, logits, (-1,) if self.sparse else (-1, classes))
         return ops.softmax_xent(logits, y_true, sparse=self.sparse)
 
     def __call__(self, y_true, y_pred):
@@ -53,7 +63,8 @@ class _CrossEntropy(Loss):
 
 
 class SparseCategoricalCrossentropy(_CrossEntropy):
-    """Integer labels (batch,), predictions (batch, classes)."""
+    """Integer labels (batch,), predictions (batch, classes); or per pixel, labels (batch, height, width)
+    and predictions (batch, height, width, classes), averaged over every pixel (segmentation)."""
 
     name = "sparse_categorical_crossentropy"
     sparse = True

@@ -12,6 +12,8 @@ work on logits or probabilities alike (softmax keeps the argmax).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .backends import get_backend
 from .tensor import Tensor
 
@@ -86,6 +88,49 @@ class CategoricalAccuracy(SparseCategoricalAccuracy):
     sparse = False
 
 
+class MeanIoU(Metric):
+    """Mean intersection over union of a segmentation: per class |pred & true| / |pred | true|, averaged
+    over the classes present in the labels or the predictions (Keras's MeanIoU on argmax predictions).
+
+    A confusion matrix (classes x classes) is summed on the device; one readback per result()."""
+
+    name = "mean_iou"
+
+    def __init__(self, num_classes=None, name=None):
+        self.num_classes = num_classes
+        super().__init__(name)
+
+    def reset_state(self) -> None:
+        self.backend = get_backend()
+        self._counts = None
+        self.count = 0
+
+    def update_state(self, y_true, y_pred) -> None:
+        if self.num_classes is not None and y_pred.shape[-1] != self.num_classes:
+            raise ValueError(
+                f"mean_iou: the model outputs {y_pred.shape[-1]} classes but the metric was made for "
+                f"{self.num_classes}: use MeanIoU(num_classes={y_pred.shape[-1]})"
+            )
+        counts = self.backend.run("confusion_matrix", _data(y_pred), _data(y_true))
+        self._counts = counts if self._counts is None else self.backend.run("add", self._counts, counts)
+        self.count += int(y_pred.shape[0])
+
+    def result_arrays(self) -> list:
+        return [self._counts] if self.count else []
+
+    def result_from_host(self, values) -> float:
+        if not self.count:
+            return 0.0
+        counts = np.asarray(values[0], dtype=np.float64)
+        intersection = np.diag(counts)
+        union = counts.sum(axis=0) + counts.sum(axis=1) - intersection
+        present = union > 0
+        return float((intersection[present] / union[present]).mean()) if present.any() else 0.0
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "num_classes": self.num_classes}
+
+
 ACCURACY_NAMES = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
 
 
@@ -97,7 +142,11 @@ def get(identifier, loss=None) -> Metric:
         return SparseCategoricalAccuracy()
     if identifier == "categorical_accuracy":
         return CategoricalAccuracy()
+    if identifier == "mean_iou":
+        return MeanIoU()
     if identifier in ("accuracy", "acc"):
         sparse = getattr(loss, "sparse", None) is True
         return SparseCategoricalAccuracy() if sparse else CategoricalAccuracy()
-    raise ValueError(f"unknown metric {identifier!r}: supported are {list(ACCURACY_NAMES)} or a Metric instance")
+    raise ValueError(
+        f"unknown metric {identifier!r}: supported are {[*ACCURACY_NAMES, 'mean_iou']} or a Metric instance"
+    )

@@ -361,6 +361,57 @@ def depthwise_conv2d(x, w, b=None, strides=1, padding="same", activation=None):
     return _conv_like("depthwise_conv2d", x, w, b, strides, padding, activation)
 
 
+def conv_transpose_output_size(size, kernel, stride, padding):
+    """Keras's Conv2DTranspose output length along one axis: size * stride, plus the window's overhang
+    past the stride with padding='valid'."""
+    return size * stride + (max(kernel - stride, 0) if padding == "valid" else 0)
+
+
+def conv2d_transpose(x, w, b=None, strides=2, padding="same", activation=None):
+    """Transposed convolution, NHWC input, filter (kh, kw, out channels, in channels) like Keras.
+
+    It is the input gradient of conv2d with the same filter and geometry, so it runs on the conv kernels
+    exactly: forward conv2d_grad_input, input gradient conv2d, filter gradient conv2d_grad_filter with
+    the output gradient as the image. Bias and activation (None, 'relu', 'relu6') follow, one kernel each."""
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"conv2d_transpose expects a 4-D NHWC input and a 4-D filter, got {x.shape} and {w.shape}")
+    kh, kw, out_channels, in_channels = w.shape
+    if x.shape[-1] != in_channels:
+        raise ValueError(f"conv2d_transpose: input has {x.shape[-1]} channels, the filter expects {in_channels}")
+    strides = _pair(strides, "strides")
+    n, h, wd, _ = x.shape
+    out_shape = (
+        n,
+        conv_transpose_output_size(h, kh, strides[0], padding),
+        conv_transpose_output_size(wd, kw, strides[1], padding),
+        out_channels,
+    )
+    be = x.backend
+    y = be.run("conv2d_grad_input", x.data, w.data, input_shape=out_shape, strides=strides, padding=padding)
+    if b is not None:
+        y = be.run("add", y, b.data)
+    if activation == "relu":
+        y = be.run("relu", y)
+    elif activation == "relu6":
+        y = be.run("relu6", y)
+    elif activation:
+        raise ValueError(f"conv2d_transpose applies None, 'relu' or 'relu6', got {activation!r}")
+
+    def backward(g):
+        dz, db = _activation_bias_grad(be, g, y, activation, b)
+        grads = [
+            be.run("conv2d", dz, w.data, None, strides=strides, padding=padding) if x.requires_grad else None,
+            be.run("conv2d_grad_filter", dz, x.data, filter_shape=w.shape, strides=strides, padding=padding)
+            if w.requires_grad
+            else None,
+        ]
+        if b is not None:
+            grads.append(db)
+        return grads
+
+    return Tensor.wrap(y, be, _fused_parents(x, w, b), backward)
+
+
 # -- pooling and normalisation ---------------------------------------------------------------------
 
 
@@ -400,6 +451,16 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
             be.run("avg_pool2d_grad", g, input_shape=x.shape, pool_size=pool_size, strides=strides, padding=padding),
         ),
     )
+
+
+def upsample_nearest2d(x, size=2):
+    """Every pixel repeated over a size x size block (UpSampling2D with interpolation='nearest')."""
+    if x.ndim != 4:
+        raise ValueError(f"upsample_nearest2d expects a 4-D NHWC input, got shape {x.shape}")
+    size = _pair(size, "size")
+    be = x.backend
+    y = be.run("upsample_nearest2d", x.data, size=size)
+    return Tensor.wrap(y, be, (x,), lambda g: (be.run("upsample_nearest2d_grad", g, size=size),))
 
 
 def batch_norm(x, gamma, beta, moving_mean, moving_var, training=False, momentum=0.99, epsilon=1e-3):

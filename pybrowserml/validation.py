@@ -56,9 +56,11 @@ def as_labels(y, x, model, loss, where: str) -> np.ndarray:
     if sparse is True:
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
-        if y.ndim != 1:
+        per_position = tuple(outputs[:-1])  # a segmentation model: one label per pixel
+        if y.ndim != 1 and not (per_position and tuple(y.shape[1:]) == per_position):
+            expected = shape_str((None, *per_position)) if per_position else "(batch,)"
             raise ValueError(
-                f"{where}: loss {loss.name!r} takes integer class labels of shape (batch,), got "
+                f"{where}: loss {loss.name!r} takes integer class labels of shape {expected}, got "
                 f"{y.shape}; for one-hot labels use loss='categorical_crossentropy'"
             )
         if y.dtype.kind not in "iu":

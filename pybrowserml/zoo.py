@@ -1,9 +1,19 @@
-"""Ready-made models. `dense_block_cnn` is this project's reference network."""
+"""Ready-made models. `dense_block_cnn` is this project's reference network; `mobile_unet` segments images."""
 
 from __future__ import annotations
 
 from . import random as pb_random
-from .layers import Conv2D, Dense, GlobalAveragePooling2D, Input, Layer, dense_block
+from .layers import (
+    Concatenate,
+    Conv2D,
+    Conv2DTranspose,
+    Dense,
+    GlobalAveragePooling2D,
+    Input,
+    Layer,
+    SeparableConv2D,
+    dense_block,
+)
 from .models import Model
 
 
@@ -106,3 +116,66 @@ def _build_dense_block_cnn(
     x = GlobalAveragePooling2D(name="pool")(x)
     outputs = Dense(classes, activation="softmax", kernel_initializer=kernel_initializer, name="classifier")(x)
     return Model(inputs, outputs, name=name)
+
+
+def mobile_unet(
+    input_shape=(28, 28, 1),
+    classes=2,
+    alpha=1.0,
+    filters=(16, 32, 64),
+    activation="relu",
+    seed=None,
+    kernel_initializer="he_normal",
+    name="mobile_unet",
+) -> Model:
+    """A MobileNet encoder in a U-Net: per-pixel class probabilities (batch, height, width, classes).
+
+    Encoder: a 3x3 conv stem of filters[0] at full resolution, then per further entry of `filters` one
+    level: a depthwise-separable conv with stride 2 and a second one at that resolution. Decoder: per
+    level back up, a 3x3 Conv2DTranspose with stride 2, concatenated with the encoder's output at that
+    resolution (the skip connection), then a depthwise-separable conv. Head: a 1x1 conv with softmax.
+    `alpha` scales every width like MobileNet's width multiplier. Height and width must be divisible by
+    2 ** (len(filters) - 1). Train it with loss="sparse_categorical_crossentropy" on (batch, height,
+    width) integer masks and metrics=["mean_iou"].
+    """
+    if alpha <= 0:
+        raise ValueError(f"mobile_unet: alpha must be > 0, got {alpha}")
+    if not isinstance(classes, int) or classes < 2:
+        raise ValueError(f"mobile_unet: classes must be an int >= 2, got {classes!r}")
+    if len(tuple(input_shape)) != 3:
+        raise ValueError(f"mobile_unet: input_shape must be (height, width, channels), got {input_shape!r}")
+    if len(filters) < 2:
+        raise ValueError("mobile_unet: filters needs the stem width and at least one level, e.g. (16, 32, 64)")
+    step = 2 ** (len(filters) - 1)
+    if input_shape[0] % step or input_shape[1] % step:
+        raise ValueError(
+            f"mobile_unet: height and width must be divisible by {step} for {len(filters) - 1} levels, "
+            f"got {tuple(input_shape[:2])}: resize the images or pass fewer filters"
+        )
+    with pb_random.seeded(seed):
+        return _build_mobile_unet(tuple(input_shape), classes, alpha, filters, activation, kernel_initializer, name)
+
+
+def _build_mobile_unet(input_shape, classes, alpha, filters, activation, kernel_initializer, name):
+    width = lambda f: max(1, int(f * alpha))  # noqa: E731
+    conv = dict(padding="same", activation=activation, kernel_initializer=kernel_initializer)
+    inputs = Input(input_shape, name="image")
+    x = Conv2D(width(filters[0]), 3, name="stem", **conv)(inputs)
+    skips = [x]
+    for level, level_filters in enumerate(filters[1:], start=1):
+        x = SeparableConv2D(width(level_filters), 3, strides=2, name=f"down_{level}", **_separable(conv))(x)
+        x = SeparableConv2D(width(level_filters), 3, name=f"down_{level}_conv", **_separable(conv))(x)
+        skips.append(x)
+    skips.pop()  # the deepest level is the bottleneck, not a skip
+    for level in range(len(filters) - 1, 0, -1):
+        level_filters = width(filters[level - 1])
+        x = Conv2DTranspose(level_filters, 3, strides=2, name=f"up_{level}", **conv)(x)
+        x = Concatenate(name=f"skip_{level}")([x, skips.pop()])
+        x = SeparableConv2D(level_filters, 3, name=f"up_{level}_conv", **_separable(conv))(x)
+    outputs = Conv2D(classes, 1, activation="softmax", kernel_initializer=kernel_initializer, name="classes")(x)
+    return Model(inputs, outputs, name=name)
+
+
+def _separable(conv):
+    """SeparableConv2D takes no kernel_initializer (its pointwise conv keeps the Glorot default)."""
+    return {k: v for k, v in conv.items() if k != "kernel_initializer"}

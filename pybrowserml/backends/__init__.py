@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import importlib
 
+from . import auto
 from .base import Backend
 
 # name -> module path providing create() and, optionally, create_async(); numpy is the default
 _MODULES = {
     "numpy": "pybrowserml.backends.numpy",
     "wasm": "pybrowserml.backends.wasm",
+    "webgpu": "pybrowserml.backends.webgpu",
 }
 _created: dict[str, Backend] = {}
 _created_with: dict[str, dict] = {}  # the options each backend was created with
@@ -61,8 +63,20 @@ async def set_backend_async(name: str, **options) -> Backend:
 
     `options` go to the backend's constructor, e.g. ``set_backend_async("wasm", threads=2)``. Asking
     again with other options creates a new backend for tensors made from now on; tensors made
-    before keep living on the backend that made them."""
+    before keep living on the backend that made them.
+
+    ``set_backend_async("auto")`` takes the first of webgpu, webgl, wasm, numpy that can be created here
+    and computes right (see backends/auto.py; ``auto_report()`` says what was chosen and why the others
+    were not). ``force=True`` also accepts a device that cannot render float32, with a warning."""
     global _current
+    if name == "auto":
+        force = bool(options.pop("force", False))
+        if options:
+            raise TypeError(f"set_backend_async('auto') takes only force=, got {sorted(options)}")
+        backend, skipped = await auto.run(auto.choose(auto.AUTO_ORDER, force=force))
+        auto.record(backend, skipped, force)
+        _current = backend
+        return backend
     if name not in _created or (options and options != _created_with.get(name)):
         module = _module_for(name)
         create_async = getattr(module, "create_async", None)
@@ -72,6 +86,12 @@ async def set_backend_async(name: str, **options) -> Backend:
         _created_with[name] = dict(options)
     _current = _created[name]
     return _current
+
+
+def auto_report() -> dict | None:
+    """What ``set_backend_async("auto")`` chose, why the others were not, and the chosen backend's
+    per-op numpy fallback counts (None before any "auto" choice)."""
+    return auto.auto_report()
 
 
 def memory() -> dict:
@@ -85,4 +105,4 @@ def memory() -> dict:
     return report
 
 
-__all__ = ["Backend", "available_backends", "get_backend", "set_backend", "set_backend_async", "memory"]
+__all__ = ["Backend", "auto_report", "available_backends", "get_backend", "set_backend", "set_backend_async", "memory"]

@@ -17,6 +17,17 @@ from .kernel_names import INPLACE_KERNELS, KERNEL_NAMES
 log = logging.getLogger("pybrowserml.backends")
 
 
+class DeviceLostError(RuntimeError):
+    """The device behind a backend is gone (a lost WebGL context, a destroyed or lost WebGPU device):
+    its arrays are unreadable and every later kernel call fails. Raised by the backend's kernels and
+    downloads; the trainer catches it to continue on the next backend."""
+
+    def __init__(self, backend_name: str, reason: str):
+        super().__init__(f"the {backend_name} device was lost ({reason})")
+        self.backend_name = backend_name
+        self.reason = reason
+
+
 class Backend:
     """Base class: subclasses fill ``kernels`` and implement the five memory methods."""
 

@@ -19,9 +19,11 @@ KERNELS_BY_FAMILY: dict[str, tuple[str, ...]] = {
         "max_pool2d_grad",
         "avg_pool2d",
         "avg_pool2d_grad",
+        "upsample_nearest2d",
+        "upsample_nearest2d_grad",
     ),
     "norm": ("batch_norm_train", "batch_norm_infer", "batch_norm_grad"),
-    "loss": ("softmax", "log_softmax", "softmax_xent", "softmax_xent_grad", "count_correct"),
+    "loss": ("softmax", "log_softmax", "softmax_xent", "softmax_xent_grad", "count_correct", "confusion_matrix"),
     "optim": ("adam_update", "sgd_update"),
     "shape": ("reshape", "transpose", "broadcast_to", "concat", "slice", "add_parts", "cast", "from_uint8"),
     "elementwise": (

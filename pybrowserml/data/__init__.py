@@ -1,4 +1,4 @@
-"""Datasets: Fashion-MNIST, MNIST, sklearn digits, IDX/npz files from paths, URLs or picked files.
+"""Datasets: Fashion-MNIST, MNIST (also as segmentation masks), sklearn digits, IDX/npz files from paths, URLs or picked files.
 
 Images are uint8 (N, H, W, C) in [0, 255] and labels int32 (N,); pixels are scaled to float per batch.
 In CPython `load_x()` returns the data; in the browser `await load_x()` (fetching and IndexedDB are
@@ -30,6 +30,7 @@ from .loaders import (
     read_bytes,
     read_bytes_async,
 )
+from .segmentation import SEGMENTATION_CLASSES, load_mnist_segmentation, load_mnist_segmentation_async, mnist_masks
 from .sources import DatasetSourceError
 
 __all__ = [
@@ -62,6 +63,10 @@ __all__ = [
     "load_idx_async",
     "load_mnist",
     "load_mnist_async",
+    "load_mnist_segmentation",
+    "load_mnist_segmentation_async",
+    "mnist_masks",
+    "SEGMENTATION_CLASSES",
     "load_npz",
     "load_npz_async",
     "read_bytes",

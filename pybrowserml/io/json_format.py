@@ -15,6 +15,7 @@ import json
 import numpy as np
 
 from . import quantize as q
+from . import sparse as sp
 
 FORMAT_NAME = "pybrowserml-model"
 FORMAT_VERSION = 1
@@ -34,23 +35,29 @@ def canonical_bytes(document: dict) -> bytes:
 
 
 def build_document(
-    architecture: dict, named_weights, quantize="uint8", per_channel=True, training_config=None, metadata=None
+    architecture: dict,
+    named_weights,
+    quantize="uint8",
+    per_channel=True,
+    training_config=None,
+    metadata=None,
+    sparse=True,
 ) -> dict:
-    """named_weights: [(name, float32 ndarray)] in model.weights order -> the JSON document (a dict)."""
+    """named_weights: [(name, float32 ndarray)] in model.weights order -> the JSON document (a dict).
+
+    sparse: store a weight with many exact zeros (a pruned one) as a bitmap plus its non-zero values
+    when that is smaller (see io/sparse.py)."""
     quantize = q.check_quantize(quantize)
     entries = []
     for name, array in named_weights:
         array = np.asarray(array, dtype="float32")
         raw, encoding = q.encode(array, quantize, name=name, per_channel=per_channel)
-        entries.append(
-            {
-                "name": name,
-                "shape": [int(d) for d in array.shape],
-                "dtype": "float32",
-                "encoding": encoding,
-                "data": base64.b64encode(raw).decode("ascii"),
-            }
-        )
+        entry = {"name": name, "shape": [int(d) for d in array.shape], "dtype": "float32", "encoding": encoding}
+        stored = sp.sparsify(array, raw, q.encoded_size((), encoding)) if sparse and array.size else None
+        if stored is not None:
+            raw, entry["sparse"] = stored
+        entry["data"] = base64.b64encode(raw).decode("ascii")
+        entries.append(entry)
     document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "architecture": architecture, "weights": entries}
     if training_config is not None:
         document["training_config"] = training_config
@@ -144,7 +151,23 @@ def _validate_weight(i, entry):
     if entry["dtype"] != "float32":
         raise ModelFormatError(f"{where}: dtype {entry['dtype']!r} is not supported (float32 only)")
     _validate_encoding(where, shape, entry["encoding"])
-    _check_base64(where, "data", entry["data"], q.encoded_size(shape, entry["encoding"]))
+    if "sparse" in entry:
+        _validate_sparse(where, shape, entry)
+    else:
+        _check_base64(where, "data", entry["data"], q.encoded_size(shape, entry["encoding"]))
+
+
+def _validate_sparse(where, shape, entry):
+    sparse, count = entry["sparse"], int(np.prod(shape, dtype="int64")) if len(shape) else 1
+    if not isinstance(sparse, dict) or sparse.get("kind") != "bitmap":
+        raise ModelFormatError(f"{where}: 'sparse' must be an object of kind 'bitmap'")
+    nonzero = sparse.get("nonzero")
+    if not isinstance(nonzero, int) or isinstance(nonzero, bool) or not 0 <= nonzero <= count:
+        raise ModelFormatError(f"{where}: sparse 'nonzero' must be an int in [0, {count}], got {nonzero!r}")
+    _check_base64(where, "sparse.mask", sparse.get("mask"), sp.bitmap_bytes(count))
+    if int(sp.mask_of(sparse, count).sum()) != nonzero:
+        raise ModelFormatError(f"{where}: the sparse mask does not have 'nonzero' ({nonzero}) bits set")
+    _check_base64(where, "data", entry["data"], nonzero * q.encoded_size((), entry["encoding"]))
 
 
 def _check_base64(where, key, text, expected_bytes):
@@ -189,5 +212,13 @@ def decode_weights(document: dict) -> list[tuple[str, np.ndarray]]:
     out = []
     for entry in document["weights"]:
         raw = base64.b64decode(entry["data"])
+        if "sparse" in entry:
+            count = int(np.prod(entry["shape"], dtype="int64")) if entry["shape"] else 1
+            mask = sp.mask_of(entry["sparse"], count)
+            raw = sp.densify(raw, mask, q.encoded_size((), entry["encoding"]))
+            values = q.decode(raw, entry["shape"], entry["encoding"])
+            values.reshape(-1)[~mask] = 0.0
+            out.append((entry["name"], values))
+            continue
         out.append((entry["name"], q.decode(raw, entry["shape"], entry["encoding"])))
     return out

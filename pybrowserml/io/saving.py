@@ -75,21 +75,28 @@ def _errors(named_weights, document):
     return worst, (total / count if count else 0.0)
 
 
-def encode_model(model, quantize="uint8", per_channel=True, include_optimizer=True):
-    """-> (file bytes, report dict). The report compares with the same model saved as float32 JSON."""
+def encode_model(model, quantize="uint8", per_channel=True, include_optimizer=True, sparse=True):
+    """-> (file bytes, report dict). The report compares with the same model saved as dense float32 JSON.
+    `sparse`: weights with many exact zeros (pruned) are stored as a bitmap plus their non-zero values."""
     quantize = q.check_quantize(quantize)
     named = _named_weights(model)
     metadata = {"pybrowserml_version": __version__, "quantize": quantize, "per_channel": bool(per_channel)}
     training = _training_config(model) if include_optimizer else None
-    document = fmt.build_document(model.get_config(), named, quantize, per_channel, training, metadata)
+    document = fmt.build_document(model.get_config(), named, quantize, per_channel, training, metadata, sparse)
     data = fmt.dumps(document)
-    if quantize == "float32":
+    if quantize == "float32" and not any("sparse" in entry for entry in document["weights"]):
         reference = len(data)
     else:
         reference = len(
             fmt.dumps(
                 fmt.build_document(
-                    model.get_config(), named, "float32", per_channel, training, {**metadata, "quantize": "float32"}
+                    model.get_config(),
+                    named,
+                    "float32",
+                    per_channel,
+                    training,
+                    {**metadata, "quantize": "float32"},
+                    sparse=False,
                 )
             )
         )
@@ -125,7 +132,7 @@ def _check_store(store):
         )
 
 
-def save_json(model, path_or_name, quantize="uint8", per_channel=True, include_optimizer=True, store=None):
+def save_json(model, path_or_name, quantize="uint8", per_channel=True, include_optimizer=True, store=None, sparse=True):
     """Save `model` as (quantized) JSON; returns a SaveResult (sizes and weight errors).
 
     store None: a file in CPython, a browser download in Pyodide; "file": a file (Pyodide: its in-memory
@@ -140,7 +147,7 @@ def save_json(model, path_or_name, quantize="uint8", per_channel=True, include_o
     path_or_name = os.fspath(path_or_name)
     if not path_or_name:
         raise ValueError("save_json needs a file path or a download name, got ''")
-    data, report = encode_model(model, quantize, per_channel, include_optimizer)
+    data, report = encode_model(model, quantize, per_channel, include_optimizer, sparse)
     from ..browser import is_pyodide
 
     if store == "download" or (store is None and is_pyodide()):
@@ -154,16 +161,16 @@ def save_json(model, path_or_name, quantize="uint8", per_channel=True, include_o
 
 
 async def save_json_async(
-    model, path_or_name, quantize="uint8", per_channel=True, include_optimizer=True, store="indexeddb"
+    model, path_or_name, quantize="uint8", per_channel=True, include_optimizer=True, store="indexeddb", sparse=True
 ):
     """save_json that can also keep the file in IndexedDB (store="indexeddb", the default here) under the
     key `path_or_name` of the "models" store; other stores behave like save_json."""
     _check_store(store)
     if store != "indexeddb":
-        return save_json(model, path_or_name, quantize, per_channel, include_optimizer, store)
+        return save_json(model, path_or_name, quantize, per_channel, include_optimizer, store, sparse)
     from ..storage import open_store
 
-    data, report = encode_model(model, quantize, per_channel, include_optimizer)
+    data, report = encode_model(model, quantize, per_channel, include_optimizer, sparse)
     await open_store(MODELS_NAMESPACE).put(str(path_or_name), data)
     return SaveResult(report, key=str(path_or_name))
 

@@ -3,10 +3,12 @@
 from .augmentation import RandomTranslation
 from .base import LAYER_CLASSES, Layer, SymbolicTensor
 from .conv import Conv2D, DepthwiseConv2D, SeparableConv2D
+from .conv_transpose import Conv2DTranspose
 from .core import Activation, Concatenate, Dense, Dropout, Flatten, Input, InputLayer, ReLU, ReLU6, Softmax
 from .dense_block import DenseBlock, dense_block
 from .normalization import BatchNormalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+from .upsampling import UpSampling2D
 
 __all__ = [
     "Activation",
@@ -14,6 +16,7 @@ __all__ = [
     "BatchNormalization",
     "Concatenate",
     "Conv2D",
+    "Conv2DTranspose",
     "Dense",
     "DenseBlock",
     "DepthwiseConv2D",
@@ -31,5 +34,6 @@ __all__ = [
     "SeparableConv2D",
     "Softmax",
     "SymbolicTensor",
+    "UpSampling2D",
     "dense_block",
 ]

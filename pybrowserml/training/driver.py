@@ -6,8 +6,9 @@ and an awaitable when it has to wait (a callback writing to IndexedDB, a log rea
 - `drive(steps, refusal)` runs it straight through (CPython, also inside a running event loop such as
   Jupyter's, where asyncio.run would refuse). It cannot wait, so an awaitable is refused with
   `RuntimeError(refusal)`.
-- `await drive_async(steps, yield_every)` awaits each awaitable and, every `yield_every` seconds, gives
-  the page's event loop a turn so that the page stays responsive (like TF.js's yieldEvery).
+- `await drive_async(steps, yield_every)` awaits each awaitable (an exception it raises is raised in the
+  generator where it waited) and, every `yield_every` seconds, gives the page's event loop a turn so
+  that the page stays responsive (like TF.js's yieldEvery).
 - `read_back(backend, array, asynchronous)` (inside a loop: `value = yield from read_back(...)`) reads a
   device array with the backend's `download` when driven by `drive`, or awaits its `download_async`
   under `drive_async` (WebGPU can only read back asynchronously).
@@ -42,16 +43,19 @@ def drive(steps, refusal: str):
 
 async def drive_async(steps, yield_every: float):
     """Run a step generator to its end in the browser and return its value (see the module docstring)."""
-    value = None
+    value, error = None, None
     last_yield = time.monotonic()
     while True:
         try:
-            item = steps.send(value)
+            item = steps.send(value) if error is None else steps.throw(error)
         except StopIteration as stop:
             return stop.value
-        value = None
+        value, error = None, None
         if item is not None:
-            value = await item
+            try:
+                value = await item
+            except Exception as failure:  # raised where the generator waited, so that it can handle it
+                error = failure
             last_yield = time.monotonic()
         elif time.monotonic() - last_yield >= yield_every:
             await asyncio.sleep(_YIELD_SECONDS)

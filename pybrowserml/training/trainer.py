@@ -23,10 +23,12 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from .. import random as pb_random
+from ..backends.base import DeviceLostError
 from ..callbacks import default_progress
 from ..callbacks.base import CallbackList
 from ..tensor import no_grad
 from ..validation import as_inputs, as_labels, check_batch_size
+from .device_recovery import DeviceRecovery, needs_recovery
 from .driver import await_all, drive, drive_async, read_back
 from .epoch_iterator import EpochIterator, FitState
 
@@ -50,6 +52,7 @@ class Trainer:
         self.stop_training = False
         self.history = None
         self.fit_state: FitState | None = None  # during fit: where it is (see FitState)
+        self.device_recovery = None  # during fit on a device that can be lost: its DeviceRecovery
 
     # -- compile ---------------------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None):
@@ -279,35 +282,76 @@ class Trainer:
                 start_epoch = restored.epoch
 
         epoch_logs = {}
+        recovery = DeviceRecovery(self) if needs_recovery(self.home_backend()) else None
+        self.device_recovery = recovery
         for epoch in range(start_epoch, epochs):
             epoch_batches = batches.epoch(epoch, restored if epoch == start_epoch else None)
             self.fit_state = batches.state
             yield from await_all(cbs.call("on_epoch_begin", epoch, {}))
-            totals = self._new_totals()
-            last_read = time.monotonic()
-            for step, xb, yb in epoch_batches:
-                yield from await_all(cbs.call("on_train_batch_begin", step, {}))
-                self.train_step(xb, yb, totals)
-                batches.step_done(step)
-                batch_logs = {"size": xb.shape[0]}
-                now = time.monotonic()
-                if now - last_read >= log_every or step == steps - 1:
-                    batch_logs.update((yield from self._read_totals(totals, asynchronous)))  # between steps
-                    last_read = now
-                yield from await_all(cbs.call("on_train_batch_end", step, batch_logs))
-                yield None  # a point where fit_async may give the page's event loop a turn
-                if self.stop_training:
-                    break
-            epoch_logs = yield from self._read_totals(totals, asynchronous)
-            if validation_data is not None:
-                val_logs = yield from self._evaluate_batches(val_x, val_y, batch_size, cbs, asynchronous, log_every)
-                epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
+            validation = (val_x, val_y, batch_size) if validation_data is not None else None
+            epoch_logs = yield from self._epoch_surviving_device_loss(
+                batches, epoch_batches, cbs, validation, log_every, asynchronous, recovery
+            )
             epoch_logs["learning_rate"] = self.optimizer.current_learning_rate()
             yield from await_all(cbs.call("on_epoch_end", epoch, epoch_logs))
             if self.stop_training:
                 break
         yield from await_all(cbs.call("on_train_end", epoch_logs))
         return cbs.history
+
+    def _epoch_surviving_device_loss(self, batches, epoch_batches, cbs, validation, log_every, asynchronous, recovery):
+        """Generator: one epoch's training and validation; the epoch logs. If the device is lost and
+        `recovery` holds a snapshot, the epoch goes on on the next backend from the snapshot: the batches
+        since it are replayed without calling the batch callbacks again."""
+        totals = self._new_totals()
+        replay_until = 0
+        while True:
+            try:
+                if recovery is not None:
+                    self.fit_state = batches.state
+                    if batches.state.step == 0 or recovery.snapshot is None:
+                        yield from recovery.take(totals, batches.state, asynchronous)
+                return (
+                    yield from self._epoch(
+                        batches, epoch_batches, totals, cbs, validation, log_every, asynchronous, recovery, replay_until
+                    )
+                )
+            except DeviceLostError as lost:
+                if recovery is None:
+                    raise
+                replay_until = max(replay_until, batches.state.step)
+                totals, epoch_batches = yield from recovery.recover(lost, batches, self._new_totals, asynchronous)
+                self.fit_state = batches.state
+
+    def _epoch(self, batches, epoch_batches, totals, cbs, validation, log_every, asynchronous, recovery, replay_until):
+        """Generator: train on `epoch_batches` (steps before `replay_until` are replays: no batch callbacks),
+        then validate; the epoch logs."""
+        steps = batches.steps
+        last_read = time.monotonic()
+        for step, xb, yb in epoch_batches:
+            replaying = step < replay_until
+            if not replaying:
+                yield from await_all(cbs.call("on_train_batch_begin", step, {}))
+            self.train_step(xb, yb, totals)
+            batches.step_done(step)
+            batch_logs = {"size": xb.shape[0]}
+            now = time.monotonic()
+            if not replaying and (now - last_read >= log_every or step == steps - 1):
+                batch_logs.update((yield from self._read_totals(totals, asynchronous)))  # between steps
+                last_read = now
+                if recovery is not None and recovery.due():
+                    yield from recovery.take(totals, batches.state, asynchronous)
+            if not replaying:
+                yield from await_all(cbs.call("on_train_batch_end", step, batch_logs))
+            yield None  # a point where fit_async may give the page's event loop a turn
+            if self.stop_training:
+                break
+        epoch_logs = yield from self._read_totals(totals, asynchronous)
+        if validation is not None:
+            val_x, val_y, batch_size = validation
+            val_logs = yield from self._evaluate_batches(val_x, val_y, batch_size, cbs, asynchronous, log_every)
+            epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
+        return epoch_logs
 
     def _restore_from_checkpoint(self, cbs):
         restorers = [c for c in cbs if hasattr(c, "restore")]

@@ -75,14 +75,50 @@ def tfjs_rows(page, version, p, threaded: bool) -> dict:
     return rows
 
 
+def pyodide_gpu_row(browser, backend, p) -> dict:
+    """One of our GPU backends (slow plans: SwiftShader), or {"unavailable": why} if it cannot start here."""
+    log(f"Pyodide, {backend} backend (SwiftShader)")
+    try:
+        page = open_pyodide_page(browser, backend)
+    except PyodideError as error:
+        return {"backend": backend, "unavailable": str(error).strip().splitlines()[-1]}
+    try:
+        return pyodide_row(page, p, slow=True)
+    except PyodideError as error:  # started but could not run the network: say why, go on with the rows
+        return {"backend": backend, "unavailable": "failed: " + str(error).strip().splitlines()[-1]}
+    finally:
+        page.page.close()
+
+
+def gpu_rows(p, measured, with_tfjs_webgl: bool) -> str:
+    """Our webgpu and webgl backends and TF.js's webgpu (and webgl if asked) in one browser with WebGPU
+    enabled: a SwiftShader adapter here (see report.SWIFTSHADER_NOTE). Returns Chromium's version."""
+    with Browser(isolated=False, webgpu=True) as browser:
+        chromium = browser._browser.version if browser._browser else "?"
+        measured[report.PB_WEBGPU] = pyodide_gpu_row(browser, "webgpu", p)
+        measured[report.PB_WEBGL] = pyodide_gpu_row(browser, "webgl", p)
+        tf_page, version = tfjs.open_tfjs_page(browser)
+        backends = (("webgpu", report.TFJS_WEBGPU),) + ((("webgl", report.TFJS_WEBGL),) if with_tfjs_webgl else ())
+        for backend, key in backends:
+            log(f"TF.js {backend} (SwiftShader)")
+            measured[key] = tfjs.bench_backend(tf_page, backend, p["BATCHES"], p["SLOW_TRAIN"], p["SLOW_INFER"])
+            measured[key]["tfjs"] = version
+        if browser.blocked_requests:
+            raise RuntimeError(f"pages tried to reach the network: {browser.blocked_requests}")
+    return chromium
+
+
 def label_rows(measured: dict) -> list[dict]:
     labels = {
         report.PB_NATIVE: "pybrowserml numpy, native CPython",
         report.PB_PYODIDE_NUMPY: "pybrowserml numpy in Pyodide",
         report.PB_WASM: "pybrowserml wasm, 1 thread",
         report.PB_WASM_THREADS: "pybrowserml wasm, {threads} threads",
+        report.PB_WEBGL: "pybrowserml webgl (SwiftShader)",
+        report.PB_WEBGPU: "pybrowserml webgpu (SwiftShader)",
         report.TFJS_CPU: "TF.js 4.22 cpu",
         report.TFJS_WEBGL: "TF.js 4.22 webgl (SwiftShader)",
+        report.TFJS_WEBGPU: "TF.js 4.22 webgpu (SwiftShader)",
         report.TFJS_WASM: "TF.js 4.22 wasm, 1 thread",
         # Its getThreadsCount() says 1 even when the threaded-simd build runs on a thread pool: name the build.
         report.TFJS_WASM_THREADS: "TF.js 4.22 wasm, threaded-simd build",
@@ -101,6 +137,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a rough smoke run of every row (batches 8 and 32)")
     parser.add_argument(
+        "--gpu-only",
+        action="store_true",
+        help="only the GPU rows: our webgpu and webgl against TF.js's webgpu and webgl",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=REPO / "bench-results.json",
@@ -112,11 +153,18 @@ def main(argv=None):
     load_before = os.getloadavg()[0]
     measured, gemm, paired = {}, {}, {}
 
+    if not args.gpu_only:
+        cpu_rows(p, measured, gemm, paired)
+    chromium = gpu_rows(p, measured, with_tfjs_webgl=args.gpu_only)
+    report_and_save(args, p, measured, gemm, paired, started, load_before, chromium)
+
+
+def cpu_rows(p, measured, gemm, paired) -> None:
+    """numpy (native and in Pyodide), our wasm (1 thread, threaded) and TF.js cpu, webgl and wasm."""
     log("native CPython, numpy backend")
     measured[report.PB_NATIVE] = native_row(p)
 
     with Browser(isolated=False) as browser:
-        chromium = browser._browser.version if browser._browser else "?"
         log("Pyodide, numpy backend")
         numpy_page = open_pyodide_page(browser, "numpy")
         measured[report.PB_PYODIDE_NUMPY] = pyodide_row(numpy_page, p, slow=True)
@@ -171,17 +219,19 @@ def main(argv=None):
         if browser.blocked_requests:
             raise RuntimeError(f"pages tried to reach the network: {browser.blocked_requests}")
 
+
+def report_and_save(args, p, measured, gemm, paired, started, load_before, chromium) -> None:
     rows = label_rows(measured)
-    memory = measured[report.PB_WASM].get("memory", {})
+    memory = measured.get(report.PB_WASM, {}).get("memory", {})
     ratio_items = report.ratios({r["key"]: r for r in rows}, gemm)
     machine = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "chromium": chromium,
-        "pyodide": measured[report.PB_WASM].get("pyodide"),
-        "tfjs": measured[report.TFJS_CPU].get("tfjs"),
-        "numpy_native": measured[report.PB_NATIVE]["numpy"],
+        "pyodide": next((r["pyodide"] for r in rows if r.get("pyodide")), None),
+        "tfjs": next((r["tfjs"] for r in rows if r.get("tfjs")), None),
+        "numpy_native": measured.get(report.PB_NATIVE, {}).get("numpy"),
         "load_average_1min": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)},
     }
 
@@ -198,6 +248,7 @@ def main(argv=None):
             f"WARNING: the machine was busy when the benchmark started (1-min load average {load_before:.1f} on "
             f"{machine['cpus']} CPUs): figures and ratios are unreliable; run again on an idle machine"
         )
+    print(report.SWIFTSHADER_NOTE)
     print()
     print(report.table(rows, p["BATCHES"]))
     failures = report.format_failures(rows)
@@ -207,14 +258,18 @@ def main(argv=None):
     # A kernel missing from the wasm table runs in numpy (correct but slow): say so next to the figures.
     fallbacks = {r["label"]: r["fallbacks"] for r in rows if r.get("fallbacks")}
     print("Kernels that fell back to numpy: " + (json.dumps(fallbacks) if fallbacks else "none"))
-    print("WASM GEMM kernel (float32):")
-    print(report.format_gemm(gemm))
-    print("Device memory:")
-    print(report.format_memory(memory))
+    print("GPU draws/dispatches per training step:")
+    print(report.format_dispatches(rows, p["BATCHES"]))
+    if gemm:
+        print("WASM GEMM kernel (float32):")
+        print(report.format_gemm(gemm))
+        print("Device memory:")
+        print(report.format_memory(memory))
     print("Targets (batch 32):")
     print(report.format_ratios(ratio_items))
-    print(f"Paired comparisons b{RATIO_BATCH}, measured in alternating rounds (robust to load changes):")
-    print(report.format_paired(paired))
+    if paired:
+        print(f"Paired comparisons b{RATIO_BATCH}, measured in alternating rounds (robust to load changes):")
+        print(report.format_paired(paired))
 
     elapsed = time.perf_counter() - started
     document = {

@@ -62,7 +62,21 @@ async def measure_training(batch: int, plan: dict) -> dict:
     model = reference_model()
     x, y = random_batch(batch, 1)
     timing = await time_steps(lambda: model.train_on_batch(x, y), **plan)
-    return {"samples_per_s": batch / timing["median_s"], **timing}
+    return {
+        "samples_per_s": batch / timing["median_s"],
+        **timing,
+        "dispatches_per_step": dispatches_per_step(model, x, y),
+    }
+
+
+def dispatches_per_step(model, x, y):
+    """GPU dispatches/draws of one more training step (backend.dispatches), None on CPU backends."""
+    backend = pb.get_backend()
+    if not hasattr(backend, "dispatches"):
+        return None
+    before = backend.dispatches
+    model.train_on_batch(x, y)
+    return backend.dispatches - before
 
 
 async def measure_inference(batch: int, plan: dict) -> dict:

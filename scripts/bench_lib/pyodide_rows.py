@@ -21,6 +21,8 @@ del _SOURCE, _module
 SELECT_BACKEND = {
     "numpy": 'pb.set_backend("numpy")',
     "wasm": 'await pb.set_backend_async("wasm")',
+    "webgpu": 'await pb.set_backend_async("webgpu")',
+    "webgl": 'await pb.set_backend_async("webgl")',
 }
 
 
@@ -29,7 +31,7 @@ def _int_keys(mapping):
 
 
 def prepare(page, backend: str):
-    """Installs the timing module in a harness PyodidePage and selects `backend` ("numpy" or "wasm")."""
+    """Installs the timing module in a harness PyodidePage and selects `backend` (a key of SELECT_BACKEND)."""
     page.run(f"_SOURCE = {TIMING_SOURCE!r}\n" + _INSTALL)
     page.run("import pybrowserml as pb\n" + SELECT_BACKEND[backend] + "\npb.get_backend().name")
 

@@ -11,7 +11,16 @@ TFJS_CPU = "tfjs_cpu"
 TFJS_WEBGL = "tfjs_webgl"
 TFJS_WASM = "tfjs_wasm_1t"
 TFJS_WASM_THREADS = "tfjs_wasm_threads"
+PB_WEBGPU = "pb_webgpu"
+PB_WEBGL = "pb_webgl"
+TFJS_WEBGPU = "tfjs_webgpu"
 TFJS_TRAINING_BACKENDS = (TFJS_CPU, TFJS_WEBGL)
+# Ours against TF.js's on the same kind of device (issue targets: training >= 3x, inference >= 2x).
+GPU_PAIRS = ((PB_WEBGL, TFJS_WEBGL), (PB_WEBGPU, TFJS_WEBGPU))
+SWIFTSHADER_NOTE = (
+    "GPU rows (webgl, webgpu) run on SwiftShader, Chromium's software GPU, on this machine's CPUs: their ratios "
+    "measure kernel efficiency and per-step overhead, not GPU speed."
+)
 
 RATIO_BATCH = 32
 
@@ -25,6 +34,8 @@ def rate(row: dict | None, part: str, batch: int):
 
 
 def _cell(row: dict, part: str, batch: int) -> str:
+    if row.get("unavailable"):
+        return "n/a (cannot start, see below)"
     entry = row.get(part, {}).get(batch)
     if entry is None:
         return "-"
@@ -43,6 +54,8 @@ def format_failures(rows: list[dict]) -> str:
     """One line per row that could not train or infer: the error it actually raised."""
     lines = []
     for row in rows:
+        if row.get("unavailable"):
+            lines.append(f"  {row['label']}: could not start: {row['unavailable']}")
         for part in ("train", "infer"):
             errors = {
                 entry["error"] for entry in row.get(part, {}).values() if isinstance(entry, dict) and "error" in entry
@@ -129,6 +142,7 @@ def ratios(rows_by_key: dict, gemm: dict) -> list[dict]:
                 0.8,
             ),
         ]
+    result += gpu_ratios(rows_by_key)
     peak = one_thread_peak(gemm)
     for key, g in gemm.items():
         if peak and "gemm_256_gflops" in g:
@@ -137,6 +151,45 @@ def ratios(rows_by_key: dict, gemm: dict) -> list[dict]:
                 {"name": f"GEMM 256^3 / SIMD FMA peak ({key})", "value": share, "target": 0.6, "met": share >= 0.6}
             )
     return result
+
+
+def dispatches(row: dict | None, batch: int):
+    entry = (row or {}).get("train", {}).get(batch)
+    return entry.get("dispatches_per_step") if isinstance(entry, dict) else None
+
+
+def gpu_ratios(rows_by_key: dict) -> list[dict]:
+    """Our GPU backends over TF.js's of the same kind (SwiftShader: see SWIFTSHADER_NOTE), and TF.js's
+    dispatches per training step over ours (target: ours at most half of TF.js webgl's)."""
+    b, get = RATIO_BATCH, rows_by_key.get
+    result = []
+    for ours, theirs in GPU_PAIRS:
+        if get(ours) is None and get(theirs) is None:
+            continue
+        names = [(get(k) or {}).get("label", k) for k in (ours, theirs)]
+        for part, target in (("train", 3.0), ("infer", 2.0)):
+            result.append(
+                _ratio(
+                    f"{names[0]} {part} b{b} / {names[1]}", rate(get(ours), part, b), rate(get(theirs), part, b), target
+                )
+            )
+    ours_webgl = dispatches(get(PB_WEBGL), b)
+    theirs_webgl = dispatches(get(TFJS_WEBGL), b)
+    if ours_webgl or theirs_webgl:
+        result.append(
+            _ratio(f"TF.js webgl dispatches per training step b{b} / ours (webgl)", theirs_webgl, ours_webgl, 2.0)
+        )
+    return result
+
+
+def format_dispatches(rows: list[dict], batches) -> str:
+    """GPU draws/dispatches per training step of every row that issued any."""
+    lines = []
+    for row in rows:
+        counts = [(b, dispatches(row, b)) for b in batches]
+        if any(count for _, count in counts):
+            lines.append(f"  {row['label']}: " + ", ".join(f"b{b} {count if count else '-'}" for b, count in counts))
+    return "\n".join(lines) or "  not measured"
 
 
 def one_thread_peak(gemm: dict) -> float:

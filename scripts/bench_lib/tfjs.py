@@ -9,7 +9,23 @@ from __future__ import annotations
 TFJS_SCRIPTS = (
     "/node_modules/@tensorflow/tfjs/dist/tf.min.js",
     "/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
+    "/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js",
 )
+
+# Counts GPU work TF.js issues (draws of WebGL2, compute dispatches of WebGPU), installed before TF.js loads
+# so that every context and pass it creates is counted: window.__gpuDispatches.
+COUNT_DISPATCHES = """() => {
+  window.__gpuDispatches = 0;
+  const wrap = (proto, names) => {
+    for (const name of names) {
+      const original = proto && proto[name];
+      if (!original) continue;
+      proto[name] = function (...args) { window.__gpuDispatches += 1; return original.apply(this, args); };
+    }
+  };
+  wrap(globalThis.WebGL2RenderingContext && WebGL2RenderingContext.prototype, ["drawArrays", "drawElements"]);
+  wrap(globalThis.GPUComputePassEncoder && GPUComputePassEncoder.prototype, ["dispatchWorkgroups"]);
+}"""
 WASM_PATHS = "/node_modules/@tensorflow/tfjs-backend-wasm/dist/"
 
 _RUN = """
@@ -21,9 +37,11 @@ async ([backend, plan]) => {
 
 
 def open_tfjs_page(browser):
-    """A page of `browser` (a harness Browser) with TF.js and its wasm backend loaded from the local server."""
+    """A page of `browser` (a harness Browser) with TF.js and its wasm and webgpu backends loaded from the local
+    server, and a counter of the GPU draws and dispatches it issues."""
     page = browser.new_page()
     page.goto(browser.server.url("/web/pages/blank.html"))
+    page.evaluate(COUNT_DISPATCHES)
     for script in TFJS_SCRIPTS:
         page.add_script_tag(url=script)
     version = page.evaluate(f"""() => {{ tf.wasm.setWasmPaths({WASM_PATHS!r}); return tf.version.tfjs; }}""")
@@ -33,7 +51,17 @@ def open_tfjs_page(browser):
 
 
 def bench_backend(page, backend: str, batches, train_plan, infer_plan, train_once=False) -> dict:
-    """Training and inference timings of one TF.js backend; see benchTfjsBackend for the result's shape."""
+    """Training and inference timings of one TF.js backend; see benchTfjsBackend for the result's shape.
+    A backend TF.js cannot start (webgpu without --enable-unsafe-webgpu) gives {"unavailable": why}."""
+    try:
+        return _bench_backend(page, backend, batches, train_plan, infer_plan, train_once)
+    except Exception as error:  # playwright's Error carries the page's exception text
+        if "could not initialise" not in str(error):
+            raise
+        return {"backend": backend, "unavailable": str(error).split("Error: ", 1)[-1].splitlines()[0]}
+
+
+def _bench_backend(page, backend, batches, train_plan, infer_plan, train_once):
     plan = {"batches": list(batches), "train": train_plan, "infer": infer_plan, "trainOnce": train_once}
     binaries = []  # which tfjs-backend-wasm build the page chose (plain, simd, threaded-simd)
     listener = lambda request: request.url.endswith(".wasm") and binaries.append(request.url.rsplit("/", 1)[-1])  # noqa: E731

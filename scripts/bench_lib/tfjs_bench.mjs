@@ -23,13 +23,23 @@ function missingKernel(error) {
   return match ? match[1] : null;
 }
 
+// GPU draws/dispatches of one more training step (window.__gpuDispatches, counted by wrappers the page
+// installed before TF.js loaded); null on backends that issue none.
+async function dispatchesPerStep(model, x, y) {
+  if (window.__gpuDispatches === undefined) return null;
+  const before = window.__gpuDispatches;
+  await model.trainOnBatch(x, y);
+  const count = window.__gpuDispatches - before;
+  return count || null;
+}
+
 async function measureTraining(tf, batch, plan) {
   const model = compileRefNet(tf, buildRefNet(tf));
   checkRefNet(model);
   const { x, y } = randomBatch(tf, batch, 1);
   try {
     const timing = await timeSteps(() => model.trainOnBatch(x, y), plan);
-    return { samples_per_s: batch / timing.median_s, ...timing };
+    return { samples_per_s: batch / timing.median_s, ...timing, dispatches_per_step: await dispatchesPerStep(model, x, y) };
   } catch (error) {
     // The wasm backend has no backprop kernels for depthwise convolutions: record what actually failed.
     return { error: String(error && error.message || error), missing_kernel: missingKernel(error) };

@@ -236,6 +236,27 @@ def conv_cases(rng):
             rng, f"big conv{i}:{n}x{h}x{w}x{c} k{k} o{o} s{s} {pad}", n, h, w, c, k, k, o, s, pad, True, "relu"
         )
 
+    # Conv2DTranspose runs on these three kernels: its forward is conv2d_grad_input into the upsampled
+    # shape, its input gradient conv2d, its filter gradient conv2d_grad_filter with the roles swapped.
+    for i, (n, h, w, c, k, filters, s, pad) in enumerate(
+        [
+            (2, 4, 5, 8, 3, 6, 2, "same"),
+            (2, 3, 3, 5, 2, 7, 2, "valid"),
+            (1, 7, 7, 16, 3, 8, 2, "valid"),
+            (3, 4, 4, 12, 4, 5, 2, "same"),
+            (2, 3, 5, 6, 1, 9, 3, "valid"),  # window smaller than the stride
+            (8, 7, 7, 32, 3, 16, 2, "same"),
+        ]
+    ):
+        grow = lambda size: size * s + (max(k - s, 0) if pad == "valid" else 0)  # noqa: E731
+        out_shape = (n, grow(h), grow(w), filters)
+        x, f, dy = rand(rng, n, h, w, c), rand(rng, k, k, filters, c), rand(rng, *out_shape)
+        geo = dict(strides=(s, s), padding=pad)
+        tag = f"transpose{i}:{n}x{h}x{w}x{c} k{k} f{filters} s{s} {pad}"
+        yield tag + " fwd", "conv2d_grad_input", kernel("conv2d_grad_input", x, f, input_shape=out_shape, **geo)
+        yield tag + " dx", "conv2d", kernel("conv2d", dy, f, None, **geo)
+        yield tag + " dw", "conv2d_grad_filter", kernel("conv2d_grad_filter", dy, x, filter_shape=f.shape, **geo)
+
 
 # -- depthwise --------------------------------------------------------------------------------------
 
@@ -391,6 +412,20 @@ def pooling_cases(rng):
             "global_avg_pool_grad",
             kernel("global_avg_pool_grad", normal(rng, n, c), input_shape=x.shape),
         )
+    for case, (n, h, w, c, size) in enumerate(
+        [
+            (1, 1, 1, 1, (2, 2)),
+            (2, 5, 3, 7, (2, 2)),
+            (3, 4, 6, 4, (3, 2)),
+            (1, 7, 7, 9, (1, 3)),
+            (4, 14, 14, 16, (2, 2)),
+        ]
+    ):
+        x = normal(rng, n, h, w, c)
+        cid = f"upsample#{case} x{x.shape} size={size}"
+        dy = normal(rng, n, h * size[0], w * size[1], c)
+        yield cid, "upsample_nearest2d", kernel("upsample_nearest2d", x, size=size)
+        yield "grad " + cid, "upsample_nearest2d_grad", kernel("upsample_nearest2d_grad", dy, size=size)
     for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
         parts, cid = _lazy_inputs(rng, case, widths, h)
         yield (
@@ -438,6 +473,12 @@ def loss_cases(rng):
             a = (rng.standard_normal(shape) * 4).astype(np.float32)
             yield f"softmax {shape}", "softmax", kernel("softmax", a, axis=-1)
             yield f"log_softmax {shape}", "log_softmax", kernel("log_softmax", a, axis=-1)
+    for i, shape in enumerate([(1, 1), (6, 2), (2, 7, 5, 3), (3, 16, 16, 11)]):
+        logits = normal(rng, *shape)
+        if i == 1:
+            logits[:, 1] = logits[:, 0]  # ties: the first maximum is the prediction
+        labels = rng.integers(0, shape[-1], shape[:-1]).astype(np.int32)
+        yield f"confusion#{i} {shape}", "confusion_matrix", kernel("confusion_matrix", logits, labels)
     a = normal(rng, 3, 4, 5)
     yield "softmax (3, 4, 5) axis=0", "softmax", kernel("softmax", a, axis=0)
     yield "log_softmax (3, 4, 5) axis=1", "log_softmax", kernel("log_softmax", a, axis=1)

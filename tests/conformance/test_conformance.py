@@ -63,6 +63,7 @@ class Configuration:
     options: dict = dataclasses.field(default_factory=dict)
     probe: str | None = None
     expect: object = None
+    webgpu: bool = False  # start Chromium with WebGPU enabled (--enable-unsafe-webgpu)
 
 
 WASM_MODULE = "[backend.rt.module_name, backend.rt.threads]"
@@ -84,6 +85,7 @@ CONFIGURATIONS = [
         WASM_MODULE,
         ["kernels_threads.wasm", 2],
     ),
+    Configuration("webgpu", "webgpu", "plain", probe="backend.name", expect="webgpu", webgpu=True),
 ]
 
 
@@ -146,7 +148,7 @@ def target(request, check_clean):
     if configuration.page is None:
         yield configuration, CPythonTarget()
         return
-    with Browser(isolated=configuration.page == "isolated") as browser:
+    with Browser(isolated=configuration.page == "isolated", webgpu=configuration.webgpu) as browser:
         page = browser.new_pyodide_page()
         try:
             yield configuration, PageTarget(page, configuration)

@@ -67,3 +67,24 @@ def test_table_shows_rates_and_why_tfjs_wasm_cannot_train():
     assert cells["TF.js wasm"] == ["n/a (no DepthwiseConv2dNative backprop)", "500"]
     notes = report.format_failures(rows)
     assert TFJS_WASM_ERROR in notes and "DepthwiseConv2dNativeBackpropFilter" in notes
+
+
+def test_gpu_ratios_pair_ours_with_tfjs_of_the_same_device_and_compare_dispatches():
+    rows = _rows()
+    rows[report.PB_WEBGL] = _row(report.PB_WEBGL, "pb webgl", train={32: 24.0}, infer={32: 40.0})
+    rows[report.PB_WEBGL]["train"][32]["dispatches_per_step"] = 120
+    rows[report.TFJS_WEBGL]["train"][32]["dispatches_per_step"] = 600
+    rows[report.TFJS_WEBGL]["infer"] = {32: {"samples_per_s": 10.0}}
+    rows[report.PB_WEBGPU] = {"key": report.PB_WEBGPU, "label": "pb webgpu", "unavailable": "no adapter"}
+    items = {r["name"]: r for r in report.gpu_ratios(rows)}
+    assert items["pb webgl train b32 / TF.js webgl"]["value"] == pytest.approx(4.0)
+    assert items["pb webgl train b32 / TF.js webgl"]["met"] is True
+    assert items["pb webgl infer b32 / TF.js webgl"]["value"] == pytest.approx(4.0)
+    assert items["pb webgpu train b32 / tfjs_webgpu"]["met"] is None  # nothing to compare: not measured
+    assert items["TF.js webgl dispatches per training step b32 / ours (webgl)"]["value"] == pytest.approx(5.0)
+    table = report.table(list(rows.values()), (32,))
+    assert "n/a (cannot start, see below)" in table
+    assert "pb webgpu: could not start: no adapter" in report.format_failures(list(rows.values()))
+    assert report.format_dispatches(list(rows.values()), (8, 32)) == (
+        "  TF.js webgl: b8 -, b32 600\n  pb webgl: b8 -, b32 120"
+    )

@@ -12,6 +12,7 @@ The layers, lowest first. Each entry is a module or package prefix; the longest 
 - data: dataset loaders, driven by training's driver in CPython (they need no model).
 - models: the graph (functional, Sequential, config) with the Trainer mixed in.
 - io: saving and loading, which rebuilds models from their configs (so it sits above models).
+- compression: pruning and distillation, which train models and rebuild smaller ones from configs.
 - zoo: ready-made models; debug: checks that train a model; the package root re-exports everything.
 """
 
@@ -40,6 +41,7 @@ LAYERS = [
     ["pybrowserml.data"],
     ["pybrowserml.models"],
     ["pybrowserml.io"],
+    ["pybrowserml.compression"],
     ["pybrowserml.zoo"],
     ["pybrowserml.debug"],
     ["pybrowserml"],

@@ -41,10 +41,31 @@ def count_correct(logits, labels, sparse=True):
     return np.asarray((logits.argmax(axis=1) == truth).sum(), dtype=np.float32)
 
 
+def confusion_matrix(logits, labels):
+    """counts[t, p]: how many positions with label t have their logits' argmax (the first maximum) at p.
+
+    logits (..., classes), integer labels of the leading shape; float32 counts (classes, classes), summed
+    on the device by the mean-IoU metric."""
+    k = logits.shape[-1]
+    if labels.shape != logits.shape[:-1]:
+        raise ValueError(
+            f"confusion_matrix: labels of shape {labels.shape} do not match logits of shape {logits.shape} "
+            f"(one class index per position: labels must have shape {logits.shape[:-1]})"
+        )
+    truth = labels.reshape(-1).astype(np.int64)
+    bad = int(((truth < 0) | (truth >= k)).sum())
+    if bad:
+        raise ValueError(f"confusion_matrix: {bad} label(s) outside [0, {k}): labels must be class indices 0..{k - 1}")
+    predicted = logits.reshape(-1, k).argmax(axis=1)
+    # np.intp: bincount's index type, 32-bit in Pyodide
+    return np.bincount((truth * k + predicted).astype(np.intp), minlength=k * k).reshape(k, k).astype(np.float32)
+
+
 KERNELS = {
     "softmax": softmax,
     "log_softmax": log_softmax,
     "softmax_xent": softmax_xent,
     "softmax_xent_grad": softmax_xent_grad,
     "count_correct": count_correct,
+    "confusion_matrix": confusion_matrix,
 }

@@ -64,6 +64,18 @@ def avg_pool2d_grad(dy, input_shape, pool_size=(2, 2), strides=(2, 2), padding="
     return crop(dxp, input_shape, ph, pw)
 
 
+def upsample_nearest2d(x, size=(2, 2)):
+    """Each pixel repeated size[0] x size[1] times (UpSampling2D, nearest)."""
+    return np.repeat(np.repeat(x, size[0], axis=1), size[1], axis=2)
+
+
+def upsample_nearest2d_grad(dy, size=(2, 2)):
+    """The sum of each size[0] x size[1] block of the output gradient."""
+    n, h, w, c = dy.shape
+    sh, sw = size
+    return dy.reshape(n, h // sh, sh, w // sw, sw, c).sum(axis=(2, 4))
+
+
 KERNELS = {
     "global_avg_pool": global_avg_pool,
     "global_avg_pool_grad": global_avg_pool_grad,
@@ -71,4 +83,6 @@ KERNELS = {
     "max_pool2d_grad": max_pool2d_grad,
     "avg_pool2d": avg_pool2d,
     "avg_pool2d_grad": avg_pool2d_grad,
+    "upsample_nearest2d": upsample_nearest2d,
+    "upsample_nearest2d_grad": upsample_nearest2d_grad,
 }

@@ -153,3 +153,21 @@ void pb_softmax(const float *x, float *y, int rows, int k, int log) {
       for (int j = 0; j < k; j++) yr[j] = (float)((double)xr[j] - lse);
   }
 }
+
+/* pb_confusion_matrix(logits, labels, counts, m, k): counts (k x k floats) = how many of the m rows with
+ * int32 label t have their logits argmax (the first maximum) at p, at counts[t * k + p]. Returns how
+ * many labels were outside [0, k) (those rows are not counted). */
+PB_EXPORT(pb_confusion_matrix)
+int pb_confusion_matrix(const float *logits, const int *labels, float *counts, int m, int k) {
+  int bad = 0;
+  for (int i = 0; i < k * k; i++) counts[i] = 0.f;
+  for (int i = 0; i < m; i++) {
+    const int truth = labels[i];
+    if (truth < 0 || truth >= k) {
+      bad++;
+      continue;
+    }
+    counts[truth * k + argmax_row(logits + (long)i * k, k)] += 1.f;
+  }
+  return bad;
+}

@@ -207,3 +207,58 @@ void pb_avg_pool2d_grad(const float *dy, float *dx, int n, int h, int w, int c, 
     }
   }
 }
+
+/* pb_upsample_nearest2d(x, y, n, h, w, c, sh, sw): y (n, h*sh, w*sw, c) repeats every pixel of x
+ * (n, h, w, c) over an sh x sw block (UpSampling2D, nearest). */
+PB_EXPORT(pb_upsample_nearest2d)
+void pb_upsample_nearest2d(const float *x, float *y, int n, int h, int w, int c, int sh, int sw) {
+  const int wo = w * sw;
+  for (int b = 0; b < n; b++)
+    for (int i = 0; i < h; i++) {
+      const float *row = x + (((long)b * h + i) * w) * c;
+      float *out = y + (((long)b * h + i) * sh) * (long)wo * c;
+      for (int j = 0; j < w; j++) {
+        const float *src = row + (long)j * c;
+        for (int q = 0; q < sw; q++) {
+          float *dst = out + ((long)j * sw + q) * c;
+          int k = 0;
+          for (; k + 4 <= c; k += 4) wasm_v128_store(dst + k, wasm_v128_load(src + k));
+          for (; k < c; k++) dst[k] = src[k];
+        }
+      }
+      /* the first output row of the block is complete: the other sh - 1 rows are copies of it */
+      for (int p = 1; p < sh; p++) memcpy(out + (long)p * wo * c, out, sizeof(float) * (size_t)wo * c);
+    }
+}
+
+/* pb_upsample_nearest2d_grad(dy, dx, n, h, w, c, sh, sw): dx (n, h, w, c) = the sum of each sh x sw
+ * block of dy (n, h*sh, w*sw, c). */
+PB_EXPORT(pb_upsample_nearest2d_grad)
+void pb_upsample_nearest2d_grad(const float *dy, float *dx, int n, int h, int w, int c, int sh, int sw) {
+  const int wo = w * sw;
+  for (int b = 0; b < n; b++)
+    for (int i = 0; i < h; i++) {
+      float *out = dx + (((long)b * h + i) * w) * c;
+      const float *block_rows = dy + (((long)b * h + i) * sh) * (long)wo * c;
+      for (int j = 0; j < w; j++) {
+        float *dst = out + (long)j * c;
+        int k = 0;
+        for (; k + 4 <= c; k += 4) {
+          v128_t acc = wasm_f32x4_splat(0.f);
+          for (int p = 0; p < sh; p++) {
+            const float *src = block_rows + ((long)p * wo + (long)j * sw) * c + k;
+            for (int q = 0; q < sw; q++) acc = wasm_f32x4_add(acc, wasm_v128_load(src + (long)q * c));
+          }
+          wasm_v128_store(dst + k, acc);
+        }
+        for (; k < c; k++) {
+          float acc = 0.f;
+          for (int p = 0; p < sh; p++) {
+            const float *src = block_rows + ((long)p * wo + (long)j * sw) * c + k;
+            for (int q = 0; q < sw; q++) acc += src[(long)q * c];
+          }
+          dst[k] = acc;
+        }
+      }
+    }
+}

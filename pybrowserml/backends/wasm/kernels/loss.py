@@ -1,5 +1,5 @@
 """WASM kernels of the loss family: softmax cross-entropy and its gradient, count_correct (the
-accuracy metric), softmax and log_softmax over the last axis (csrc/loss.c)."""
+accuracy metric), confusion_matrix (the mean-IoU metric), softmax and log_softmax over the last axis (csrc/loss.c)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def make_kernels(rt):
         ex.pb_count_correct,
         ex.pb_softmax,
     )
+    pb_confusion = ex.pb_confusion_matrix
     fallback = fallback_of(rt)
 
     def softmax_xent(logits, labels, sparse=True):
@@ -72,6 +73,23 @@ def make_kernels(rt):
         pb_count(logits.ptr, labels.ptr, out.ptr, n, k, int(bool(sparse)))
         return out
 
+    def confusion_matrix(logits, labels):
+        if logits.ndim < 1 or tuple(labels.shape) != tuple(logits.shape[:-1]):
+            raise ValueError(
+                f"confusion_matrix: labels of shape {labels.shape} do not match logits of shape {logits.shape} "
+                f"(one class index per position: labels must have shape {logits.shape[:-1]})"
+            )
+        if not all_f32(logits) or labels.dtype != I32 or logits.shape[-1] == 0:
+            return fallback("confusion_matrix", logits, labels)
+        k = logits.shape[-1]
+        counts = rt.empty((k, k))
+        bad = pb_confusion(logits.ptr, labels.ptr, counts.ptr, logits.size // k, k)
+        if bad:
+            raise ValueError(
+                f"confusion_matrix: {bad} label(s) outside [0, {k}): labels must be class indices 0..{k - 1}"
+            )
+        return counts
+
     def softmax_kernel(name, log):
         def kernel(a, axis=-1):
             last = a.ndim > 0 and axis in (-1, a.ndim - 1)
@@ -88,6 +106,7 @@ def make_kernels(rt):
         "softmax_xent": softmax_xent,
         "softmax_xent_grad": softmax_xent_grad,
         "count_correct": count_correct,
+        "confusion_matrix": confusion_matrix,
         "softmax": softmax_kernel("softmax", False),
         "log_softmax": softmax_kernel("log_softmax", True),
     }

@@ -1,5 +1,5 @@
-"""WASM kernels of the pooling family: global average pooling, max and average pooling and their
-gradients (csrc/pooling.c). Global average pooling reads a lazy concat's parts in place."""
+"""WASM kernels of the pooling family: global average pooling, max and average pooling, nearest
+upsampling, and their gradients (csrc/pooling.c). Global average pooling reads a lazy concat's parts in place."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def make_kernels(rt):
     pb_gap, pb_gap_grad = ex.pb_global_avg_pool, ex.pb_global_avg_pool_grad
     pb_maxpool, pb_maxpool_grad = ex.pb_max_pool2d, ex.pb_max_pool2d_grad
     pb_avgpool, pb_avgpool_grad = ex.pb_avg_pool2d, ex.pb_avg_pool2d_grad
+    pb_upsample, pb_upsample_grad = ex.pb_upsample_nearest2d, ex.pb_upsample_nearest2d_grad
     fallback = fallback_of(rt)
 
     def global_avg_pool(x):
@@ -94,6 +95,32 @@ def make_kernels(rt):
             pb_avgpool_grad(dy.ptr, dx.ptr, *dims)
         return dx
 
+    def upsample_nearest2d(x, size=(2, 2)):
+        if not all_f32(x):
+            return fallback("upsample_nearest2d", x, size=size)
+        require_4d(x.shape, "upsample_nearest2d")
+        sh, sw = pair(size, "size")
+        n, h, w, c = x.shape
+        y = rt.empty((n, h * sh, w * sw, c))
+        if y.size:
+            pb_upsample(x.ptr, y.ptr, n, h, w, c, sh, sw)
+        return y
+
+    def upsample_nearest2d_grad(dy, size=(2, 2)):
+        if not all_f32(dy):
+            return fallback("upsample_nearest2d_grad", dy, size=size)
+        require_4d(dy.shape, "upsample_nearest2d_grad", "output gradient")
+        sh, sw = pair(size, "size")
+        n, ho, wo, c = dy.shape
+        if ho % sh or wo % sw:
+            raise ValueError(
+                f"upsample_nearest2d_grad: the output gradient {dy.shape} is not a whole number of {sh}x{sw} blocks"
+            )
+        dx = rt.empty((n, ho // sh, wo // sw, c))
+        if dx.size:
+            pb_upsample_grad(dy.ptr, dx.ptr, n, ho // sh, wo // sw, c, sh, sw)
+        return dx
+
     return {
         "global_avg_pool": global_avg_pool,
         "global_avg_pool_grad": global_avg_pool_grad,
@@ -101,4 +128,6 @@ def make_kernels(rt):
         "max_pool2d_grad": max_pool2d_grad,
         "avg_pool2d": avg_pool2d,
         "avg_pool2d_grad": avg_pool2d_grad,
+        "upsample_nearest2d": upsample_nearest2d,
+        "upsample_nearest2d_grad": upsample_nearest2d_grad,
     }

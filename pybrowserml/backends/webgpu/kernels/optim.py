@@ -1,0 +1,33 @@
+"""Adam/AdamW and SGD updates over lists of parameters, in place (shaders/optim.wgsl): one dispatch
+per parameter."""
+
+from __future__ import annotations
+
+import math
+
+
+def make_table(rt) -> dict:
+    dispatch, grid = rt.dispatch, rt.grid
+    adam_pipe = rt.pipeline("optim", "adam")
+    sgd_pipe = rt.pipeline("optim", "sgd")
+
+    def adam_update(
+        params, grads, ms, vs, lr=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-7, step=1, weight_decay=0.0, decoupled=True
+    ):
+        alpha = lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+        decay = weight_decay * lr if decoupled else 0.0
+        l2 = 0.0 if decoupled else float(weight_decay)
+        for p, g, m, v in zip(params, grads, ms, vs):
+            if p.size:
+                gx, gy = grid(p.size)
+                dispatch(adam_pipe, gx, gy, 1, p.id, g.id, m.id, v.id, p.size, alpha, beta1, beta2, epsilon, decay, l2)
+
+    def sgd_update(params, grads, velocities, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+        for p, g, v in zip(params, grads, velocities):
+            if p.size:
+                gx, gy = grid(p.size)
+                dispatch(
+                    sgd_pipe, gx, gy, 1, p.id, g.id, v.id, p.size, lr, momentum, int(bool(nesterov)), weight_decay * lr
+                )
+
+    return {"adam_update": adam_update, "sgd_update": sgd_update}

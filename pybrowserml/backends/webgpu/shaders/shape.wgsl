@@ -1,0 +1,93 @@
+// Copies of column blocks between row-major matrices: concat, slice and add_parts view an array as
+// (rows, row width) around the axis they work on.
+
+fn flat_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+  return gid.x + gid.y * groups.x * 256u;
+}
+
+//# kernel copy_columns rw iiiiiii
+// dst[r, dst_offset + j] = (or +=, when accumulate: float32 data) src[r, src_offset + j] for j < width.
+// Words are copied as raw bits, so int32 arrays copy unchanged.
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+struct Params { rows: u32, width: u32, src_width: u32, src_offset: u32, dst_width: u32, dst_offset: u32,
+                accumulate: u32 }
+@group(0) @binding(2) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = flat_index(gid, groups);
+  if idx >= P.rows * P.width { return; }
+  let r = idx / P.width;
+  let j = idx % P.width;
+  let d = r * P.dst_width + P.dst_offset + j;
+  let value = src[r * P.src_width + P.src_offset + j];
+  if P.accumulate != 0u {
+    dst[d] = bitcast<u32>(bitcast<f32>(dst[d]) + bitcast<f32>(value));
+  } else {
+    dst[d] = value;
+  }
+}
+
+//# kernel gather rw iiiiiiiiiiiiii
+// out[i] = src[sum_k index_k(i) * stride_k]: i unravelled over the output dims d0..d5 (leading dims 1).
+// A transpose permutes the source strides; a broadcast gives the repeated axes stride 0. Raw 32-bit words,
+// so float32 and int32 arrays move unchanged.
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+struct Params { n: u32, pad: u32, d0: u32, d1: u32, d2: u32, d3: u32, d4: u32, d5: u32,
+                s0: u32, s1: u32, s2: u32, s3: u32, s4: u32, s5: u32 }
+@group(0) @binding(2) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = flat_index(gid, groups);
+  if idx >= P.n { return; }
+  var rest = idx;
+  var at = (rest % P.d5) * P.s5; rest /= P.d5;
+  at += (rest % P.d4) * P.s4; rest /= P.d4;
+  at += (rest % P.d3) * P.s3; rest /= P.d3;
+  at += (rest % P.d2) * P.s2; rest /= P.d2;
+  at += (rest % P.d1) * P.s1; rest /= P.d1;
+  at += rest * P.s0;
+  dst[idx] = src[at];
+}
+
+//# kernel from_uint8 rw if
+// out[i] = byte i of the packed source (4 bytes per word, little-endian, as uploaded) times scale.
+@group(0) @binding(0) var<storage, read> packed: array<u32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+struct Params { n: u32, scale: f32 }
+@group(0) @binding(2) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = flat_index(gid, groups);
+  if idx >= P.n { return; }
+  out[idx] = f32((packed[idx / 4u] >> (8u * (idx % 4u))) & 255u) * P.scale;
+}
+
+//# kernel cast rw ii
+// From float32 (kind 0), int32 (kind 1) or packed uint8 (kind 2) to float32 or int32: float -> int
+// truncates toward zero, as numpy's astype does. (A uint8 target would need several invocations writing
+// bytes of one word: that cast runs on numpy.)
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+struct Params { n: u32, kinds: u32 }  // source kind * 3 + target kind
+@group(0) @binding(2) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = flat_index(gid, groups);
+  if idx >= P.n { return; }
+  let from_kind = P.kinds / 3u;
+  let to_kind = P.kinds % 3u;
+  var value: f32;
+  var integer: i32;
+  switch from_kind {
+    case 0u: { value = bitcast<f32>(src[idx]); integer = i32(value); }
+    case 1u: { integer = bitcast<i32>(src[idx]); value = f32(integer); }
+    default: { integer = i32((src[idx / 4u] >> (8u * (idx % 4u))) & 255u); value = f32(integer); }
+  }
+  dst[idx] = select(bitcast<u32>(integer), bitcast<u32>(value), to_kind == 0u);
+}

@@ -1,0 +1,156 @@
+"""The compression table: the reference model and its compressed variants, trained in headless Chromium
+on the wasm backend (Pyodide, offline), on Fashion-MNIST.
+
+    python scripts/compress_report.py            # the full study (~10 min on an idle 2-core machine)
+    python scripts/compress_report.py --quick    # a small one, to check that everything runs (~3 min)
+
+Table (a): params (non-zero ones for the magnitude-pruned model), MACs per image, bytes of the uint8 JSON
+file (sparse weights as bitmap + values), wasm inference samples/s (batch 64), test accuracy, training
+time; then the targets as measured ratios. Table (b): MobileUNet's alpha x input-size table from
+scripts/report_lib/mobile_unet.py when it is there. Also written as JSON to --output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(SCRIPTS))
+
+from harness import REPO, Browser  # noqa: E402
+
+PAGE_SOURCE = (SCRIPTS / "report_lib" / "compress_page.py").read_text()
+_INSTALL = """
+import sys, types
+_module = types.ModuleType("compress_page")
+exec(compile(_SOURCE, "compress_page.py", "exec"), _module.__dict__)
+sys.modules["compress_page"] = _module
+del _SOURCE, _module
+"""
+
+PLANS = {
+    # train samples, test samples, reference epochs, fine-tune epochs, student epochs
+    "quick": {"train": 2000, "test": 1000, "epochs": 2, "fine_tune": 1, "student_epochs": 2},
+    "full": {"train": 10000, "test": 5000, "epochs": 8, "fine_tune": 2, "student_epochs": 8},
+}
+TEMPERATURE, DISTILL_ALPHA = 4.0, 0.3
+STUDENT_WIDTH = 0.25  # 4,870 params: under 1/10 of the reference's 49,018
+JOINT_WIDTHS = [0.25, 0.35, 0.5]
+
+
+def _call(page, expression):
+    return page.run(f"import compress_page\nawait compress_page.{expression}")
+
+
+def run_study(page, plan, log):
+    page.run(f"_SOURCE = {PAGE_SOURCE!r}\n" + _INSTALL)
+    loaded = _call(page, f"load({plan['train']}, {plan['test']})")
+    log(f"data: {loaded}")
+    rows = []
+
+    def step(label, expression):
+        started = time.monotonic()
+        result = _call(page, expression)
+        log(f"{label}: done in {time.monotonic() - started:.0f} s")
+        return result
+
+    rows.append(step("reference", f"reference({plan['epochs']})"))
+    rows.append(step("magnitude pruning", f"magnitude_pruned(0.75, {plan['fine_tune']})"))
+    rows.append(step("channel pruning", f"structured_pruned(0.5, {plan['fine_tune']})"))
+    distill_args = f"{plan['student_epochs']}, {TEMPERATURE}, {DISTILL_ALPHA}"
+    rows += step("distillation", f"distilled({STUDENT_WIDTH}, {distill_args})")
+    joint = step("joint students", f"joint({JOINT_WIDTHS!r}, {distill_args})")
+    rows += joint["rows"]
+    speeds = step("inference timing", "inference_speeds()")
+    for row in rows:
+        row["infer_samples_per_s"] = speeds[row["name"]]
+    return {
+        "rows": rows,
+        "joint_seconds": joint["joint_seconds"],
+        "largest_alone_seconds": joint["largest_alone_seconds"],
+    }
+
+
+def table_a(study) -> str:
+    header = (
+        f"{'model':<44}{'params':>9}{'nonzero':>9}{'MACs':>11}{'JSON bytes':>12}"
+        f"{'infer/s':>10}{'test acc':>10}{'train s':>9}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in study["rows"]:
+        lines.append(
+            f"{r['name']:<44}{r['params']:>9,}{r['nonzero_params']:>9,}{r['macs']:>11,}{r['json_bytes']:>12,}"
+            f"{r['infer_samples_per_s']:>10,.0f}{100 * r['test_accuracy']:>9.2f}%{r['train_seconds']:>9.0f}"
+        )
+    return "\n".join(lines)
+
+
+def targets(study) -> str:
+    by_name = {r["name"]: r for r in study["rows"]}
+    ref = study["rows"][0]
+    channel = next(r for r in study["rows"] if r["name"].startswith("channel-pruned"))
+    student = by_name[f"distilled student alpha={STUDENT_WIDTH}"]
+    scratch = by_name[f"same student, labels only alpha={STUDENT_WIDTH}"]
+    ratio = study["joint_seconds"] / study["largest_alone_seconds"]
+    return "\n".join(
+        [
+            "targets (measured):",
+            f"  distilled student: {student['params'] / ref['params']:.3f} of the params (target <= 0.1), "
+            f"{student['test_accuracy'] / ref['test_accuracy']:.3f} of the accuracy (target >= 0.97); "
+            f"labels only: {scratch['test_accuracy'] / ref['test_accuracy']:.3f}",
+            f"  channel pruning: {channel['macs'] / ref['macs']:.3f} of the MACs, "
+            f"{100 * (ref['test_accuracy'] - channel['test_accuracy']):+.2f} points lost after fine-tuning "
+            f"(target <= 1; {100 * (ref['test_accuracy'] - channel['accuracy_before_fine_tune']):+.2f} before), "
+            f"{channel['infer_samples_per_s'] / ref['infer_samples_per_s']:.2f}x wasm inference (target >= 1.6x)",
+            f"  joint training of {len(JOINT_WIDTHS)} students: {ratio:.2f}x the time of the largest alone "
+            f"(target < 1.5x; {study['joint_seconds']:.0f} s vs {study['largest_alone_seconds']:.0f} s)",
+        ]
+    )
+
+
+def table_b(browser, quick) -> str:
+    try:
+        from report_lib.mobile_unet import mobile_unet_table
+    except ImportError as error:
+        return f"table (b): MobileUNet table not available on this branch ({error})"
+    offered = {"browser": browser, "quick": quick}
+    accepted = inspect.signature(mobile_unet_table).parameters
+    result = mobile_unet_table(**{k: v for k, v in offered.items() if k in accepted})
+    return result if isinstance(result, str) else json.dumps(result, indent=1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small study (2,000 images, 1-2 epochs)")
+    parser.add_argument("--output", type=Path, default=Path("compress-results.json"))
+    parser.add_argument("--skip-build", action="store_true", help="do not run scripts/setup and scripts/build")
+    args = parser.parse_args(argv)
+    if not args.skip_build:
+        for step in ("setup", "build"):
+            subprocess.run([str(REPO / "scripts" / step)], check=True)
+    plan = PLANS["quick" if args.quick else "full"]
+    started = time.monotonic()
+
+    def log(message):
+        print(f"[{time.monotonic() - started:6.0f} s] {message}", file=sys.stderr, flush=True)
+
+    with Browser() as browser:
+        page = browser.new_pyodide_page()
+        study = run_study(page, plan, log)
+        study["plan"] = plan
+        print(f"(a) compression on Fashion-MNIST ({plan['train']:,} training images, {plan['test']:,} test), wasm:")
+        print(table_a(study))
+        print(targets(study))
+        print()
+        print(table_b(browser, args.quick))
+    args.output.write_text(json.dumps(study, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Table (b): MobileUNet for several width multipliers (alpha) against input sizes, trained in Chromium.
+
+    python -m scripts.report_lib.mobile_unet            # alpha 1, 0.75, 0.5, 0.25 x sizes 28, 56, 84
+    python -m scripts.report_lib.mobile_unet --quick    # a smaller run (2 alphas x 2 sizes, fewer samples)
+
+Each row trains `pybrowserml.zoo.mobile_unet` on the wasm backend in the harness's headless Chromium
+(single-threaded page) on MNIST foreground masks (pybrowserml.data.mnist_masks), the images scaled up by
+nearest neighbour to the row's size, and reports test mean IoU, parameters, wasm inference ms per image
+(batch 32, the fastest of five passes) and training samples/s (the last epoch). Then the scaling check:
+inference ms divided by alpha^2 x pixels, relative to the median of the rows (1.00 = exactly
+proportional), and the two factors apart: per alpha, ms growth against pixel growth from the smallest
+size; per size, ms(alpha) / ms(1) against alpha^2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+ALPHAS = (1.0, 0.75, 0.5, 0.25)
+SIZES = (28, 56, 84)
+SCRIPTS = Path(__file__).resolve().parents[1]
+if str(SCRIPTS) not in sys.path:  # the harness package lives in scripts/ (as for scripts/bench)
+    sys.path.insert(0, str(SCRIPTS))
+PAGE_SOURCE = (Path(__file__).parent / "page_unet.py").read_text()
+SCALING_TOLERANCE = 0.25
+
+_INSTALL = """
+import sys, types
+_module = types.ModuleType("page_unet")
+exec(compile(_SOURCE, "page_unet.py", "exec"), _module.__dict__)
+sys.modules["page_unet"] = _module
+del _SOURCE, _module
+"""
+
+
+def _rows_in_page(page, alphas, sizes, settings):
+    page.run(f"_SOURCE = {PAGE_SOURCE!r}\n" + _INSTALL)
+    page.run('import pybrowserml as pb\nawait pb.set_backend_async("wasm")\npb.get_backend().name')
+    rows = []
+    for size in sizes:
+        for alpha in alphas:
+            row = page.run(f"import page_unet\nawait page_unet.unet_row({alpha!r}, {size!r}, **{settings!r})")
+            print(format_row(row), file=sys.stderr, flush=True)
+            rows.append(row)
+    return rows
+
+
+def mobile_unet_table(
+    alphas=ALPHAS,
+    sizes=SIZES,
+    train_samples=1000,
+    test_samples=300,
+    epochs=1,
+    infer_images=256,
+    batch_size=32,
+    seed=0,
+    quick=False,
+    page=None,
+):
+    """Rows {alpha, size, iou, params, infer_ms, train_samples_per_s, scaling} trained in headless Chromium
+    on wasm; `page` a harness PyodidePage to reuse, else one is opened. quick: alphas (1, 0.5), sizes
+    (28, 56), 400 samples, 1 epoch."""
+    if quick:
+        alphas, sizes = (1.0, 0.5), (28, 56)
+        train_samples, test_samples, epochs, infer_images = 400, 200, 1, 64
+    for size in sizes:
+        if size % 28:
+            raise ValueError(f"sizes must be multiples of 28 (MNIST digits scaled up), got {size}")
+    settings = dict(
+        train_samples=train_samples,
+        test_samples=test_samples,
+        epochs=epochs,
+        infer_images=infer_images,
+        batch_size=batch_size,
+        seed=seed,
+    )
+    if page is not None:
+        rows = _rows_in_page(page, alphas, sizes, settings)
+    else:
+        from harness import Browser
+
+        with Browser() as browser:
+            rows = _rows_in_page(browser.new_pyodide_page(), alphas, sizes, settings)
+    return add_scaling(rows)
+
+
+def add_scaling(rows):
+    """Each row's inference ms per (alpha^2 x pixels), relative to the median over the rows."""
+    per_unit = [row["infer_ms"] / (row["alpha"] ** 2 * row["size"] ** 2) for row in rows]
+    median = statistics.median(per_unit)
+    for row, value in zip(rows, per_unit):
+        row["scaling"] = value / median
+    return rows
+
+
+def format_row(row) -> str:
+    return (
+        f"| {row['alpha']:>5} | {row['size']:>3}x{row['size']:<3} | {row['iou']:.3f} | {row['params']:>7,} "
+        f"| {row['infer_ms']:>8.2f} | {row['train_samples_per_s']:>8.1f} |"
+        + (f" {row['scaling']:>5.2f} |" if "scaling" in row else "")
+    )
+
+
+def format_table(rows) -> str:
+    lines = [
+        "| alpha | size    | IoU   | params  | infer ms | train/s  | ms / (alpha^2 px), rel. median |",
+        "|------:|:--------|------:|--------:|---------:|---------:|------:|",
+    ]
+    lines += [format_row(row) for row in rows]
+    ratios = [row["scaling"] for row in rows]
+    inside = sum(abs(r - 1) <= SCALING_TOLERANCE for r in ratios)
+    lines.append(
+        f"inference ms vs alpha^2 x pixels: ratios to the median from {min(ratios):.2f} to {max(ratios):.2f}; "
+        f"{inside} of {len(ratios)} rows within {SCALING_TOLERANCE:.0%}"
+    )
+    lines += factor_lines(rows)
+    return "\n".join(lines)
+
+
+def factor_lines(rows) -> list[str]:
+    """The two factors of alpha^2 x pixels apart, as measured/expected ratios (1.00 = as predicted)."""
+    ms = {(row["alpha"], row["size"]): row["infer_ms"] for row in rows}
+    alphas = sorted({a for a, _ in ms}, reverse=True)
+    sizes = sorted({s for _, s in ms})
+    lines = []
+    for alpha in alphas:
+        base = sizes[0]
+        ratios = [
+            (ms[alpha, size] / ms[alpha, base]) / (size**2 / base**2) for size in sizes[1:] if (alpha, size) in ms
+        ]
+        if (alpha, base) in ms and ratios:
+            lines.append(f"alpha {alpha}: ms growth / pixel growth from {base}x{base}: " + _ratios(ratios))
+    for size in sizes:
+        top = alphas[0]
+        ratios = [(ms[a, size] / ms[top, size]) / (a**2 / top**2) for a in alphas[1:] if (a, size) in ms]
+        if (top, size) in ms and ratios:
+            lines.append(f"size {size}x{size}: ms(alpha) / ms({top}) over alpha^2 ratio: " + _ratios(ratios))
+    return lines
+
+
+def _ratios(values) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2 alphas x 2 sizes, 400 samples, 1 epoch")
+    parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHAS))
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--train-samples", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=1)
+    args = parser.parse_args(argv)
+    rows = mobile_unet_table(
+        args.alphas, args.sizes, train_samples=args.train_samples, epochs=args.epochs, quick=args.quick
+    )
+    print(format_table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Table (b)'s arithmetic: the alpha^2 x pixels scaling ratios and the printed table (no browser here)."""
+
+from report_lib.mobile_unet import add_scaling, format_table
+
+
+def row(alpha, size, ms):
+    return {"alpha": alpha, "size": size, "iou": 0.9, "params": 1000, "infer_ms": ms, "train_samples_per_s": 50.0}
+
+
+def test_proportional_rows_have_ratio_one_and_an_outlier_shows():
+    rows = add_scaling([row(1.0, 28, 1.0), row(0.5, 28, 0.25), row(1.0, 56, 4.0), row(0.5, 56, 3.0)])
+    assert [round(r["scaling"], 2) for r in rows] == [1.0, 1.0, 1.0, 3.0]
+    table = format_table(rows)
+    assert "3 of 4 rows within 25%" in table
+    assert "from 1.00 to 3.00" in table
+    assert table.count("\n|") == 5  # the separator and four rows
+
+
+def test_factor_lines_separate_the_pixel_and_the_alpha_growth():
+    rows = add_scaling([row(1.0, 28, 1.0), row(0.5, 28, 0.5), row(1.0, 56, 4.0), row(0.5, 56, 2.0)])
+    lines = format_table(rows).splitlines()
+    assert "alpha 1.0: ms growth / pixel growth from 28x28: 1.00" in lines
+    assert "size 28x28: ms(alpha) / ms(1.0) over alpha^2 ratio: 2.00" in lines
