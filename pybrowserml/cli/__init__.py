@@ -31,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # only bench takes arguments of its own (scripts/bench's); anywhere else they are mistakes
+        if args.verb != "bench":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.bench_args = [*args.bench_args, *extra]
     try:
         return int(args.run(args) or 0)
     except CLIError as error:

@@ -10,7 +10,10 @@ from .common import CLIError, require_checkout
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
-        "bench", help="run the benchmark (scripts/bench; arguments pass through)", description=__doc__
+        "bench",
+        help="run the benchmark (scripts/bench; arguments pass through)",
+        description=__doc__,
+        add_help=False,  # --help is scripts/bench's
     )
     parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments for scripts/bench (see its --help)")
     parser.set_defaults(run=run)

@@ -59,6 +59,12 @@ def add_parser(subparsers):
         default=None,
         help="browser profile directory, where IndexedDB keeps the dataset (default .build/cli-profile in the checkout)",
     )
+    parser.add_argument(
+        "--progress-every",
+        type=float,
+        default=None,
+        help="seconds between progress lines within an epoch (default 0.25 on a terminal, 2 when piped)",
+    )
     parser.add_argument("--timeout-minutes", type=float, default=120)
     parser.set_defaults(run=run)
     return parser
@@ -95,7 +101,7 @@ def settings_from(args) -> dict:
 def run(args) -> int:
     settings = settings_from(args)
     renderer = Renderer()
-    settings["progress_every"] = renderer.progress_every
+    settings["progress_every"] = renderer.progress_every if args.progress_every is None else args.progress_every
     started = time.perf_counter()
     if args.python:
         output = _train_in_python(settings, renderer)
