@@ -37,7 +37,7 @@ def main(argv=None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.bench_args = [*args.bench_args, *extra]
     try:
-        return int(args.run(args) or 0)
+        return int(args.handler(args) or 0)
     except CLIError as error:
         print(f"pybrowserml {args.verb}: error: {error}", file=sys.stderr, flush=True)
         return 1

@@ -16,7 +16,7 @@ def add_parser(subparsers):
         add_help=False,  # --help is scripts/bench's
     )
     parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments for scripts/bench (see its --help)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(handler=run)
     return parser
 
 

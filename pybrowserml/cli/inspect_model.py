@@ -19,7 +19,7 @@ def add_parser(subparsers):
     parser = subparsers.add_parser("inspect", help="describe a saved model JSON", description=__doc__)
     parser.add_argument("model", type=Path, help="a model JSON written by save_json / pybrowserml train")
     parser.add_argument("--json", action="store_true", help="print the description as JSON")
-    parser.set_defaults(run=run)
+    parser.set_defaults(handler=run)
     return parser
 
 

