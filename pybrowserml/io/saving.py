@@ -231,6 +231,11 @@ def load_json(source, max_bytes=DEFAULT_MAX_BYTES, compile=True):
     return model_from_document(document, compile=compile)
 
 
+def load_model(path, compile=True, max_bytes=DEFAULT_MAX_BYTES):
+    """Keras's load_model for a file written by model.save (or save_json): the model, compiled as saved."""
+    return load_json(path, max_bytes=max_bytes, compile=compile)
+
+
 async def load_json_async(key_or_source, max_bytes=DEFAULT_MAX_BYTES, compile=True, store="indexeddb"):
     """load_json for a model kept with save_json_async(..., store="indexeddb") under `key_or_source`."""
     if store != "indexeddb":

@@ -159,6 +159,24 @@ class Model(Trainer, Layer):
 
         return save_json(self, path_or_name, quantize=quantize, **kwargs)
 
+    def save(self, path, quantize="float32", **kwargs):
+        """Keras's model.save: architecture, weights and training config in one JSON file, float32 (exact)
+        by default; `pybrowserml.load_model(path)` reads it back. save_json is the same with uint8 by default."""
+        from ..io import save_json
+
+        return save_json(self, path, quantize=quantize, store=kwargs.pop("store", "file"), **kwargs)
+
+    def save_weights(self, path):
+        """Only the weights (exact float32, an .npz); load_weights(path) puts them into the same architecture."""
+        from ..io import save_weights
+
+        return save_weights(self, path)
+
+    def load_weights(self, path):
+        from ..io import load_weights
+
+        load_weights(self, path)
+
     def get_config(self) -> dict:
         layers = []
         for node in self._nodes:
