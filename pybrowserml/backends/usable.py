@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ..browser import is_pyodide
 
+_adapter_found = False  # a GPU adapter was obtained in this page (check_async), so webgpu is usable
+
 
 def _webgl2_float32() -> bool:
     import js
@@ -39,7 +41,9 @@ def check(name: str) -> bool | None:
         return _webgl2_float32()
     if name == "webgpu":
         gpu = getattr(getattr(js, "navigator", None), "gpu", None)
-        return None if gpu is not None else False
+        if gpu is None:
+            return False
+        return True if _adapter_found else None
     return None
 
 
@@ -48,10 +52,12 @@ async def check_async(name: str) -> bool:
     if result is not None:
         return result
     if name == "webgpu":
+        global _adapter_found
         import js
 
         try:
-            return (await js.navigator.gpu.requestAdapter()) is not None
+            _adapter_found = (await js.navigator.gpu.requestAdapter()) is not None
         except Exception:
             return False
+        return _adapter_found
     return False
