@@ -48,8 +48,11 @@ class Renderer:
 
     def _dataset(self, e):
         shape = "x".join(str(d) for d in e["shape"])
+        where = {True: ", already cached in IndexedDB", False: ", fetched, now cached in IndexedDB"}.get(
+            e.get("cached"), ""
+        )
         self.line(
-            f"dataset: {e['name']}, {e['train']:,} train / {e['test']:,} test images {shape}, {e['seconds']:.1f} s"
+            f"dataset: {e['name']}, {e['train']:,} train / {e['test']:,} test images {shape}, {e['seconds']:.1f} s{where}"
         )
 
     def _model(self, e):

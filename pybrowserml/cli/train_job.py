@@ -30,6 +30,7 @@ DEFAULTS = dict(
     progress_every=2.0,
 )
 DATASETS = ("fashion-mnist", "mnist", "digits")
+_CACHE_NAMES = {"fashion-mnist": "fashion_mnist", "mnist": "mnist"}  # their DatasetCache names in a page
 BACKENDS = ("wasm", "webgpu", "webgl", "auto", "numpy")
 
 
@@ -56,6 +57,16 @@ def check_settings(settings: dict) -> dict:
     return s
 
 
+async def _cached(name) -> bool | None:
+    """In a page: whether the dataset is already in the IndexedDB cache (None where nothing is cached)."""
+    from .. import data
+    from ..browser import is_pyodide
+
+    if not is_pyodide() or name not in _CACHE_NAMES:
+        return None
+    return any(record["name"] == _CACHE_NAMES[name] for record in await data.default_cache().list())
+
+
 async def _load(name):
     from .. import data
 
@@ -79,6 +90,7 @@ async def run_async(settings: dict, report=print_events) -> dict:
     backend = await pb.set_backend_async(s["backend"])
     report({"event": "backend", "asked": s["backend"], "name": backend.name, "threads": _threads(backend)})
 
+    cached = await _cached(s["dataset"])
     started = time.perf_counter()
     (x_train, y_train), (x_test, y_test) = await _load(s["dataset"])
     report(
@@ -89,6 +101,7 @@ async def run_async(settings: dict, report=print_events) -> dict:
             "test": len(x_test),
             "shape": list(x_train.shape[1:]),
             "seconds": time.perf_counter() - started,
+            "cached": cached,
         }
     )
     classes = int(max(y_train.max(), y_test.max())) + 1

@@ -2,6 +2,7 @@
 user meets. (Training in headless Chromium: tests/browser/test_cli_browser.py.)"""
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -217,3 +218,16 @@ def test_bench_passes_its_arguments_to_scripts_bench():
     )
     assert run.returncode == 0, run.stderr
     assert "--quick" in run.stdout and "--gpu-only" in run.stdout
+
+
+def test_a_missing_browser_says_to_run_setup(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "pybrowserml", "train", "--output", str(tmp_path / "m.json")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYBROWSERML_CHROMIUM": str(tmp_path / "no-chromium")},
+    )
+    assert run.returncode == 1
+    assert "Chromium is not installed at" in run.stderr and "run scripts/setup" in run.stderr
+    assert not (tmp_path / "m.json").exists()
