@@ -8,6 +8,7 @@ the numpy backend instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -18,6 +19,10 @@ from pathlib import Path
 from .common import CLIError, check_built, check_chromium, import_harness, require_checkout
 from .progress import Renderer
 from .train_job import BACKENDS, DATASETS, EVENT_PREFIX, check_settings
+
+# The page's origin (and so its IndexedDB, where the dataset is cached) depends on the port: a fixed one
+# lets the next run find the dataset again. If it is taken, any free port works, without the cache.
+TRAIN_PORT = 8731
 
 # The browser runs the job from the installed wheel, so the page and CPython run the same code.
 _PAGE_JOB = """
@@ -158,13 +163,23 @@ def _train_in_browser(settings, renderer, args) -> Path:
     renderer.line(
         f"starting {'' if args.headed else 'headless '}Chromium, Pyodide and pybrowserml ({harness.wheel_path().name})"
     )
+    options = dict(
+        isolated=True,  # COOP/COEP: SharedArrayBuffer, so the wasm kernels use every core
+        user_data_dir=profile,
+        webgpu=settings["backend"] == "webgpu",
+        headless=not args.headed,
+    )
+    stack = contextlib.ExitStack()
     try:
-        with harness.Browser(
-            isolated=True,  # COOP/COEP: SharedArrayBuffer, so the wasm kernels use every core
-            user_data_dir=profile,
-            webgpu=settings["backend"] == "webgpu",
-            headless=not args.headed,
-        ) as browser:
+        try:
+            browser = stack.enter_context(harness.Browser(port=TRAIN_PORT, **options))
+        except OSError:  # the port is taken (another run?): any port, the dataset is fetched again
+            renderer.line(f"port {TRAIN_PORT} is busy: serving on another one, so the IndexedDB cache is not reused")
+            browser = stack.enter_context(harness.Browser(**options))
+    except Exception as error:
+        raise CLIError(f"the browser failed to start: {_first_line(error)}") from error
+    try:
+        with stack:
             page = browser.new_pyodide_page()
             page.page.on("console", on_console)
             code = _PAGE_JOB.format(settings=json.dumps(settings))
@@ -179,9 +194,14 @@ def _train_in_browser(settings, renderer, args) -> Path:
         raise CLIError(f"training failed in the page: {lines[-1] if lines else error}") from error
     except CLIError:
         raise
-    except Exception as error:  # Playwright: the browser did not start, the page crashed, a timeout
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    except Exception as error:  # Playwright: the page crashed, a timeout
+        message = _first_line(error)
         if "ProcessSingleton" in str(error) or "profile" in str(error).lower():
             message += f" (is another `pybrowserml train` using the profile {profile}? pass --profile DIR)"
         raise CLIError(f"the browser failed: {message}") from error
     return output
+
+
+def _first_line(error) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
