@@ -125,7 +125,12 @@ def render(d: dict) -> str:
     ]
     scaling = d.get("input_scaling")
     if scaling:
-        lines.append(f"input scaling   {json.dumps(scaling)}")
+        scale = scaling["integer_scale"]
+        rule = "integer inputs x 1/255" if abs(scale - 1 / 255) < 1e-12 else f"integer inputs x {scale:g}"
+        trained = {"integers": "trained on integer pixels", "floats": "trained on floats"}.get(
+            scaling.get("trained_on")
+        )
+        lines.append(f"input scaling   {rule}, floats as given" + (f" ({trained})" if trained else ""))
     if d["compiled_with"]:
         lines.append(f"training config {d['compiled_with']} (the model loads compiled)")
     lines += [f"saved by        pybrowserml {d['pybrowserml_version']}", f"sha256          {d['sha256']} (verified)"]
