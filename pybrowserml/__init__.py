@@ -20,7 +20,8 @@ from . import (
 )
 from ._version import __version__
 from .backends import available_backends, get_backend, set_backend, set_backend_async
-from .io import load_json
+from .input_scaling import UnscaledInputWarning
+from .io import load_json, load_model
 from .layers import Input
 from .models import Model, Sequential, model_from_config
 from .random import set_random_seed
@@ -44,6 +45,8 @@ __all__ = [
     "Sequential",
     "model_from_config",
     "load_json",
+    "load_model",
+    "UnscaledInputWarning",
     # modules
     "callbacks",
     "compression",

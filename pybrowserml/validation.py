@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .input_scaling import check_input_scaling
 from .layers.base import shape_str
 
 
@@ -35,6 +36,7 @@ def as_inputs(x, model, where: str) -> np.ndarray:
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise ValueError(f"{where}: x contains {bad} NaN or infinite values; clean or impute them before training")
+    check_input_scaling(x, model, where)
     return x
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import auto
+from . import auto, usable
 from .base import Backend
 
 # name -> module path providing create() and, optionally, create_async(); numpy is the default
@@ -23,8 +23,30 @@ _created: dict[str, Backend] = {}
 _created_with: dict[str, dict] = {}  # the options each backend was created with
 
 
-def available_backends() -> list[str]:
+def registered_backends() -> list[str]:
+    """Every backend this build of pybrowserml has (usable here or not); the "auto" order draws on it."""
     return list(_MODULES)
+
+
+def _usable(name, known) -> bool:
+    if name in _created:
+        return True
+    report = auto.auto_report()
+    if report is not None and name in report["skipped"]:  # an "auto" choice found it failing here
+        return False
+    return known is True
+
+
+def available_backends() -> list[str]:
+    """The backends usable here: ["numpy"] in CPython; in the browser also wasm (WebAssembly), webgl (a WebGL2
+    context that renders float32) and webgpu once a GPU adapter is known to exist (after it was created, or
+    after ``await available_backends_async()`` or ``set_backend_async("auto")`` asked for one)."""
+    return [name for name in _MODULES if _usable(name, usable.check(name))]
+
+
+async def available_backends_async() -> list[str]:
+    """available_backends, asking for a GPU adapter where that is the only way to know (webgpu)."""
+    return [name for name in _MODULES if _usable(name, await usable.check_async(name))]
 
 
 def get_backend(name: str | None = None) -> Backend:
@@ -38,7 +60,7 @@ def get_backend(name: str | None = None) -> Backend:
 
 def _module_for(name):
     if name not in _MODULES:
-        raise ValueError(f"unknown backend {name!r}: choose one of {available_backends()}")
+        raise ValueError(f"unknown backend {name!r}: choose one of {registered_backends()}")
     return importlib.import_module(_MODULES[name])
 
 
@@ -105,4 +127,14 @@ def memory() -> dict:
     return report
 
 
-__all__ = ["Backend", "auto_report", "available_backends", "get_backend", "set_backend", "set_backend_async", "memory"]
+__all__ = [
+    "Backend",
+    "auto_report",
+    "available_backends",
+    "available_backends_async",
+    "get_backend",
+    "registered_backends",
+    "set_backend",
+    "set_backend_async",
+    "memory",
+]

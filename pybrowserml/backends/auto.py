@@ -78,9 +78,9 @@ def probe(name: str, force: bool = False, asynchronous: bool = True):
     """Generator: (backend, None) if the named backend can be created and computes right, else
     (None, reason). A device that cannot render float32 is refused unless `force` (then used, with a
     warning). Not `asynchronous` (inside a synchronous fit), only backends that need no awaiting qualify."""
-    from . import _created, _module_for, available_backends
+    from . import _created, _module_for, registered_backends
 
-    if name not in available_backends():
+    if name not in registered_backends():
         return None, "not part of this build of pybrowserml"
     try:
         backend = yield from _create(name, _module_for(name), force, asynchronous)

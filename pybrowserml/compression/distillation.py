@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import losses, ops
 from .. import optimizers as optimizers_module
+from ..input_scaling import integer_scale
 from ..tensor import no_grad
 from ..training.driver import drive, drive_async, read_back
 from ..training.epoch_iterator import EpochIterator
@@ -98,7 +99,14 @@ def _distill_loop(students, teacher, x, y, temperature, alpha, epochs, batch_siz
     backend = teacher.home_backend()
     random_layers = [layer for s in students for layer in s.random_layers()]
     batches = EpochIterator(
-        x, y, batch_size, backend, shuffle=True, rng=np.random.default_rng(seed), random_layers=random_layers
+        x,
+        y,
+        batch_size,
+        backend,
+        shuffle=True,
+        rng=np.random.default_rng(seed),
+        random_layers=random_layers,
+        integer_scale=integer_scale(teacher),  # teacher and students see the same batch
     )
     history = {student.name: [] for student in students}
     started = time.perf_counter()

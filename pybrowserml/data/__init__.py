@@ -1,4 +1,5 @@
-"""Datasets: Fashion-MNIST, MNIST (also as segmentation masks), sklearn digits, IDX/npz files from paths, URLs or picked files.
+"""Datasets: Fashion-MNIST, MNIST (also as segmentation masks), sklearn digits, IDX/npz files from paths, URLs or picked files,
+folders of images (one sub-folder per class).
 
 Images are uint8 (N, H, W, C) in [0, 255] and labels int32 (N,); pixels are scaled to float per batch.
 In CPython `load_x()` returns the data; in the browser `await load_x()` (fetching and IndexedDB are
@@ -7,6 +8,7 @@ asynchronous there). Fetched datasets are cached (DatasetCache: IndexedDB / a di
 
 from .cache import CacheWarning, DatasetCache, default_cache
 from .formats import DatasetFormatError, encode_idx, encode_npz, parse_idx, parse_npz
+from .image_folder import ImageFolder, load_image_folder, load_image_folder_async
 from .images import decode_image, decode_image_async, load_images, load_images_async
 from .loaders import (
     FASHION_MNIST_CLASSES,
@@ -47,6 +49,9 @@ __all__ = [
     "decode_image_async",
     "load_images",
     "load_images_async",
+    "ImageFolder",
+    "load_image_folder",
+    "load_image_folder_async",
     "FASHION_MNIST_CLASSES",
     "from_arrays",
     "load_digits",

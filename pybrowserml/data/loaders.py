@@ -44,7 +44,7 @@ def from_arrays(x, y):
     """Check and normalise in-memory data: x -> (N, H, W, C) (uint8 kept), y -> int32 (N,) or float32 (N, K).
 
     x may be (N, H, W) (a channel axis is added). Integer pixels must lie in [0, 255] and become uint8;
-    float pixels are kept as float32 as given (the model scales only uint8 input).
+    float pixels are kept as float32 as given (the model scales integer pixels by 1/255, floats not: input_scaling.py).
     """
     x = np.asarray(x)
     y = np.asarray(y)

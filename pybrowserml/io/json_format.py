@@ -42,6 +42,7 @@ def build_document(
     training_config=None,
     metadata=None,
     sparse=True,
+    input_scaling=None,
 ) -> dict:
     """named_weights: [(name, float32 ndarray)] in model.weights order -> the JSON document (a dict).
 
@@ -63,6 +64,8 @@ def build_document(
         document["training_config"] = training_config
     if metadata is not None:
         document["metadata"] = metadata
+    if input_scaling is not None:
+        document["input_scaling"] = input_scaling
     document["sha256"] = hashlib.sha256(canonical_bytes(document)).hexdigest()
     return document
 
@@ -129,10 +132,25 @@ def validate(document) -> None:
         )
     for i, entry in enumerate(document["weights"]):
         _validate_weight(i, entry)
+    if "input_scaling" in document:
+        _validate_input_scaling(document["input_scaling"])
     expected = hashlib.sha256(canonical_bytes(document)).hexdigest()
     if expected != document["sha256"]:
         raise ModelFormatError(
             "the model file's checksum does not match its content: it was modified or corrupted after saving"
+        )
+
+
+def _validate_input_scaling(scaling):
+    """{"integer_scale": what integer inputs are multiplied by, "trained_on": "integers" | "floats" | null}."""
+    if not isinstance(scaling, dict):
+        raise ModelFormatError(f"'input_scaling' must be an object, got {type(scaling).__name__}")
+    scale = scaling.get("integer_scale")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
+        raise ModelFormatError(f"input_scaling.integer_scale must be a positive number, got {scale!r}")
+    if scaling.get("trained_on") not in (None, "integers", "floats"):
+        raise ModelFormatError(
+            f"input_scaling.trained_on must be 'integers', 'floats' or null, got {scaling.get('trained_on')!r}"
         )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import losses, optimizers, schedules
 from .._version import __version__
+from ..input_scaling import restore_scaling, scaling_config
 from ..models import model_from_config
 from . import json_format as fmt
 from . import quantize as q
@@ -82,7 +83,10 @@ def encode_model(model, quantize="uint8", per_channel=True, include_optimizer=Tr
     named = _named_weights(model)
     metadata = {"pybrowserml_version": __version__, "quantize": quantize, "per_channel": bool(per_channel)}
     training = _training_config(model) if include_optimizer else None
-    document = fmt.build_document(model.get_config(), named, quantize, per_channel, training, metadata, sparse)
+    scaling = scaling_config(model)
+    document = fmt.build_document(
+        model.get_config(), named, quantize, per_channel, training, metadata, sparse, input_scaling=scaling
+    )
     data = fmt.dumps(document)
     if quantize == "float32" and not any("sparse" in entry for entry in document["weights"]):
         reference = len(data)
@@ -97,6 +101,7 @@ def encode_model(model, quantize="uint8", per_channel=True, include_optimizer=Tr
                     training,
                     {**metadata, "quantize": "float32"},
                     sparse=False,
+                    input_scaling=scaling,
                 )
             )
         )
@@ -226,6 +231,11 @@ def load_json(source, max_bytes=DEFAULT_MAX_BYTES, compile=True):
     return model_from_document(document, compile=compile)
 
 
+def load_model(path, compile=True, max_bytes=DEFAULT_MAX_BYTES):
+    """Keras's load_model for a file written by model.save (or save_json): the model, compiled as saved."""
+    return load_json(path, max_bytes=max_bytes, compile=compile)
+
+
 async def load_json_async(key_or_source, max_bytes=DEFAULT_MAX_BYTES, compile=True, store="indexeddb"):
     """load_json for a model kept with save_json_async(..., store="indexeddb") under `key_or_source`."""
     if store != "indexeddb":
@@ -258,6 +268,10 @@ def model_from_document(document, compile=True):
                 f"weight {name!r} of shape {array.shape} does not match the architecture's "
                 f"{variable.name!r} of shape {tuple(variable.shape)}"
             )
+    try:
+        restore_scaling(model, document.get("input_scaling"))
+    except ValueError as e:
+        raise ModelFormatError(f"the model file's input scaling does not fit its architecture: {e}") from e
     model.set_weights([array for _, array in decoded])
     if compile and document.get("training_config"):
         _compile_from(model, document["training_config"])

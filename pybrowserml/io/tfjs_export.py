@@ -18,7 +18,8 @@ import os
 import numpy as np
 
 from .._version import __version__
-from ..layers import conv, core, normalization, pooling
+from ..input_scaling import raw_pixel_scale
+from ..layers import conv, core, normalization, pooling, reshaping
 from ..layers.augmentation import RandomTranslation
 from ..layers.dense_block import DenseBlock
 from ..models import Sequential
@@ -89,6 +90,12 @@ def _layer_config(layer):
         return "Activation", {**base, "activation": _activation(layer.activation)}
     if isinstance(layer, core.ReLU):  # ReLU6 too: TF.js has no ReLU6 layer, ReLU(max_value=6) is the same
         return "ReLU", {**base, "max_value": None if layer.max_value is None else float(layer.max_value)}
+    if isinstance(layer, core.LeakyReLU):
+        return "LeakyReLU", {**base, "alpha": layer.negative_slope}
+    if isinstance(layer, reshaping.Rescaling):
+        return "Rescaling", {**base, "scale": layer.scale, "offset": layer.offset}
+    if isinstance(layer, reshaping.Reshape):
+        return "Reshape", {**base, "target_shape": list(layer.target_shape)}
     if isinstance(layer, core.Softmax):
         return "Softmax", {**base, "axis": layer.axis}
     if isinstance(layer, core.Concatenate):
@@ -165,7 +172,17 @@ def _training_only(layer):
     return isinstance(layer, RandomTranslation)
 
 
-def _graph(model):
+def _scaling_config(model, input_scale):
+    return {
+        "name": f"{model.name}_input_scaling",
+        "trainable": False,
+        "dtype": "float32",
+        "scale": input_scale,
+        "offset": 0.0,
+    }
+
+
+def _graph(model, input_scale=None):
     """-> (input layer name, [(class_name, config, [inbound layer names])] in order, output layer name)."""
     nodes = []
 
@@ -178,21 +195,43 @@ def _graph(model):
         nodes.append((class_name, config, parents))
         return layer.name
 
+    def source(input_name):
+        if input_scale is None:
+            return input_name
+        config = _scaling_config(model, input_scale)
+        nodes.append(("Rescaling", config, [input_name]))
+        return config["name"]
+
     if isinstance(model, Sequential):
         input_name = f"{model.name}_input"
-        last = input_name
+        last = source(input_name)
         for layer in model.layers:
             last = add(layer, [last])
         return input_name, nodes, last
     input_name = model._input.layer.name
-    produced = {id(model._input): input_name}
+    produced = {id(model._input): source(input_name)}
     for node in model._nodes:
         produced[id(node)] = add(node.layer, [produced[id(parent)] for parent in node.parents])
     return input_name, nodes, produced[id(model._output)]
 
 
-def model_topology(model) -> tuple[dict, dict]:
+def _input_scale(model, input_scale):
+    if input_scale == "auto":
+        return raw_pixel_scale(model)
+    if input_scale is None:
+        return None
+    if isinstance(input_scale, bool) or not isinstance(input_scale, (int, float)) or not input_scale > 0:
+        raise ValueError(f"export_tfjs: input_scale must be 'auto', None or a positive number, got {input_scale!r}")
+    return float(input_scale)
+
+
+def model_topology(model, input_scale="auto") -> tuple[dict, dict]:
     """-> (Keras-style modelTopology, {pybrowserml weight name: TF.js weight name}).
+
+    input_scale: "auto" puts a Rescaling(1/255) layer first when the model was trained on integer pixels
+    (pybrowserml scales those by 1/255 before the first layer; TF.js feeds what it is given), so TF.js on
+    raw 0-255 pixels (tf.browser.fromPixels) predicts what pybrowserml predicts on the same uint8 pixels;
+    None never adds it; a number adds Rescaling(that number).
 
     A Sequential model stays Sequential; a functional one, or a Sequential holding a DenseBlock (whose
     concatenations a TF.js Sequential cannot express), becomes a Functional topology.
@@ -204,17 +243,20 @@ def model_topology(model) -> tuple[dict, dict]:
         for sub in [layer, *layer._layers]:
             renames.update(_tfjs_weight_names(sub))
     batch_shape = [None, *model.input_shape]
+    input_scale = _input_scale(model, input_scale)
     if isinstance(model, Sequential) and not any(isinstance(layer, DenseBlock) for layer in model.layers):
         layers = []
-        for i, layer in enumerate(layer for layer in model.layers if not _training_only(layer)):
-            class_name, config = _layer_config(layer)
-            if i == 0:
-                config["batch_input_shape"] = batch_shape
-            layers.append({"class_name": class_name, "config": config})
+        if input_scale is not None:
+            layers.append({"class_name": "Rescaling", "config": _scaling_config(model, input_scale)})
+        for layer in model.layers:
+            if not _training_only(layer):
+                class_name, config = _layer_config(layer)
+                layers.append({"class_name": class_name, "config": config})
+        layers[0]["config"]["batch_input_shape"] = batch_shape
         body = {"name": model.name, "layers": layers}
         class_name = "Sequential"
     else:
-        input_name, nodes, output_name = _graph(model)
+        input_name, nodes, output_name = _graph(model, input_scale)
         layers = [
             {
                 "class_name": "InputLayer",
@@ -263,14 +305,14 @@ def _encode_weight(array, quantize):
     }
 
 
-def tfjs_artifacts(model, quantize="uint8", weights_path=SHARD_NAME) -> tuple[dict, bytes]:
-    """-> (model.json as a dict, the weights shard bytes); nothing is written."""
+def tfjs_artifacts(model, quantize="uint8", weights_path=SHARD_NAME, input_scale="auto") -> tuple[dict, bytes]:
+    """-> (model.json as a dict, the weights shard bytes); nothing is written. input_scale: see model_topology."""
     if quantize not in TFJS_QUANTIZE:
         raise ValueError(
             f"export_tfjs: quantize={quantize!r} is not supported by TF.js: use one of "
             f"{', '.join(str(c) for c in TFJS_QUANTIZE)} (TF.js quantizes per tensor)"
         )
-    topology, renames = model_topology(model)
+    topology, renames = model_topology(model, input_scale)
     specs, chunks = [], []
     for variable in model.weights:
         raw, extra = _encode_weight(np.asarray(variable.numpy(), dtype="float32"), quantize)
@@ -293,9 +335,12 @@ def tfjs_artifacts(model, quantize="uint8", weights_path=SHARD_NAME) -> tuple[di
     return model_json, b"".join(chunks)
 
 
-def export_tfjs(model, directory_or_name, quantize="uint8") -> dict:
+def export_tfjs(model, directory_or_name, quantize="uint8", input_scale="auto") -> dict:
     """Write the TF.js layers format: a directory with model.json + group1-shard1of1.bin (CPython), or
-    two browser downloads <name>.json + <name>.weights.bin (Pyodide). Returns {"files", "bytes"}."""
+    two browser downloads <name>.json + <name>.weights.bin (Pyodide). Returns {"files", "bytes"}.
+
+    A model trained on integer pixels gets a leading Rescaling(1/255) layer (input_scale="auto"), so the
+    TF.js model takes raw 0-255 pixels like pybrowserml does; see model_topology."""
     from ..browser import is_pyodide
 
     target = os.fspath(directory_or_name)
@@ -306,7 +351,7 @@ def export_tfjs(model, directory_or_name, quantize="uint8") -> dict:
 
         name = os.path.basename(target.rstrip("/")).removesuffix(".json") or "model"
         weights_name = f"{name}.weights.bin"
-        model_json, shard = tfjs_artifacts(model, quantize, weights_path=f"./{weights_name}")
+        model_json, shard = tfjs_artifacts(model, quantize, weights_path=f"./{weights_name}", input_scale=input_scale)
         text = json.dumps(model_json).encode("utf-8")
         trigger_download(text, f"{name}.json")
         trigger_download(shard, weights_name, "application/octet-stream")
@@ -315,7 +360,9 @@ def export_tfjs(model, directory_or_name, quantize="uint8") -> dict:
         raise FileExistsError(
             f"export_tfjs: {target!r} is a file; give a directory to hold model.json and the weights shard"
         )
-    model_json, shard = tfjs_artifacts(model, quantize)  # first: an unexportable model leaves nothing behind
+    model_json, shard = tfjs_artifacts(
+        model, quantize, input_scale=input_scale
+    )  # first: an unexportable model leaves nothing behind
     os.makedirs(target, exist_ok=True)
     text = json.dumps(model_json).encode("utf-8")
     files = []

@@ -56,8 +56,19 @@ class Layer:
         super().__init_subclass__(**kwargs)
         LAYER_CLASSES[cls.__name__] = cls
 
-    def __init__(self, name: str | None = None, trainable: bool = True):
+    def __init__(self, name: str | None = None, trainable: bool = True, input_shape=None):
         self.name = name or unique_name(_snake(type(self).__name__))
+        # Keras's `Dense(10, input_shape=(784,))` as the first layer of a Sequential: its Input shape.
+        if isinstance(input_shape, int):
+            input_shape = (input_shape,)
+        if input_shape is not None and (
+            not input_shape or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in input_shape)
+        ):
+            raise ValueError(
+                f"layer {self.name!r}: input_shape must be a tuple of positive ints without the batch axis, "
+                f"got {input_shape!r}"
+            )
+        self.declared_input_shape = tuple(input_shape) if input_shape is not None else None
         self.trainable = trainable
         self.built = False
         self.input_shape = None  # without the batch axis, set by build

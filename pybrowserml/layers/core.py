@@ -1,4 +1,4 @@
-"""Dense, Flatten, Dropout, Concatenate, activations and the functional API's Input."""
+"""Dense, Flatten, Dropout, Concatenate, activations (ReLU, ReLU6, LeakyReLU, Softmax) and the functional API's Input."""
 
 from __future__ import annotations
 
@@ -181,6 +181,26 @@ class ReLU(Layer):
 
     def get_config(self):
         return {**super().get_config(), "max_value": self.max_value}
+
+
+class LeakyReLU(Layer):
+    """max(x, negative_slope * x) for 0 <= negative_slope <= 1 (Keras's default slope 0.3; `alpha=` is its
+    older name). Composed of relu and scale kernels, so every backend runs it and autograd differentiates it:
+    (1 - s) * relu(x) + s * x."""
+
+    def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
+        super().__init__(**kwargs)
+        slope = negative_slope if alpha is None else alpha
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)) or not 0.0 <= slope <= 1.0:
+            raise ValueError(f"LeakyReLU: negative_slope must be a number in [0, 1], got {slope!r}")
+        self.negative_slope = float(slope)
+
+    def call(self, x, training=False):
+        s = self.negative_slope
+        return ops.add(ops.scale(ops.relu(x), 1.0 - s, 0.0), ops.scale(x, s, 0.0))
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
 
 
 class ReLU6(ReLU):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backends import get_backend
+from ..input_scaling import check_input_scaling, integer_scale
 from ..layers.base import Layer, SymbolicTensor, shape_str, unique_name
 from ..layers.core import Concatenate, InputLayer
 from ..tensor import Tensor
@@ -96,7 +97,9 @@ class Model(Trainer, Layer):
         if isinstance(inputs, SymbolicTensor):
             raise NotImplementedError("calling a model on symbolic inputs (nesting models) is not supported yet")
         if not isinstance(inputs, Tensor):
-            inputs = input_tensor(np.asarray(inputs), self.home_backend())
+            inputs = np.asarray(inputs)
+            check_input_scaling(inputs, self, f"model {self.name!r}")
+            inputs = input_tensor(inputs, self.home_backend(), integer_scale(self))
         return self.call(inputs, training=training)
 
     def home_backend(self):
@@ -155,6 +158,24 @@ class Model(Trainer, Layer):
         from ..io import save_json  # io sits above models (it rebuilds models from configs)
 
         return save_json(self, path_or_name, quantize=quantize, **kwargs)
+
+    def save(self, path, quantize="float32", **kwargs):
+        """Keras's model.save: architecture, weights and training config in one JSON file, float32 (exact)
+        by default; `pybrowserml.load_model(path)` reads it back. save_json is the same with uint8 by default."""
+        from ..io import save_json
+
+        return save_json(self, path, quantize=quantize, store=kwargs.pop("store", "file"), **kwargs)
+
+    def save_weights(self, path):
+        """Only the weights (exact float32, an .npz); load_weights(path) puts them into the same architecture."""
+        from ..io import save_weights
+
+        return save_weights(self, path)
+
+    def load_weights(self, path):
+        from ..io import load_weights
+
+        load_weights(self, path)
 
     def get_config(self) -> dict:
         layers = []

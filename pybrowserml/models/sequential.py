@@ -25,6 +25,16 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add takes a layer, got {layer!r}")
+        declared = layer.declared_input_shape
+        if declared is not None:
+            if self._stack:
+                raise ValueError(
+                    f"Sequential: input_shape= belongs on the first layer only, not on {layer.name!r} (layer "
+                    f"{len(self._stack) + 1})"
+                )
+            if self.input_shape is not None and tuple(self.input_shape) != declared:
+                raise ValueError(f"Sequential: Input{self.input_shape} and input_shape={declared} disagree")
+            self.input_shape = declared
         self._stack.append(layer)
         self._layers = list(self._stack)
         if self.input_shape is not None:

@@ -1,9 +1,9 @@
 """The batches the training loops run on: shuffling, slicing, conversion on the device, resume state.
 
 `EpochIterator` owns the shuffling generator and the slicing of (x, y) into batches, turns each batch
-into tensors on the model's backend (uint8 pixels are uploaded as uint8, a quarter of the bytes of
-float32, and scaled to float32 in [0, 1] there by the `from_uint8` kernel), and keeps `FitState`: what a
-checkpoint needs to replay an interrupted fit exactly.
+into tensors on the model's backend following the input scaling rule of input_scaling.py (integer pixels
+are uploaded as uint8, a quarter of the bytes of float32, and scaled to float32 there by the `from_uint8`
+kernel), and keeps `FitState`: what a checkpoint needs to replay an interrupted fit exactly.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import dataclasses
 
 import numpy as np
 
+from ..input_scaling import PIXEL_SCALE
 from ..tensor import Tensor
-
-PIXEL_SCALE = 1.0 / 255.0
 
 
 @dataclasses.dataclass
@@ -68,24 +67,28 @@ def set_random_states(random_layers, states) -> None:
             layer.rng.bit_generator.state = state
 
 
-def input_tensor(x: np.ndarray, backend) -> Tensor:
-    """A batch of inputs on `backend`: uint8 pixels become float32 in [0, 1] on the device, floats are
-    uploaded as float32."""
-    if x.dtype == np.uint8:
-        return Tensor.wrap(backend.run("from_uint8", backend.upload(x), scale=PIXEL_SCALE), backend)
+def input_tensor(x: np.ndarray, backend, integer_scale: float = PIXEL_SCALE) -> Tensor:
+    """A batch of inputs on `backend` (input_scaling.py's rule): integer pixels become float32 times
+    `integer_scale` on the device (1/255, or 1 before a Rescaling layer), floats are uploaded as float32.
+    Integers other than uint8 were range-checked by validation (as_inputs) when integer_scale scales them."""
+    if x.dtype.kind in "iu" and (x.dtype == np.uint8 or integer_scale != 1.0):
+        pixels = x if x.dtype == np.uint8 else x.astype(np.uint8)
+        return Tensor.wrap(backend.run("from_uint8", backend.upload(pixels), scale=integer_scale), backend)
     return Tensor(x.astype(np.float32, copy=False), backend=backend)
 
 
 class EpochIterator:
     """Batches of `batch_size` samples of (x, y) as tensors on `backend`.
 
-    x: uint8 or float inputs; y: labels (int32 or float32, as validation.as_labels gives them) or None.
+    x: integer or float inputs; y: labels (int32 or float32, as validation.as_labels gives them) or None.
+    `integer_scale`: what integer inputs are multiplied by (input_scaling.integer_scale(model)).
     For fit, `rng` (a numpy Generator) shuffles every epoch when `shuffle`, and `random_layers` are the
     layers whose generators a resumed fit must also put back.
     """
 
-    def __init__(self, x, y, batch_size, backend, shuffle=False, rng=None, random_layers=()):
+    def __init__(self, x, y, batch_size, backend, shuffle=False, rng=None, random_layers=(), integer_scale=PIXEL_SCALE):
         self.x, self.y = x, y
+        self.integer_scale = integer_scale
         self.batch_size = batch_size
         self.backend = backend
         self.num_samples = len(x)
@@ -137,7 +140,7 @@ class EpochIterator:
         self.state.dropout_states_at_step = random_states(self.random_layers)
 
     def _batch(self, index):
-        x = input_tensor(self.x[index], self.backend)
+        x = input_tensor(self.x[index], self.backend, self.integer_scale)
         if self.y is None:
             return x, None
         labels = self.y[index]

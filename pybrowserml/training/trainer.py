@@ -26,6 +26,7 @@ from .. import random as pb_random
 from ..backends.base import DeviceLostError
 from ..callbacks import default_progress
 from ..callbacks.base import CallbackList
+from ..input_scaling import integer_scale, record_training_inputs
 from ..tensor import no_grad
 from ..validation import as_inputs, as_labels, check_batch_size
 from .device_recovery import DeviceRecovery, needs_recovery
@@ -135,7 +136,8 @@ class Trainer:
         self._require_compiled("train_on_batch")
         x = as_inputs(x, self, "train_on_batch")
         y = as_labels(y, x, self, self.loss, "train_on_batch")
-        _, xb, yb = next(EpochIterator(x, y, len(x), self.home_backend()).batches())
+        record_training_inputs(self, x)
+        _, xb, yb = next(EpochIterator(x, y, len(x), self.home_backend(), integer_scale=integer_scale(self)).batches())
         return float(self.train_step(xb, yb).item())
 
     # -- fit ----------------------------------------------------------------------------------------------------
@@ -157,8 +159,9 @@ class Trainer:
     ):
         """Keras's fit; returns a History (history.history: loss, metrics, val_*, learning_rate per epoch).
 
-        x: uint8 pixels (uploaded as uint8 and scaled to float32 in [0, 1] on the device batch by batch,
-        so the dataset stays uint8 in memory) or floats (used as they are). y: int labels (N,) for sparse
+        x: integer pixels in [0, 255] (any integer dtype; uploaded as uint8 and scaled by 1/255 on the device
+        batch by batch, so the dataset stays uint8 in memory) or floats (used as they are; a warning when they
+        look like unscaled 0-255 pixels). A model beginning with Rescaling takes every dtype as it is. y: int labels (N,) for sparse
         losses, (N, classes) floats otherwise. `seed` fixes the shuffling (the weights come from
         `pybrowserml.set_random_seed` or the builder's seed). `log_every`: seconds between reads of the
         running loss/metrics for the progress bar.
@@ -262,8 +265,16 @@ class Trainer:
             val_y = as_labels(validation_data[1], val_x, self, self.loss, "fit (validation_data)")
 
         rng = np.random.default_rng(seed if seed is not None else pb_random.generator().integers(2**63 - 1))
+        record_training_inputs(self, x)
         batches = EpochIterator(
-            x, y, batch_size, self.home_backend(), shuffle=shuffle, rng=rng, random_layers=self.random_layers()
+            x,
+            y,
+            batch_size,
+            self.home_backend(),
+            shuffle=shuffle,
+            rng=rng,
+            random_layers=self.random_layers(),
+            integer_scale=integer_scale(self),
         )
         steps = batches.steps
         cbs = self._callback_list(
@@ -369,7 +380,7 @@ class Trainer:
     def _evaluate_batches(self, x, y, batch_size, cbs, asynchronous, log_every=0.1):
         """Generator: the test loop (also fit's validation). Sums stay on device until logs are due."""
         totals = self._new_totals()
-        batches = EpochIterator(x, y, batch_size, self.home_backend())
+        batches = EpochIterator(x, y, batch_size, self.home_backend(), integer_scale=integer_scale(self))
         last_step = batches.steps - 1
         last_read = time.monotonic()
         yield from await_all(cbs.call("on_test_begin", {}))
@@ -419,7 +430,7 @@ class Trainer:
     def _predict_loop(self, x, batch_size, verbose, callbacks, asynchronous):
         batch_size = check_batch_size(batch_size, "predict")
         x = as_inputs(x, self, "predict")
-        batches = EpochIterator(x, None, batch_size, self.home_backend())
+        batches = EpochIterator(x, None, batch_size, self.home_backend(), integer_scale=integer_scale(self))
         cbs = self._callback_list(
             callbacks, verbose, {"verbose": verbose, "epochs": 1, "steps": batches.steps, "batch_size": batch_size}
         )

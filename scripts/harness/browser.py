@@ -128,11 +128,23 @@ class Browser:
 
     isolated=True serves COOP/COEP so pages are crossOriginIsolated (threads); user_data_dir makes
     the profile persistent (IndexedDB survives reloads and restarts); webgpu=True adds the flag
-    Chromium needs for WebGPU on this machine.
+    Chromium needs for WebGPU on this machine; routes replaces the server's URL table (paths.ROUTES), e.g.
+    with the one `pybrowserml serve FOLDER` uses; port (0: any free one) fixes the pages' origin, which is
+    what IndexedDB is kept under: a persistent profile finds its data again only on the same port.
     """
 
-    def __init__(self, isolated=False, user_data_dir: str | Path | None = None, webgpu=False, headless=True):
+    def __init__(
+        self,
+        isolated=False,
+        user_data_dir: str | Path | None = None,
+        webgpu=False,
+        headless=True,
+        routes=None,
+        port=0,
+    ):
         self.isolated = isolated
+        self.routes = routes
+        self.port = port
         self.user_data_dir = user_data_dir
         self.args = CHROMIUM_ARGS + (["--enable-unsafe-webgpu"] if webgpu else [])
         self.headless = headless
@@ -141,7 +153,7 @@ class Browser:
 
     def __enter__(self):
         check_built()
-        self.server = StaticServer(isolated=self.isolated).start()
+        self.server = StaticServer(isolated=self.isolated, routes=self.routes, port=self.port).start()
         self._pw = _playwright()
         options = dict(executable_path=CHROMIUM, headless=self.headless, args=self.args)
         if self.user_data_dir is not None:

@@ -9,7 +9,7 @@ CHOOSE = """
 import pybrowserml as pb
 backend = await pb.backends.set_backend_async("auto")
 report = pb.backends.auto_report()
-report["available"] = pb.backends.available_backends()
+report["available"] = pb.backends.registered_backends()
 report["current"] = pb.backends.get_backend().name
 report
 """

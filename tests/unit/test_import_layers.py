@@ -14,6 +14,7 @@ The layers, lowest first. Each entry is a module or package prefix; the longest 
 - io: saving and loading, which rebuilds models from their configs (so it sits above models).
 - compression: pruning and distillation, which train models and rebuild smaller ones from configs.
 - zoo: ready-made models; debug: checks that train a model; the package root re-exports everything.
+- cli: the `pybrowserml` command, on top of the public API (the package root never imports it).
 """
 
 import ast
@@ -34,7 +35,7 @@ LAYERS = [
     ["pybrowserml.backends"],
     ["pybrowserml.tensor"],
     ["pybrowserml.ops"],
-    ["pybrowserml.initializers", "pybrowserml.layers", "pybrowserml.validation"],
+    ["pybrowserml.initializers", "pybrowserml.layers", "pybrowserml.validation", "pybrowserml.input_scaling"],
     ["pybrowserml.losses", "pybrowserml.metrics", "pybrowserml.optimizers", "pybrowserml.schedules"],
     ["pybrowserml.callbacks"],
     ["pybrowserml.training"],
@@ -45,6 +46,7 @@ LAYERS = [
     ["pybrowserml.zoo"],
     ["pybrowserml.debug"],
     ["pybrowserml"],
+    ["pybrowserml.cli", "pybrowserml.__main__"],
 ]
 
 # (importer, imported): the only upward imports, each inside a function so that importing the lower

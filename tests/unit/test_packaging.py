@@ -31,7 +31,7 @@ def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets_but_no_c_
     # Build from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
     source = tmp_path / "source"
     shutil.copytree(PACKAGE, source / "pybrowserml", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
@@ -50,6 +50,11 @@ def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets_but_no_c_
         assert not sources, f"C sources in the wheel: {sources}"
         metadata = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
         assert "Requires-Dist: numpy" in metadata
+        assert "License-Expression: MIT" in metadata and "License-File: LICENSE" in metadata
+        license_file = next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))
+        assert archive.read(license_file) == (REPO / "LICENSE").read_bytes()
+        entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+        assert "pybrowserml = pybrowserml.cli:main" in entry_points  # the `pybrowserml` command
 
 
 def test_second_setup_and_build_redo_nothing():

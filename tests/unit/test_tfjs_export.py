@@ -189,13 +189,14 @@ const dir = process.argv[3];
 (async () => {
   tf.env().set('IS_NODE', true);
   const out = {};
-  for (const name of ['float32', 'uint8', 'sequential', 'dense_block']) {
+  for (const name of ['float32', 'uint8', 'sequential', 'dense_block', 'pixels']) {
     const mj = JSON.parse(fs.readFileSync(`${dir}/${name}.json`));
     const bin = fs.readFileSync(`${dir}/${name}.bin`);
     const model = await tf.loadLayersModel(tf.io.fromMemory({modelTopology: mj.modelTopology,
       weightSpecs: mj.weightsManifest[0].weights,
       weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength)}));
-    const xb = fs.readFileSync(`${dir}/x.bin`);
+    // 'pixels': raw 0-255 pixels as TF.js code has them (tf.browser.fromPixels), into a model trained on uint8
+    const xb = fs.readFileSync(`${dir}/${name === 'pixels' ? 'raw_pixels.input' : 'x.bin'}`);
     const x = tf.tensor4d(new Float32Array(xb.buffer, xb.byteOffset, xb.byteLength / 4), [8, 12, 12, 1]);
     out[name] = Array.from(await model.predict(x).data());
   }
@@ -211,18 +212,24 @@ const dir = process.argv[3];
 def test_tfjs_in_node_predicts_what_pybrowserml_predicts(tmp_path):
     x = np.random.default_rng(5).random((8, 12, 12, 1)).astype("float32")
     (tmp_path / "x.bin").write_bytes(x.tobytes())
+    pixels = np.random.default_rng(6).integers(0, 256, (8, 12, 12, 1)).astype("uint8")
+    (tmp_path / "raw_pixels.input").write_bytes(pixels.astype("float32").tobytes())
+    trained_on_pixels = functional_model()
+    trained_on_pixels.compile("adam", "sparse_categorical_crossentropy")
+    trained_on_pixels.fit(pixels, np.arange(8) % 4, epochs=1, batch_size=4, verbose=0)
     expected = {}
     for name, model, quantize in (
         ("float32", functional_model(), None),
         ("uint8", functional_model(), "uint8"),
         ("sequential", sequential_model(), None),
         ("dense_block", dense_block_sequential(), None),
+        ("pixels", trained_on_pixels, None),  # exported with its leading Rescaling(1/255)
     ):
         model_json, shard = tfjs_artifacts(model, quantize=quantize)
         (tmp_path / f"{name}.json").write_text(json.dumps(model_json))
         (tmp_path / f"{name}.bin").write_bytes(shard)
         model.set_weights(split_shard(model_json, shard))  # the weights TF.js will see
-        expected[name] = model.predict(x, verbose=0)
+        expected[name] = model.predict(pixels if name == "pixels" else x, verbose=0)
     (tmp_path / "run.js").write_text(NODE_SCRIPT)
     done = subprocess.run(
         ["node", str(tmp_path / "run.js"), str(TFJS), str(tmp_path)], capture_output=True, text=True, timeout=120

@@ -1,0 +1,59 @@
+"""`pybrowserml train` in headless Chromium: a short run on Fashion-MNIST in a real page writes a quantized
+JSON that loads in CPython and predicts, with progress lines during the epoch even through a pipe."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pybrowserml as pb
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.browser
+
+
+def train(tmp_path, output, *options):
+    return subprocess.run(
+        [sys.executable, "-m", "pybrowserml", "train", "--dataset", "fashion-mnist", "--backend", "wasm"]
+        + ["--batch-size", "32", "--progress-every", "0", *options]
+        + ["--output", str(output), "--profile", str(tmp_path / "profile")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+
+
+def test_short_train_in_headless_chromium_writes_a_json_that_loads_and_predicts(tmp_path):
+    output = tmp_path / "out" / "fmnist.json"
+    run = train(tmp_path, output, "--train-samples", "512", "--test-samples", "256")
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert any(
+        line.startswith("dataset: fashion-mnist") and line.endswith("fetched, now cached in IndexedDB")
+        for line in lines
+    )
+    assert any(line.startswith("backend: wasm") for line in lines), run.stdout
+    steps = [line for line in lines if line.startswith("epoch 1/1 step ")]
+    assert len(steps) >= 8, run.stdout  # 16 batches: a line for each but the last, as they happen
+    assert "console error" not in run.stdout and "\r" not in run.stdout
+
+    model = pb.load_json(output)  # the page's real download, saved where --output said
+    assert model.count_params() == 49018
+    _, (x_test, y_test) = pb.data.load_fashion_mnist()
+    probabilities = model.predict(x_test[:256], verbose=0)
+    assert probabilities.shape == (256, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == y_test[:256]))
+    line = next(line for line in lines if "test accuracy" in line)
+    reported = float(line.split("test accuracy")[1].split("%")[0]) / 100
+    # Measured in the page on float weights; here on the uint8 JSON: within a few images of each other.
+    assert abs(reported - accuracy) <= 4 / 256, (reported, accuracy)
+
+    # The next run in the same profile reads the dataset from IndexedDB.
+    again = train(tmp_path, tmp_path / "again.json", "--train-samples", "64", "--test-samples", "64")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert any(line.endswith("already cached in IndexedDB") for line in again.stdout.splitlines()), again.stdout
