@@ -8,8 +8,8 @@ A page keeps one TrainingControl, passes it to `fit_async(callbacks=[control])` 
   the training thread blocks on a threading.Event that resume()/stop() from another thread sets.
 - stop: after the current batch, `model.stop_training = True`, so fit ends as Keras's does (the epoch's
   logs are still read and on_epoch_end / on_train_end still run: a checkpoint callback keeps its state).
-Each call returns at once; `state` says where the run is ("idle", "running", "paused", "stopping",
-"stopped", "finished"), and `on_state(state)`, if given, is called on every change (e.g. to update a button).
+Each call returns at once; `state` says where the run is ("idle", "running", "pausing" (the current batch
+still runs), "paused" (fit is waiting), "stopping", "stopped", "finished"), and `on_state(state)`, if given, is called on every change (e.g. to update a button).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import threading
 
 from .base import Callback
 
-STATES = ("idle", "running", "paused", "stopping", "stopped", "finished")
+STATES = ("idle", "running", "pausing", "paused", "stopping", "stopped", "finished")
 
 
 def _in_event_loop() -> bool:
@@ -55,13 +55,13 @@ class TrainingControl(Callback):
         self._pause_requested = True
         self._resumed.clear()
         if self.state == "running":
-            self._set_state("paused")
+            self._set_state("pausing")
 
     def resume(self):
         """Go on training after a pause."""
         self._pause_requested = False
         self._resumed.set()
-        if self.state == "paused":
+        if self.state in ("pausing", "paused"):
             self._set_state("running")
 
     def stop(self):
@@ -71,7 +71,7 @@ class TrainingControl(Callback):
         self._resumed.set()
         if self.model is not None:
             self.model.stop_training = True
-        if self.state in ("running", "paused"):
+        if self.state in ("running", "pausing", "paused"):
             self._set_state("stopping")
 
     @property
@@ -81,7 +81,7 @@ class TrainingControl(Callback):
     # -- hooks ------------------------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
         # A control is reusable: each fit starts running (or paused, or stops at once if stop() came first).
-        self._set_state("paused" if self._pause_requested else "running")
+        self._set_state("pausing" if self._pause_requested else "running")
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._stop_requested:  # a stop() before fit or between batches: not one more batch
@@ -93,6 +93,7 @@ class TrainingControl(Callback):
             return None
         if not self._pause_requested:
             return None
+        self._set_state("paused")  # from here on no batch runs until resume() or stop()
         if _in_event_loop():
             return self._wait_async()
         self._resumed.wait()  # plain fit in CPython: resume()/stop() come from another thread

@@ -69,7 +69,8 @@ def test_stop_training_set_in_on_epoch_begin_trains_no_batch():
 def test_pause_waits_without_blocking_the_event_loop_then_resume_goes_on():
     async def scenario():
         model = small_model()
-        control = TrainingControl(poll_seconds=0.005)
+        states = []
+        control = TrainingControl(on_state=states.append, poll_seconds=0.005)
         batches = []
 
         def on_batch_end(batch, logs):
@@ -90,11 +91,12 @@ def test_pause_waits_without_blocking_the_event_loop_then_resume_goes_on():
         assert not task.done() and control.paused
         control.resume()
         history = await task
-        return ticks, paused_at, batches, history, control.state
+        return ticks, paused_at, batches, history, states
 
-    ticks, paused_at, batches, history, state = asyncio.run(scenario())
+    ticks, paused_at, batches, history, states = asyncio.run(scenario())
+    assert states == ["running", "pausing", "paused", "running", "finished"]
     assert ticks == 20 and paused_at == [0, 1, 2, 3]  # no batch ran while paused
-    assert len(batches) == 16 and history.epoch == [0, 1] and state == "finished"
+    assert len(batches) == 16 and history.epoch == [0, 1]
 
 
 def test_stop_during_a_pause_ends_fit():

@@ -96,12 +96,12 @@ export function createDemoUI({ root, send, params = new URLSearchParams(location
   const setStatus = (text) => { state.status = text; $("status").textContent = text; };
   const buttons = (running) => {
     $("train").disabled = running;
-    $("pause").disabled = !running || state.state === "paused";
+    $("pause").disabled = !running || ["pausing", "paused"].includes(state.state);
     $("continue").disabled = state.state !== "paused";
     $("stop").disabled = !running;
     $("resume-saved").disabled = running || !state.resumable;
   };
-  const running = () => ["running", "paused", "stopping", "starting"].includes(state.state);
+  const running = () => ["running", "pausing", "paused", "stopping", "starting"].includes(state.state);
 
   $("train").onclick = () => {
     series.x.length = series.loss.length = series.accuracy.length = 0;
@@ -141,6 +141,7 @@ export function createDemoUI({ root, send, params = new URLSearchParams(location
     const rgba = ctx.getImageData(0, 0, 28, 28).data;
     const grey = new Uint8Array(28 * 28);
     for (let i = 0; i < grey.length; i++) grey[i] = rgba[4 * i];
+    state.lastDrawing = Array.from(grey);
     send("predict", grey);
   };
   $("predict").onclick = predict;
@@ -174,7 +175,8 @@ export function createDemoUI({ root, send, params = new URLSearchParams(location
     },
     model(e) { $("model-info").textContent = `model: ${e.name}, ${e.params.toLocaleString()} parameters`; },
     train_begin(e) { state.plan = e; },
-    first_step() {
+    first_step(e) {
+      state.firstStep = e;
       state.firstStepMs = performance.now();
       $("cold-start").textContent = `first step ${(state.firstStepMs / 1000).toFixed(2)} s after page open`;
     },
