@@ -15,6 +15,7 @@ from _demo_pages import (
     screenshot,
     train_pause_continue,
 )
+
 from harness.paths import wheel_path
 
 PAGE = Path(__file__).resolve().parents[2] / "web" / "demo" / "pyscript.html"
