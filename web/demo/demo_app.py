@@ -218,8 +218,10 @@ class DemoApp:
             raise ValueError(f"unknown dataset {s['dataset']!r}: choose one of {list(DATASETS)}")
         self.settings = s
         self.classes = DATASETS[s["dataset"]]["classes"]
-        await self._use_backend(s["backend"])
-        (x_train, y_train), (x_test, y_test) = await self._load(s["dataset"])
+        # The backend's start-up (compiling its WASM or shaders) and the dataset load overlap.
+        _, ((x_train, y_train), (x_test, y_test)) = await asyncio.gather(
+            self._use_backend(s["backend"]), self._load(s["dataset"])
+        )
         x_train, y_train = x_train[: int(s["train_samples"])], y_train[: int(s["train_samples"])]
         self.test = (x_test[: int(s["test_samples"])], y_test[: int(s["test_samples"])])
 

@@ -74,7 +74,7 @@ export function createDemoUI({ root, send, params = new URLSearchParams(location
   const state = window.demoState = {
     events: [], status: "", backend: null, dataset: null, state: "idle", batches: [], epochs: [],
     results: null, prediction: null, downloads: [], errors: [], resumable: null, firstStepMs: null,
-    charts: {}, hello: null,
+    charts: {}, hello: null, times: {},
   };
   state.charts.loss = chart($("loss-chart"), "loss", "#c33");
   state.charts.accuracy = chart($("accuracy-chart"), "accuracy", "#36c");
@@ -232,6 +232,8 @@ export function createDemoUI({ root, send, params = new URLSearchParams(location
       const t = performance.now();
       const event = JSON.parse(json);
       state.events.push(kind);
+      // When each event first arrived (ms since the page opened): where start-up time goes (scripts/bench).
+      state.times[kind + (event.state ? ":" + event.state : "")] ??= Math.round(t);
       const handler = handlers[kind];
       if (!handler) throw new Error(`demo: unknown event ${kind}`);
       handler(event);

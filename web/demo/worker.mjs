@@ -3,7 +3,7 @@
 // Messages: page -> worker {command, args} (demo_app.py's commands); worker -> page {kind, json}
 // (demo_app.py's events, plus "boot": where start-up time went).
 // Start-up is ordered for speed: Pyodide, the wheel's name and the app's source are fetched at once;
-// numpy and micropip load in one loadPackage call; the wheel installs as soon as micropip is there.
+// numpy and the wheel then load together in one loadPackage call.
 import { loadPyodide } from "/pyodide/pyodide.mjs";
 
 const started = performance.now();
@@ -27,13 +27,11 @@ async function boot() {
   const appSource = fetch("/web/demo/demo_app.py").then((r) => r.text());
   const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
   mark("pyodide");
-  send("status", { text: "loading numpy and micropip" });
-  await pyodide.loadPackage(["numpy", "micropip"], { messageCallback: () => {} });
+  // numpy and the wheel in one loadPackage call: fetched and installed side by side, and no micropip to
+  // load and run (the wheel's one dependency, numpy, is named here; micropip would resolve the same).
+  send("status", { text: "loading numpy and pybrowserml" });
+  await pyodide.loadPackage(["numpy", new URL(await wheelUrl, self.location.href).href], { messageCallback: () => {} });
   mark("packages");
-  send("status", { text: "installing pybrowserml" });
-  const micropip = pyodide.pyimport("micropip");
-  await micropip.install(new URL(await wheelUrl, self.location.href).href);
-  micropip.destroy();
   mark("wheel");
   await pyodide.runPythonAsync(await appSource);
   mark("app");
