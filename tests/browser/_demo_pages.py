@@ -109,6 +109,11 @@ def train_pause_continue(demo: DemoPage):
     demo.wait("demoState.results !== null")
     assert demo.state("demoState.state") == "finished"
     assert demo.last_step() > paused_at, "training did not go on after Continue"
+    # A first visit: the page showed the download file by file (Fashion-MNIST: 4 files), then the data.
+    log = demo.state("demoState.datasetLog")
+    assert [(e["state"], e.get("done")) for e in log] == [("downloading", None)] + [
+        ("downloading", i) for i in range(1, 5)
+    ] + [("ready", None)], log
     return paused_at
 
 

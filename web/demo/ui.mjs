@@ -74,7 +74,7 @@ export function createDemoUI({ root, send, params = new URLSearchParams(location
   const state = window.demoState = {
     events: [], status: "", backend: null, dataset: null, state: "idle", batches: [], epochs: [],
     results: null, prediction: null, downloads: [], errors: [], resumable: null, firstStepMs: null,
-    charts: {}, hello: null, times: {},
+    charts: {}, hello: null, times: {}, datasetLog: [],
   };
   state.charts.loss = chart($("loss-chart"), "loss", "#c33");
   state.charts.accuracy = chart($("accuracy-chart"), "accuracy", "#36c");
@@ -177,6 +177,7 @@ export function createDemoUI({ root, send, params = new URLSearchParams(location
     },
     dataset(e) {
       state.dataset = e;
+      state.datasetLog.push(e);
       const text = e.state === "cached" ? "already cached in IndexedDB, loading"
         : e.state === "downloading" ? `downloading ${e.done ? e.done + "/" + e.total + " files" : "…"}`
         : `${e.train} train / ${e.test} test images${e.was_cached ? " (from the IndexedDB cache)" : ""} in ${e.seconds.toFixed(1)} s`;
