@@ -185,3 +185,17 @@ def reload_and_resume(demo: DemoPage):
     assert resumed_from["epoch"] * steps + resumed_from["step"] >= 2 * every and resumed_from["step"] % every == 0
     assert state["dataset"]["was_cached"] is True
     assert state["state"] == "finished" and state["resumable"] is None  # a finished run drops its backup
+
+
+def train_and_stop(demo: DemoPage):
+    """Stop ends the run after the current batch: the page shows the results of what was trained, and the
+    run's backup stays, so "Resume saved run" can finish it later."""
+    demo.page.evaluate("() => { demoState.results = null; }")
+    demo.click("train")
+    demo.wait("demoState.batches.length >= 2 && demoState.state === 'running'")
+    demo.click("stop")
+    demo.wait("demoState.results !== null")
+    state = demo.state()
+    assert state["state"] == "stopped" and state["history"]["stopped"] is True
+    assert state["batches"][-1]["step"] < QUICK["train_samples"] // 32 - 1  # ended before the epoch's end
+    assert state["resumable"] is not None and demo.page.is_enabled("#resume-saved")

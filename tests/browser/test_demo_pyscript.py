@@ -1,6 +1,6 @@
 """The PyScript demo a user opens (web/demo/pyscript.html): PyScript installs the wheel from its config and
 runs demo_app.py on the page's thread; the test trains, pauses, continues, draws, predicts, downloads the
-quantized JSON (loaded in CPython), reloads and resumes, and refreshes docs/screenshots/pyscript.png."""
+quantized JSON (loaded in CPython), reloads and resumes, stops a run, and refreshes docs/screenshots/pyscript.png."""
 
 import json
 import re
@@ -13,6 +13,7 @@ from _demo_pages import (
     draw_and_predict,
     reload_and_resume,
     screenshot,
+    train_and_stop,
     train_pause_continue,
 )
 
@@ -42,6 +43,7 @@ def test_pyscript_demo_trains_pauses_predicts_downloads_and_resumes(isolated_bro
         screenshot(demo, "pyscript.png")
         download_and_load_in_cpython(demo, tmp_path, prediction, drawing)
         reload_and_resume(demo)
+        train_and_stop(demo)
         check_clean(isolated_browser, [demo])
     finally:
         demo.close()
