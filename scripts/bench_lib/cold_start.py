@@ -1,0 +1,100 @@
+"""Cold start: from opening the worker demo (web/demo/index.html?autostart=1) to its first training step,
+and where the time goes; plus the size of the wheel a page downloads.
+
+Each run opens a new page in one browser context, so run 1 is a first visit (the dataset comes from the
+server and is cached in IndexedDB) and the later runs are return visits (the dataset comes from IndexedDB).
+The server forbids HTTP caching, so Pyodide, numpy and the wheel are fetched every time, as on a first visit.
+Times are ms since the page opened (navigation start), read from the page's own clock.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+from harness import Browser
+from harness.paths import wheel_path
+
+URL = "/web/demo/index.html?autostart=1&backend=wasm&epochs=1&train_samples=2048&test_samples=256"
+# (phase, the mark that ends it); each phase runs from the previous mark.
+PHASES = (
+    ("page + worker start", "worker"),
+    ("Pyodide boot", "pyodide"),
+    ("numpy + wheel (one loadPackage)", "packages"),
+    ("import pybrowserml + demo_app", "app"),
+    ("wasm backend (compile, instantiate)", "backend"),
+    ("dataset, beyond the backend (they overlap)", "dataset"),
+    ("build + compile model", "model"),
+    ("first training step", "first_step"),
+)
+
+
+def wheel_sizes() -> dict:
+    wheel = wheel_path()
+    with zipfile.ZipFile(wheel) as archive:
+        wasm = [i for i in archive.infolist() if i.filename.endswith(".wasm")]
+    return {
+        "wheel": wheel.name,
+        "bytes": wheel.stat().st_size,
+        "wasm_modules": len(wasm),
+        "wasm_compressed_bytes": sum(i.compress_size for i in wasm),
+    }
+
+
+def one_run(browser) -> dict:
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(browser.server.url(URL))
+        page.wait_for_function(
+            "() => window.demoState && (demoState.firstStepMs !== null || demoState.errors.length)", timeout=180_000
+        )
+        state = page.evaluate(
+            "() => ({times: demoState.times, boot: demoState.boot, first: demoState.firstStepMs, "
+            "errors: demoState.errors, cached: demoState.dataset && demoState.dataset.was_cached, "
+            "origin: performance.timeOrigin})"
+        )
+    finally:
+        page.close()
+    if errors or state["errors"]:
+        raise RuntimeError(f"the demo failed: {errors or state['errors']}")
+    worker = state["boot"]["worker_start_ms"] - state["origin"]
+    marks = {"worker": worker, **{k: worker + v for k, v in state["boot"]["marks"].items()}}
+    marks.update(
+        backend=state["times"]["backend"],
+        dataset=max(state["times"]["dataset:ready"], state["times"]["backend"]),
+        model=state["times"]["model"],
+        first_step=state["first"],
+    )
+    phases, previous = {}, 0.0
+    for name, mark in PHASES:
+        phases[name] = round(marks[mark] - previous)
+        previous = marks[mark]
+    return {"first_step_ms": round(state["first"]), "dataset_cached": bool(state["cached"]), "phases": phases}
+
+
+def measure(runs: int = 3) -> dict:
+    with Browser(isolated=False) as browser:
+        results = [one_run(browser) for _ in range(runs)]
+        if browser.blocked_requests:
+            raise RuntimeError(f"the demo tried to reach the network: {browser.blocked_requests}")
+    return {"url": URL, "runs": results, "wheel": wheel_sizes()}
+
+
+def format_cold_start(result: dict) -> str:
+    runs = result["runs"]
+    header = "| phase (ms) | " + " | ".join(
+        f"run {i + 1} ({'dataset cached' if r['dataset_cached'] else 'first visit'})" for i, r in enumerate(runs)
+    )
+    lines = [header + " |", "|---" * (len(runs) + 1) + "|"]
+    for name, _ in PHASES:
+        lines.append(f"| {name} | " + " | ".join(str(r["phases"][name]) for r in runs) + " |")
+    lines.append(
+        "| **page open -> first training step** | " + " | ".join(f"**{r['first_step_ms']}**" for r in runs) + " |"
+    )
+    w = result["wheel"]
+    lines.append(
+        f"wheel {w['wheel']}: {w['bytes'] / 1024:.0f} KB, of which {w['wasm_modules']} wasm modules "
+        f"{w['wasm_compressed_bytes'] / 1024:.0f} KB compressed"
+    )
+    return "\n".join(lines)

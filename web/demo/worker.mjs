@@ -1,0 +1,43 @@
+// The worker demo's Python side: plain Pyodide in a Web Worker running demo_app.py, so training never
+// competes with the page for its thread (the page only draws what this posts).
+// Messages: page -> worker {command, args} (demo_app.py's commands); worker -> page {kind, json}
+// (demo_app.py's events, plus "boot": where start-up time went).
+// Start-up is ordered for speed: Pyodide, the wheel's name and the app's source are fetched at once;
+// numpy and the wheel then load together in one loadPackage call.
+import { loadPyodide } from "/pyodide/pyodide.mjs";
+
+const started = performance.now();
+const params = new URL(self.location.href).searchParams;
+const send = (kind, payload) => postMessage({ kind, json: JSON.stringify(payload) });
+// What demo_app.py calls for every event: straight to the page.
+self.demoUI = { handle: (kind, json) => postMessage({ kind, json }) };
+
+const queued = [];
+let commands = null;
+const run = ({ command, args }) => commands[command](...args);
+self.onmessage = ({ data }) => (commands ? run(data) : queued.push(data));
+
+async function boot() {
+  const marks = {};
+  const mark = (name) => { marks[name] = Math.round(performance.now() - started); };
+  send("status", { text: "loading Pyodide" });
+  const wheelUrl = params.get("wheel")
+    ? Promise.resolve(params.get("wheel"))
+    : fetch("/dist/latest.json").then((r) => r.json()).then((latest) => "/dist/" + latest.wheel);
+  const appSource = fetch("/web/demo/demo_app.py").then((r) => r.text());
+  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
+  mark("pyodide");
+  // numpy and the wheel in one loadPackage call: fetched and installed side by side, and no micropip to
+  // load and run (the wheel's one dependency, numpy, is named here; micropip would resolve the same).
+  send("status", { text: "loading numpy and pybrowserml" });
+  await pyodide.loadPackage(["numpy", new URL(await wheelUrl, self.location.href).href], { messageCallback: () => {} });
+  mark("packages");
+  mark("wheel");
+  await pyodide.runPythonAsync(await appSource);
+  mark("app");
+  commands = self.pybrowsermlDemo;
+  send("boot", { marks, worker_start_ms: Math.round(performance.timeOrigin) });
+  queued.splice(0).forEach(run);
+}
+
+boot().catch((error) => send("error", { message: "the worker could not start: " + (error && error.message || error) }));
