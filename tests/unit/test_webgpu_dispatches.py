@@ -52,7 +52,10 @@ def test_bias_activation_and_optimizer_work_is_fused(recorded):
     # Bias and ReLU are epilogues of the conv kernels, the softmax is inside the loss: no separate
     # elementwise op, and no unfused activation gradient, anywhere in the step.
     assert not {"elementwise/binary", "elementwise/unary", "elementwise/activation_grad"} & set(kernels), kernels
-    assert kernels["conv/forward"] == 9  # stem + 8 pointwise convs, one dispatch each
+    # The stem's 3x3 conv is an implicit GEMM; the 8 pointwise (1x1) convs are plain GEMMs (forward, input
+    # and filter gradients), like the dense head: one dispatch each.
+    assert kernels["conv/forward"] == kernels["conv/grad_filter"] == 1 and "conv/grad_input" not in kernels
+    assert kernels["gemm/gemm"] == 3 * 8 + 3
     assert kernels["depthwise/forward"] == 8
     # Each conv's ReLU gradient and bias gradient come out of one pass (plus a sum of its partial rows).
     assert kernels["elementwise/activation_bias_grad"] == 9
