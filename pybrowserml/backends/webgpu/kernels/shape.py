@@ -141,8 +141,12 @@ def make_table(rt) -> dict:
         *parts, dst = sources
         ids = [a.id for a in parts] + [rt.dummy_id] * (PARTS_PER_DISPATCH - len(parts))
         described = [w for quad in words for w in quad] + [0] * (4 * (PARTS_PER_DISPATCH - len(parts)))
-        gx, gy = grid(rows * total)
-        dispatch(pipe, gx, gy, 1, *ids, dst.id, rows, total, len(parts), accumulate, *described)
+        if pipe is concat_pipe:  # one workgroup layer per part, each as wide as the widest part
+            gx, gy = grid(rows * max(quad[1] for quad in words))
+            layers = len(parts)
+        else:
+            (gx, gy), layers = grid(rows * total), 1
+        dispatch(pipe, gx, gy, layers, *ids, dst.id, rows, total, len(parts), accumulate, *described)
 
     def reshape(a, shape):
         return rt.view(a, _resolved(shape, a.size))

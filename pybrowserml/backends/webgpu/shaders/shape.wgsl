@@ -57,36 +57,39 @@ fn part_word(k: u32, at: u32) -> u32 {
 
 //# kernel concat_parts rrrrrrrw iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii parts
 // dst viewed as (rows, total): part k = (start column, width) fills columns [start, start + width) from a
-// source of row width `width`. One dispatch writes all its parts (raw words: int32 copies unchanged).
+// source of row width `width`. Workgroup layer z copies part z (the grid covers the largest part), so the
+// source a workgroup reads is uniform across it. Raw words: int32 copies unchanged.
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let idx = flat_index(gid, groups);
-  if idx >= P.rows * P.total { return; }
-  let r = idx / P.total;
-  let j = idx % P.total;
-  for (var k = 0u; k < P.count; k++) {
-    let start = P.part[k].x;
-    let width = P.part[k].y;
-    if j >= start && j < start + width {
-      dst[idx] = part_word(k, r * width + j - start);
-      return;
-    }
-  }
+  let idx = gid.x + gid.y * groups.x * 256u;
+  let k = gid.z;
+  let width = P.part[k].y;
+  if idx >= P.rows * width { return; }
+  dst[(idx / width) * P.total + P.part[k].x + idx % width] = part_word(k, idx);
 }
 
 //# kernel sum_parts rrrrrrrw iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii parts
 // dst[i] = (dst[i] +, when accumulate) the sum over parts k of source k's element for output i: output i
 // viewed as (row, column) in rows of part k's width x reads source word row * src_width + src_offset +
 // column (a slice of a wider source, or the whole source when width = src_width = total, offset 0).
+// Written out per binding (no loop over a switch): the conditions are uniform across the dispatch.
+fn at(k: u32, idx: u32) -> u32 {
+  let width = P.part[k].x;
+  return (idx / width) * P.part[k].y + P.part[k].z + idx % width;
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let idx = flat_index(gid, groups);
   if idx >= P.total { return; }
   var total = select(0.0, bitcast<f32>(dst[idx]), P.accumulate != 0u);
-  for (var k = 0u; k < P.count; k++) {
-    let width = P.part[k].x;
-    total += bitcast<f32>(part_word(k, (idx / width) * P.part[k].y + P.part[k].z + idx % width));
-  }
+  total += bitcast<f32>(s0[at(0u, idx)]);
+  if P.count > 1u { total += bitcast<f32>(s1[at(1u, idx)]); }
+  if P.count > 2u { total += bitcast<f32>(s2[at(2u, idx)]); }
+  if P.count > 3u { total += bitcast<f32>(s3[at(3u, idx)]); }
+  if P.count > 4u { total += bitcast<f32>(s4[at(4u, idx)]); }
+  if P.count > 5u { total += bitcast<f32>(s5[at(5u, idx)]); }
+  if P.count > 6u { total += bitcast<f32>(s6[at(6u, idx)]); }
   dst[idx] = bitcast<u32>(total);
 }
 
