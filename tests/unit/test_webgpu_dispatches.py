@@ -54,7 +54,9 @@ def test_bias_activation_and_optimizer_work_is_fused(recorded):
     assert not {"elementwise/binary", "elementwise/unary", "elementwise/activation_grad"} & set(kernels), kernels
     # The stem's 3x3 conv is an implicit GEMM; the 8 pointwise (1x1) convs are plain GEMMs (forward, input
     # and filter gradients), like the dense head: one dispatch each.
-    assert kernels["conv/forward_blocked"] == kernels["conv/grad_filter_blocked"] == 1 and "conv/grad_input" not in kernels
+    assert (
+        kernels["conv/forward_blocked"] == kernels["conv/grad_filter_blocked"] == 1 and "conv/grad_input" not in kernels
+    )
     assert kernels["gemm/gemm"] == 3 * 8 + 3
     assert kernels["depthwise/forward"] == 8
     # Each conv's ReLU gradient and bias gradient come out of one pass (plus a sum of its partial rows).
