@@ -73,7 +73,7 @@ async def set_backend_async(name: str, **options) -> Backend:
         force = bool(options.pop("force", False))
         if options:
             raise TypeError(f"set_backend_async('auto') takes only force=, got {sorted(options)}")
-        backend, skipped = await auto.run(auto.choose(auto.AUTO_ORDER, force=force))
+        backend, skipped = await auto.drive(auto.choose(auto.AUTO_ORDER, force=force))
         auto.record(backend, skipped, force)
         _current = backend
         return backend

@@ -106,7 +106,7 @@ def choose(order=AUTO_ORDER, force: bool = False, asynchronous: bool = True):
     raise RuntimeError(f"no backend works here ({details})")
 
 
-async def run(steps):
+async def drive(steps):
     """Await a probe generator to its end (set_backend_async; a fit drives them with its own loop)."""
     value, error = None, None
     while True:

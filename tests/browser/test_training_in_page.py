@@ -79,11 +79,12 @@ y = np.frombuffer(base64.b64decode(Y_B64), np.uint8).astype("int32")
 await pb.set_backend_async("wasm")  # what a page trains on; a numpy step in Pyodide alone can exceed 250 ms
 model = pb.zoo.dense_block_cnn((28, 28, 1), 10)
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+batch_ends = []
+record = pb.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batch_ends.append(js.performance.now()))
 start = js.performance.now()
-# Batch 8 keeps one step well under the bound even on a loaded 2-core machine: the test is about fit_async
-# handing the page a turn between steps, which a single long step could not show.
-await model.fit_async(x, y, batch_size=8, epochs=4, verbose=0)
-{"start": start, "end": js.performance.now(), "steps": 4 * len(x) // 8}
+# Batch 8: many short steps, so the test shows fit_async handing the page a turn between them.
+await model.fit_async(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[record])
+{"start": start, "end": js.performance.now(), "steps": 4 * len(x) // 8, "batch_ends": batch_ends}
 """
     )
     ticks = pyodide_page.js("() => { clearInterval(window.__timer); return window.__ticks; }")
@@ -91,8 +92,17 @@ await model.fit_async(x, y, batch_size=8, epochs=4, verbose=0)
     edges = [result["start"], *during, result["end"]]
     gaps = np.diff(edges)
     duration = result["end"] - result["start"]
-    # Long enough to mean something (fit_async yields about every 100 ms), and a tick at least every 250 ms.
+    # Long enough to mean something (fit_async yields about every 100 ms), and ticks all along.
     assert duration > 1000 and len(during) >= duration / 250, (
         f"the timer fired {len(during)} times in {duration:.0f} ms"
     )
-    assert gaps.max() < 250, f"the page froze for {gaps.max():.0f} ms during training ({result['steps']} steps)"
+    # fit_async gives the page a turn once 100 ms have passed, at the end of a step: the page may wait
+    # that long plus the step then running plus a tick. The bound uses the longest step measured in this
+    # same run, so a loaded machine (longer steps, descheduled processes) moves both sides alike; a fit
+    # that stopped yielding would freeze the page for many steps and fail it.
+    longest_step = float(np.diff([result["start"], *result["batch_ends"]]).max())
+    bound = 100 + 2 * longest_step + 2 * 20
+    assert gaps.max() <= bound, (
+        f"the page froze for {gaps.max():.0f} ms during training ({result['steps']} steps, longest step "
+        f"{longest_step:.0f} ms, so at most {bound:.0f} ms was expected)"
+    )

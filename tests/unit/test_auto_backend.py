@@ -77,7 +77,7 @@ def test_auto_report_is_none_before_an_auto_choice():
 
 def test_a_backend_that_computes_wrong_is_skipped(registry):
     registry("wrong", WrongRelu)
-    backend, skipped = asyncio.run(auto.run(auto.choose(("wrong", "numpy"))))
+    backend, skipped = asyncio.run(auto.drive(auto.choose(("wrong", "numpy"))))
     assert backend.name == "numpy"
     assert "check computation" in skipped["wrong"] and "off by" in skipped["wrong"]
 
@@ -88,7 +88,7 @@ def test_a_failing_start_is_skipped_with_its_error(registry):
             raise OSError("no adapter")
 
     registry("broken", Broken)
-    _, skipped = asyncio.run(auto.run(auto.choose(("broken", "numpy"))))
+    _, skipped = asyncio.run(auto.drive(auto.choose(("broken", "numpy"))))
     assert skipped == {"broken": "OSError: no adapter"}
 
 
@@ -97,10 +97,10 @@ def test_float32_unrenderable_is_refused_unless_forced(registry):
         name = "dim"
 
     registry("dim", Dim, float32_renderable=False)
-    backend, skipped = asyncio.run(auto.run(auto.choose(("dim", "numpy"))))
+    backend, skipped = asyncio.run(auto.drive(auto.choose(("dim", "numpy"))))
     assert backend.name == "numpy" and "cannot render to float32" in skipped["dim"] and "force=True" in skipped["dim"]
     with pytest.warns(UserWarning, match="using the dim backend although its device cannot render to float32"):
-        backend, skipped = asyncio.run(auto.run(auto.choose(("dim", "numpy"), force=True)))
+        backend, skipped = asyncio.run(auto.drive(auto.choose(("dim", "numpy"), force=True)))
     assert backend.name == "dim" and skipped == {}
 
 
