@@ -58,7 +58,7 @@ def test_bias_activation_and_optimizer_work_is_fused(recorded):
         kernels["conv/forward_blocked"] == kernels["conv/grad_filter_blocked"] == 1 and "conv/grad_input" not in kernels
     )
     assert kernels["gemm/gemm"] == 3 * 8 + 3
-    assert kernels["depthwise/forward"] == 8
+    assert kernels["depthwise/forward4"] == 8  # 4 channels per invocation: every width here is a multiple of 4
     # Each conv's ReLU gradient and bias gradient come out of one pass (plus a sum of its partial rows).
     assert kernels["elementwise/activation_bias_grad"] == 9
     # Adam: m, v and the parameter of two parameters per dispatch (28 weight arrays).
