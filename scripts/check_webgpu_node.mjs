@@ -14,14 +14,18 @@ const { Runtime } = await import(pathToFileURL(join(here, "..", "pybrowserml", "
 
 // Dawn's backends to try, in order: Vulkan (a GPU, or lavapipe), then OpenGL ES (Mesa's llvmpipe through
 // EGL without a display, in WebGPU's compatibility mode).
+// The GPU object (Dawn's instance) is returned too and must stay referenced while its device is used: once
+// garbage-collected, Dawn's event processing runs on a destroyed instance and Node crashes (seen here as a
+// segfault, an abort or a hang a few reads in).
 async function requestAdapter() {
   const tried = [];
   for (const [options, request] of [[["backend=vulkan"], {}], [["backend=opengles"], { featureLevel: "compatibility" }]]) {
-    const adapter = await create(options).requestAdapter(request);
+    const gpu = create(options);
+    const adapter = await gpu.requestAdapter(request);
     tried.push(`${options.join(" ")} ${JSON.stringify(request)}: ${adapter ? "ok" : "no adapter"}`);
-    if (adapter) return { adapter, tried };
+    if (adapter) return { gpu, adapter, tried };
   }
-  return { adapter: null, tried };
+  return { gpu: null, adapter: null, tried };
 }
 
 // What runtime.mjs expects of a numpy array proxy (getBuffer): a byte view, released when done.
@@ -30,7 +34,7 @@ const decoded = (text) => new Uint8Array(Buffer.from(text, "base64"));
 const TYPED = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array };
 
 const trace = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const { adapter, tried } = await requestAdapter();
+const { gpu, adapter, tried } = await requestAdapter();
 if (!adapter) {
   console.error("no WebGPU adapter from Dawn here:\n  " + tried.join("\n  "));
   process.exit(2);
@@ -67,9 +71,10 @@ for (const op of trace.ops) {
     }
     case "read": {
       const [, id, nbytes, index] = op;
-      const check = trace.checks[index];
       const bytes = new Uint8Array(nbytes);
       await runtime.download(ids.get(id), hostArray(bytes), nbytes);
+      if (index === null) break;  // a read inside a case's program, not one of its outputs
+      const check = trace.checks[index];
       const Typed = TYPED[check.dtype];
       const got = new Typed(bytes.buffer, 0, nbytes / Typed.BYTES_PER_ELEMENT);
       const want = new Typed(decoded(check.expected).buffer);
@@ -87,6 +92,9 @@ for (const op of trace.ops) {
   }
 }
 await runtime.sync();
-console.log(`${checked - failures.length} passed, ${failures.length} failed (outputs of the conformance cases)`);
+gpu.keepAlive = true;  // (a use of the instance after the last read: see requestAdapter)
+const kernels = new Set(trace.checks.map((check) => check.kernel)).size;
+console.log(`${checked - failures.length} passed, ${failures.length} failed (outputs of the conformance cases, `
+            + `${kernels} kernels, ${trace.pipelines.length} pipelines)`);
 for (const line of failures.slice(0, 40)) console.log("  " + line);
 process.exit(failures.length ? 1 : 0);

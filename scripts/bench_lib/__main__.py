@@ -246,7 +246,9 @@ def cpu_rows(p, measured, gemm, paired) -> None:
 def report_and_save(args, p, measured, gemm, paired, started, load_before, chromium, cold=None) -> None:
     rows = label_rows(measured)
     memory = measured.get(report.PB_WASM, {}).get("memory", {})
-    ratio_items = report.ratios({r["key"]: r for r in rows}, gemm)
+    by_key = {r["key"]: r for r in rows}
+    # --gpu-only measures no CPU row: list only the GPU targets rather than CPU ones "not measured".
+    ratio_items = report.gpu_ratios(by_key) if args.gpu_only else report.ratios(by_key, gemm)
     machine = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),

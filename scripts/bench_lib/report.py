@@ -173,12 +173,20 @@ def gpu_ratios(rows_by_key: dict) -> list[dict]:
                     f"{names[0]} {part} b{b} / {names[1]}", rate(get(ours), part, b), rate(get(theirs), part, b), target
                 )
             )
-    ours_webgl = dispatches(get(PB_WEBGL), b)
+    # The target compares each of our GPU backends with TF.js webgl's count (its most used GPU
+    # backend); webgpu is also compared with TF.js webgpu, the same API.
     theirs_webgl = dispatches(get(TFJS_WEBGL), b)
-    if ours_webgl or theirs_webgl:
-        result.append(
-            _ratio(f"TF.js webgl dispatches per training step b{b} / ours (webgl)", theirs_webgl, ours_webgl, 2.0)
-        )
+    for ours, theirs in ((PB_WEBGL, TFJS_WEBGL), (PB_WEBGPU, TFJS_WEBGL), (PB_WEBGPU, TFJS_WEBGPU)):
+        ours_count, theirs_count = dispatches(get(ours), b), dispatches(get(theirs), b)
+        if ours_count or theirs_count or (theirs == TFJS_WEBGL and theirs_webgl and get(ours)):
+            result.append(
+                _ratio(
+                    f"TF.js {theirs.split('_')[1]} dispatches per training step b{b} / ours ({ours.split('_')[1]})",
+                    theirs_count,
+                    ours_count,
+                    2.0,
+                )
+            )
     return result
 
 

@@ -564,6 +564,9 @@ def shape_cases(rng):
             yield (f"concat 2 axis={axis} lazy={lazy}", "concat", kernel("concat", [a, a], axis=axis, lazy=lazy))
     ints = rng.integers(-9, 9, (4, 6, 7)).astype(np.int32)
     yield "concat int32", "concat", kernel("concat", [ints, ints[..., :2]], axis=-1)
+    # more parts than one GPU dispatch binds (7 sources): the next dispatch fills the remaining columns
+    many = [normal(rng, 3, 4, w) for w in (1, 2, 3, 1, 4, 2, 5, 3, 1)]
+    yield "concat 9 parts axis=-1", "concat", kernel("concat", many, axis=-1)
     a = normal(rng, 4, 3, 5, 2)
     for shape in [(4, -1), (-1,), (60, 2), (2, 2, 3, 10), 120]:
         yield f"reshape {a.shape} -> {shape}", "reshape", kernel("reshape", a, shape=shape)

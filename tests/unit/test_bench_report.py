@@ -82,9 +82,29 @@ def test_gpu_ratios_pair_ours_with_tfjs_of_the_same_device_and_compare_dispatche
     assert items["pb webgl infer b32 / TF.js webgl"]["value"] == pytest.approx(4.0)
     assert items["pb webgpu train b32 / tfjs_webgpu"]["met"] is None  # nothing to compare: not measured
     assert items["TF.js webgl dispatches per training step b32 / ours (webgl)"]["value"] == pytest.approx(5.0)
+    # our webgpu did not start: its dispatch comparison with TF.js webgl is listed, not measured
+    assert items["TF.js webgl dispatches per training step b32 / ours (webgpu)"]["met"] is None
+    assert "TF.js webgpu dispatches per training step b32 / ours (webgpu)" not in items
     table = report.table(list(rows.values()), (32,))
     assert "n/a (cannot start, see below)" in table
     assert "pb webgpu: could not start: no adapter" in report.format_failures(list(rows.values()))
     assert report.format_dispatches(list(rows.values()), (8, 32)) == (
         "  TF.js webgl: b8 -, b32 600\n  pb webgl: b8 -, b32 120"
     )
+
+
+def test_webgpu_dispatches_compare_with_tfjs_webgl_and_webgpu_and_webgl_rows_may_be_missing():
+    rows = _rows()
+    rows[report.PB_WEBGPU] = _row(report.PB_WEBGPU, "pb webgpu", train={32: 30.0}, infer={32: 50.0})
+    rows[report.PB_WEBGPU]["train"][32]["dispatches_per_step"] = 122
+    rows[report.TFJS_WEBGPU] = _row(report.TFJS_WEBGPU, "TF.js webgpu", train={32: 5.0}, infer={32: 20.0})
+    rows[report.TFJS_WEBGPU]["train"][32]["dispatches_per_step"] = 500
+    rows[report.TFJS_WEBGL]["train"][32]["dispatches_per_step"] = 200
+    items = {r["name"]: r for r in report.gpu_ratios(rows)}  # no pb webgl row at all (not registered)
+    assert items["pb webgpu train b32 / TF.js webgpu"]["value"] == pytest.approx(6.0)
+    assert items["pb webgpu infer b32 / TF.js webgpu"]["met"] is True
+    webgl = items["TF.js webgl dispatches per training step b32 / ours (webgpu)"]
+    assert webgl["value"] == pytest.approx(200 / 122) and webgl["met"] is False
+    assert items["TF.js webgpu dispatches per training step b32 / ours (webgpu)"]["value"] == pytest.approx(500 / 122)
+    assert items["TF.js webgl dispatches per training step b32 / ours (webgl)"]["met"] is None
+    assert "pb webgl" not in report.table(list(rows.values()), (32,))

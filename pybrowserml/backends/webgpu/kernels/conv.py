@@ -17,9 +17,37 @@ MIN_CHUNK = 256
 
 def make_table(rt) -> dict:
     dispatch, empty, grid = rt.dispatch, rt.empty, rt.grid
-    forward_pipe = rt.pipeline("conv", "forward")
+    # The blocked kernels (no workgroup memory) measured faster than the tiled ones on SwiftShader and
+    # llvmpipe; the tiled `forward` / `grad_filter` stay in conv.wgsl for real GPUs to try.
+    forward_pipe = rt.pipeline("conv", "forward_blocked")
     grad_input_pipe = rt.pipeline("conv", "grad_input")
-    grad_filter_pipe = rt.pipeline("conv", "grad_filter")
+    grad_filter_pipe = rt.pipeline("conv", "grad_filter_blocked")
+    gemm_pipe = rt.pipeline("gemm", "gemm")
+
+    def pointwise(g, filter_shape, strides) -> bool:
+        """A 1x1 conv with stride 1 and no padding: a plain GEMM over the pixels (x viewed as (pixels, c))."""
+        return filter_shape[:2] == (1, 1) and tuple(strides) == (1, 1) and g.pad_top == g.pad_left == 0
+
+    def gemm(a, b, bias, out, m, n, k, ta, tb, act, splits=1, kchunk=None):
+        # shaders/gemm.wgsl's register-blocked GEMM (2-3x faster on SwiftShader than the tiled one here)
+        dispatch(
+            gemm_pipe,
+            -(-n // TILE),
+            -(-m // TILE),
+            splits,
+            a.id,
+            b.id,
+            rt.dummy_id if bias is None else bias.id,
+            out.id,
+            m,
+            n,
+            k,
+            ta,
+            tb,
+            0 if bias is None else 1,
+            act,
+            k if kchunk is None else kchunk,
+        )
 
     def params(input_shape, filter_shape, strides, padding):
         n, h, w, c = input_shape
@@ -37,7 +65,9 @@ def make_table(rt) -> dict:
         kh, kw, c, o = w.shape
         out = empty((x.shape[0], g.out_h, g.out_w, o), x.dtype)
         m, k = out.size // o if o else 0, kh * kw * c
-        if out.size:
+        if out.size and pointwise(g, w.shape, strides):
+            gemm(x, w, b, out, m, o, k, 0, 0, act)
+        elif out.size:
             dispatch(
                 forward_pipe,
                 -(-o // TILE),
@@ -58,9 +88,12 @@ def make_table(rt) -> dict:
         return out
 
     def conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):
-        _, geo = params(tuple(input_shape), w.shape, strides, padding)
+        g, geo = params(tuple(input_shape), w.shape, strides, padding)
         out = empty(input_shape, dz.dtype)
-        if out.size:
+        c, o = w.shape[2], w.shape[3]
+        if out.size and pointwise(g, w.shape, strides):
+            gemm(dz, w, None, out, out.size // c, c, o, 0, 1, 0)  # dz (pixels, o) @ w^T (o, c)
+        elif out.size:
             gx, gy = grid(out.size)
             dispatch(grad_input_pipe, gx, gy, 1, dz.id, w.id, out.id, 0, 0, 0, *geo, 0, 0, 0)
         return out
@@ -76,7 +109,12 @@ def make_table(rt) -> dict:
         chunk = -(-per_split // K_STEP) * K_STEP  # whole K steps, so that no slice starts mid-step
         splits = max(1, -(-pixels // chunk)) if pixels else 1
         target = empty(filter_shape, x.dtype) if splits == 1 else empty((splits, m * o), x.dtype)
-        if math.prod(filter_shape):
+        if math.prod(filter_shape) and pointwise(
+            window_geometry(x.shape, kh, kw, strides, padding), filter_shape, strides
+        ):
+            # dw (c, o) = x^T (c, pixels) @ dz (pixels, o), split over the pixels like the tiled kernel
+            gemm(x, dz, None, target, c, o, pixels, 1, 0, 0, splits, chunk)
+        elif math.prod(filter_shape):
             dispatch(
                 grad_filter_pipe,
                 -(-o // TILE),

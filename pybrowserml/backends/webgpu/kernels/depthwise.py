@@ -15,6 +15,9 @@ def make_table(rt) -> dict:
     forward_pipe = rt.pipeline("depthwise", "forward")
     grad_input_pipe = rt.pipeline("depthwise", "grad_input")
     grad_filter_pipe = rt.pipeline("depthwise", "grad_filter")
+    # 4 channels per invocation (vec4) where the multiplier is 1 and the channels a multiple of 4
+    forward4_pipe = rt.pipeline("depthwise", "forward4")
+    grad_input4_pipe = rt.pipeline("depthwise", "grad_input4")
 
     def params(input_shape, filter_shape, strides, padding):
         n, h, w, c = input_shape
@@ -30,10 +33,11 @@ def make_table(rt) -> dict:
             raise ValueError(f"unknown fused activation {activation!r}: use None, 'relu' or 'relu6'")
         g, geo = params(x.shape, w.shape, strides, padding)
         out = empty((x.shape[0], g.out_h, g.out_w, w.shape[2] * w.shape[3]), x.dtype)
+        vec4 = w.shape[3] == 1 and w.shape[2] % 4 == 0
         if out.size:
-            gx, gy = grid(out.size)
+            gx, gy = grid(out.size // 4 if vec4 else out.size)
             dispatch(
-                forward_pipe,
+                forward4_pipe if vec4 else forward_pipe,
                 gx,
                 gy,
                 1,
@@ -51,9 +55,10 @@ def make_table(rt) -> dict:
     def depthwise_conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):
         _, geo = params(tuple(input_shape), w.shape, strides, padding)
         out = empty(input_shape, dz.dtype)
+        vec4 = w.shape[3] == 1 and w.shape[2] % 4 == 0
         if out.size:
-            gx, gy = grid(out.size)
-            dispatch(grad_input_pipe, gx, gy, 1, dz.id, w.id, out.id, *geo, 0, 0, 0)
+            gx, gy = grid(out.size // 4 if vec4 else out.size)
+            dispatch(grad_input4_pipe if vec4 else grad_input_pipe, gx, gy, 1, dz.id, w.id, out.id, *geo, 0, 0, 0)
         return out
 
     def depthwise_conv2d_grad_filter(x, dz, filter_shape, strides=(1, 1), padding="same"):

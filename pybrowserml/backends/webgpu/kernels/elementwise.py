@@ -62,6 +62,7 @@ def make_table(rt) -> dict:
     sum_pipe = rt.pipeline("elementwise", "column_sum")
     max_pipe = rt.pipeline("elementwise", "column_max")
     argmax_pipe = rt.pipeline("elementwise", "row_argmax")
+    bias_grad_pipe = rt.pipeline("elementwise", "activation_bias_grad")
 
     def device(value):
         return value if isinstance(value, GPUArray) else rt.upload(value)
@@ -118,13 +119,20 @@ def make_table(rt) -> dict:
             dispatch(grad_pipe, gx, gy, 1, dy.id, y.id, out.id, n, code)
         return out
 
+    def partial_rows(rows: int, cols: int) -> int:
+        """How many rows of partial sums a column reduction of (rows, cols) makes first: 1 (a single pass)
+        when the columns alone give enough invocations, or when there would be as many parts as rows
+        (the partial pass would only copy)."""
+        parts = min(SUM_PARTS, rows) if rows > 4 * SUM_PARTS // max(cols, 1) else 1
+        return parts if 1 < parts < rows else 1
+
     def column_reduce(a: GPUArray, rows: int, cols: int, shape: tuple, scale: float = 1.0, pipe=sum_pipe):
         """shape-d array of the sums (or, with max_pipe, maxima) over rows of `a` viewed as (rows, cols),
         times scale."""
         out = empty(shape, a.dtype)
         if cols == 0:
             return out
-        parts = min(SUM_PARTS, rows) if rows > 4 * SUM_PARTS // max(cols, 1) and rows > 1 else 1
+        parts = partial_rows(rows, cols)
         if parts > 1:
             partial = empty((parts, cols), a.dtype)
             gx, gy = grid(parts * cols)
@@ -144,8 +152,23 @@ def make_table(rt) -> dict:
         return column_sum(dz, dz.size // cols if cols else 0, cols, (cols,))
 
     def activation_bias_grad(dy, y, activation=None):
-        dz = activation_grad(dy, y, activation)
-        return dz, bias_grad(dz)
+        # One pass writes dz and the bias gradient's partial sums (a second adds the partial rows when
+        # there are several): two dispatches where activation_grad + bias_grad take three.
+        code = GRAD_ACTIVATIONS.get(activation)
+        if code is None:
+            raise ValueError(f"unknown activation {activation!r}: use one of {sorted(map(str, GRAD_ACTIVATIONS))}")
+        cols = dy.shape[-1] if dy.ndim else 1
+        rows = dy.size // cols if cols else 0
+        dz = empty(dy.shape, dy.dtype)
+        if not dz.size:
+            return dz, rt.zeros((cols,), dy.dtype)
+        parts = max(1, min(SUM_PARTS, rows)) if rows > 4 * SUM_PARTS // max(cols, 1) else 1
+        partial = empty((parts, cols) if parts > 1 else (cols,), dy.dtype)
+        gx, gy = grid(parts * cols)
+        dispatch(bias_grad_pipe, gx, gy, 1, dy.id, y.id, dz.id, partial.id, rows, cols, parts, code)
+        if parts == 1:
+            return dz, partial
+        return dz, column_sum(partial, parts, cols, (cols,))
 
     def leading(a, axes):
         """`a` with `axes` moved to the front (a copy when they are not already there)."""

@@ -31,6 +31,7 @@ def make_table(rt) -> dict:
                 tb,
                 0 if bias is None else 1,
                 act,
+                k,
             )
         return out
 

@@ -1,4 +1,5 @@
-"""Softmax cross-entropy, its gradient and the count of correct predictions (shaders/loss.wgsl).
+"""Softmax cross-entropy, its gradient, the count of correct predictions and the confusion matrix
+(shaders/loss.wgsl).
 The per-row results are summed by the column sum, so loss and count stay on the GPU as scalars.
 softmax and log_softmax run a row kernel of shaders/elementwise.wgsl over the last axis (another axis
 is moved last and back)."""
@@ -19,6 +20,7 @@ def make_table(rt) -> dict:
     xent_pipe = rt.pipeline("loss", "softmax_xent")
     grad_pipe = rt.pipeline("loss", "softmax_xent_grad")
     correct_pipe = rt.pipeline("loss", "correct")
+    confusion_pipe = rt.pipeline("loss", "confusion")
     softmax_pipe = rt.pipeline("elementwise", "row_softmax")
 
     def row_softmax(name, take_log):
@@ -100,10 +102,29 @@ def make_table(rt) -> dict:
             )
         return rt.column_sum(correct, rows, 1, ())
 
+    def confusion_matrix(logits, labels):
+        if logits.ndim < 1 or tuple(labels.shape) != tuple(logits.shape[:-1]):
+            raise ValueError(
+                f"confusion_matrix: labels of shape {labels.shape} do not match logits of shape {logits.shape} "
+                f"(one class index per position: labels must have shape {logits.shape[:-1]})"
+            )
+        k = logits.shape[-1]
+        if logits.dtype.name != "float32" or labels.dtype.name != "int32" or k == 0:
+            return rt.fallback("confusion_matrix", (logits, labels), {})
+        # Counted with atomic adds into int32 words, then cast to float32 (what the metric sums). Labels
+        # outside [0, k) are counted nowhere: saying so would need a read back per batch.
+        counts = rt.zeros((k, k), "int32")
+        rows = labels.size
+        if rows:
+            gx, gy = grid(rows)
+            dispatch(confusion_pipe, gx, gy, 1, logits.id, labels.id, counts.id, rows, k, 0, 0.0)
+        return rt.run_cast(counts, "float32")
+
     return {
         "softmax": row_softmax("softmax", 0),
         "log_softmax": row_softmax("log_softmax", 1),
         "softmax_xent": softmax_xent,
         "softmax_xent_grad": softmax_xent_grad,
         "count_correct": count_correct,
+        "confusion_matrix": confusion_matrix,
     }

@@ -1,5 +1,6 @@
-"""Global average pooling, windowed max and average pooling, and their gradients (shaders/pooling.wgsl).
-The gradients are gathers: one invocation per input element sums over the windows that contain it."""
+"""Global average pooling, windowed max and average pooling, nearest upsampling, and their gradients
+(shaders/pooling.wgsl). The gradients are gathers: one invocation per input element sums over the windows
+(or upsampled blocks) that contain it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ def make_table(rt) -> dict:
         name: rt.pipeline("pooling", name)
         for name in ("max_pool2d", "max_pool2d_grad", "avg_pool2d", "avg_pool2d_grad")
     }
+    upsample_pipe = rt.pipeline("pooling", "upsample_nearest2d")
+    upsample_grad_pipe = rt.pipeline("pooling", "upsample_nearest2d_grad")
 
     def global_avg_pool(x):
         n, h, w, c = x.shape
@@ -81,6 +84,26 @@ def make_table(rt) -> dict:
             dispatch(window_pipes["avg_pool2d_grad"], gx, gy, 1, dy.id, out.id, *words)
         return out
 
+    def upsample_nearest2d(x, size=(2, 2)):
+        n, h, w, c = x.shape
+        sh, sw = map(int, size)
+        out = empty((n, h * sh, w * sw, c), x.dtype)
+        if out.size:
+            gx, gy = grid(out.size)
+            dispatch(upsample_pipe, gx, gy, 1, x.id, out.id, n, h, w, c, sh, sw)
+        return out
+
+    def upsample_nearest2d_grad(dy, size=(2, 2)):
+        n, oh, ow, c = dy.shape
+        sh, sw = map(int, size)
+        if sh <= 0 or sw <= 0 or oh % sh or ow % sw:
+            return rt.fallback("upsample_nearest2d_grad", (dy,), {"size": size})  # numpy's own error
+        out = empty((n, oh // sh, ow // sw, c), dy.dtype)
+        if out.size:
+            gx, gy = grid(out.size)
+            dispatch(upsample_grad_pipe, gx, gy, 1, dy.id, out.id, n, oh // sh, ow // sw, c, sh, sw)
+        return out
+
     return {
         "global_avg_pool": global_avg_pool,
         "global_avg_pool_grad": global_avg_pool_grad,
@@ -88,4 +111,6 @@ def make_table(rt) -> dict:
         "max_pool2d_grad": max_pool2d_grad,
         "avg_pool2d": pooled("avg_pool2d"),
         "avg_pool2d_grad": avg_pool2d_grad,
+        "upsample_nearest2d": upsample_nearest2d,
+        "upsample_nearest2d_grad": upsample_nearest2d_grad,
     }

@@ -1,6 +1,7 @@
 """Shapes and dtypes (shaders/shape.wgsl): reshape (a view); concat, slice and add_parts view their arrays as
-(rows, row width) around the axis and copy column blocks, one dispatch per part; transpose and
-broadcast_to are one strided gather; cast and from_uint8 convert (uint8 arrays are stored packed)."""
+(rows, row width) around the axis and copy column blocks (concat and add_parts of 4-byte arrays: up to
+PARTS_PER_DISPATCH parts in one dispatch); transpose and broadcast_to are one strided gather; cast and
+from_uint8 convert (uint8 arrays are stored packed)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ...numpy.kernels.shape import parts_shape
 from ..runtime import DTYPES
 
 MAX_DIMS = 6  # of the gather kernel
+PARTS_PER_DISPATCH = 7  # sources of concat_parts / sum_parts: 7 + the output = 8 storage bindings
 # Dtype codes of the cast kernel: the kinds it reads; it writes float32 or int32 only.
 CAST_KINDS = {DTYPES["float32"]: 0, DTYPES["int32"]: 1, DTYPES["uint8"]: 2}
 
@@ -41,6 +43,8 @@ def _resolved(shape, size: int) -> tuple:
 def make_table(rt) -> dict:
     dispatch, empty, grid = rt.dispatch, rt.empty, rt.grid
     copy_pipe = rt.pipeline("shape", "copy_columns")
+    concat_pipe = rt.pipeline("shape", "concat_parts")
+    sum_pipe = rt.pipeline("shape", "sum_parts")
     gather_pipe = rt.pipeline("shape", "gather")
     uint8_pipe = rt.pipeline("shape", "from_uint8")
     cast_pipe = rt.pipeline("shape", "cast")
@@ -131,6 +135,19 @@ def make_table(rt) -> dict:
                 accumulate,
             )
 
+    def multi_part(pipe, sources, words, rows, total, accumulate=0):
+        """One dispatch of concat_parts or sum_parts over `sources` (at most PARTS_PER_DISPATCH) with
+        their 4-word descriptors `words`, into dst (the last source entry is the output)."""
+        *parts, dst = sources
+        ids = [a.id for a in parts] + [rt.dummy_id] * (PARTS_PER_DISPATCH - len(parts))
+        described = [w for quad in words for w in quad] + [0] * (4 * (PARTS_PER_DISPATCH - len(parts)))
+        if pipe is concat_pipe:  # one workgroup layer per part, each as wide as the widest part
+            gx, gy = grid(rows * max(quad[1] for quad in words))
+            layers = len(parts)
+        else:
+            (gx, gy), layers = grid(rows * total), 1
+        dispatch(pipe, gx, gy, layers, *ids, dst.id, rows, total, len(parts), accumulate, *described)
+
     def reshape(a, shape):
         return rt.view(a, _resolved(shape, a.size))
 
@@ -144,6 +161,15 @@ def make_table(rt) -> dict:
         rows = math.prod(first[:axis])
         inner = math.prod(first[axis + 1 :])
         total, offset = out.shape[axis] * inner, 0
+        if out.dtype.itemsize == 4 and rows and total:
+            for first_part in range(0, len(arrays), PARTS_PER_DISPATCH):
+                chunk = arrays[first_part : first_part + PARTS_PER_DISPATCH]
+                words = []
+                for a in chunk:
+                    words.append((offset, a.shape[axis] * inner, 0, 0))
+                    offset += a.shape[axis] * inner
+                multi_part(concat_pipe, [*chunk, out], words, rows, total)
+            return out
         for a in arrays:
             width = a.shape[axis] * inner
             copy_columns(a, out, rows, width, width, 0, total, offset)
@@ -171,6 +197,21 @@ def make_table(rt) -> dict:
     def add_parts(arrays, slices):
         shape = parts_shape([a.shape for a in arrays], slices)
         out = empty(shape, arrays[0].dtype)
+        if out.dtype.name == "float32" and out.size:
+            words = []
+            for a, cut in zip(arrays, slices):
+                if cut is None:
+                    words.append((out.size, out.size, 0, 0))
+                else:
+                    axis, start, stop = cut
+                    inner = math.prod(a.shape[axis % a.ndim + 1 :])
+                    words.append(((stop - start) * inner, a.shape[axis] * inner, start * inner, 0))
+            for first in range(0, len(arrays), PARTS_PER_DISPATCH):
+                chunk = list(arrays[first : first + PARTS_PER_DISPATCH])
+                multi_part(
+                    sum_pipe, [*chunk, out], words[first : first + PARTS_PER_DISPATCH], 1, out.size, int(first > 0)
+                )
+            return out
         for i, (a, cut) in enumerate(zip(arrays, slices)):
             if cut is None:
                 copy_columns(a, out, 1, a.size, a.size, 0, a.size, 0, int(i > 0))

@@ -130,6 +130,79 @@ fn store(z: u32, r: u32, c: u32, value: f32) {
   out[(z * P.m + r) * P.n + c] = value;
 }
 
+//# common blocked
+// C (m, n) over k without workgroup memory (as shaders/gemm.wgsl; SwiftShader's barriers are expensive):
+// each invocation of a 16x16 workgroup computes a 4x4 block of a 64x64 tile, reading its operands
+// straight from the buffers; workgroup layer z sums k in [z*kchunk, (z+1)*kchunk) (split-K).
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> P: Params;
+
+fn load_b4(kk: u32, col: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if col + j < P.n { v[j] = b[kk * P.n + col + j]; }
+  }
+  return v;
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.y * 4u;
+  let col = gid.x * 4u;
+  if row >= P.m || col >= P.n { return; }
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  let k_end = min(P.k, (gid.z + 1u) * P.kchunk);
+  for (var kk = gid.z * P.kchunk; kk < k_end; kk++) {
+    let bv = load_b4(kk, col);
+    c0 = fma(vec4<f32>(load_a(row, kk)), bv, c0);
+    c1 = fma(vec4<f32>(load_a(row + 1u, kk)), bv, c1);
+    c2 = fma(vec4<f32>(load_a(row + 2u, kk)), bv, c2);
+    c3 = fma(vec4<f32>(load_a(row + 3u, kk)), bv, c3);
+  }
+  let rows = array<vec4<f32>, 4>(c0, c1, c2, c3);
+  for (var i = 0u; i < 4u; i++) {
+    let r = row + i;
+    if r >= P.m { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let c = col + j;
+      if c >= P.n { break; }
+      store(gid.z, r, c, rows[i][j]);
+    }
+  }
+}
+
+//# kernel forward_blocked rrrw iiiiiiiiiiiiiiiiiii blocked
+// The forward implicit GEMM of `forward` on the blocked loop (rows outside m read nothing).
+fn load_a(row: u32, kk: u32) -> f32 {
+  if row >= P.m { return 0.0; }
+  let index = im2col_index(row, kk);
+  return select(0.0, a[max(index, 0)], index >= 0);
+}
+
+fn store(z: u32, r: u32, c: u32, value: f32) {
+  var v = value;
+  if P.has_bias != 0u { v += bias[c]; }
+  out[r * P.n + c] = activate(v, P.act);
+}
+
+//# kernel grad_filter_blocked rrrw iiiiiiiiiiiiiiiiiii blocked
+// The filter gradient of `grad_filter` on the blocked loop: partial sums z over pixel slices.
+fn load_a(row: u32, kk: u32) -> f32 {
+  if row >= P.m { return 0.0; }
+  let index = im2col_index(kk, row);
+  return select(0.0, a[max(index, 0)], index >= 0);
+}
+
+fn store(z: u32, r: u32, c: u32, value: f32) {
+  out[(z * P.m + r) * P.n + c] = value;
+}
+
 //# kernel grad_input rrw iiiiiiiiiiiiiiiiiii
 // dx (batch, h, w, c): each element sums dz * w over the windows that read it.
 @group(0) @binding(0) var<storage, read> dz: array<f32>;

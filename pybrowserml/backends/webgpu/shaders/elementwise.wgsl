@@ -95,6 +95,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   out[i] = activation_grad(dy[i], y[i], P.act);
 }
 
+//# kernel activation_bias_grad rrww iiii
+// dz = activation_grad(dy, y) and the partial column sums of dz (the bias gradient) in one pass:
+// invocation (p, c) handles rows p, p + parts, ... of column c, writing dz there and its sum to
+// partial[p, c] (column_sum adds the parts rows when parts > 1). Every element of dz is written once.
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dz: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+struct Params { rows: u32, cols: u32, parts: u32, act: i32 }
+@group(0) @binding(4) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = flat_index(gid, groups);
+  if i >= P.parts * P.cols { return; }
+  let p = i / P.cols;
+  let c = i % P.cols;
+  var total = 0.0;
+  for (var r = p; r < P.rows; r += P.parts) {
+    let at = r * P.cols + c;
+    let g = activation_grad(dy[at], y[at], P.act);
+    dz[at] = g;
+    total += g;
+  }
+  partial[i] = total;
+}
+
 //# kernel column_sum rw iiif
 // out[p, c] = scale * sum of a[r, c] over the rows r = p, p + parts, p + 2 parts, ... (parts rows of
 // partial sums, so that a tall matrix is summed by many invocations; a second pass with parts = 1

@@ -12,12 +12,14 @@ fn activate(v: f32, act: i32) -> f32 {
   }
 }
 
-//# kernel gemm rrrw iiiiiii
+//# kernel gemm rrrw iiiiiiii
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-struct Params { m: u32, n: u32, k: u32, ta: u32, tb: u32, has_bias: u32, act: i32 }
+// kchunk: K per workgroup layer along z (split-K: layer z sums k in [z*kchunk, (z+1)*kchunk) into the
+// z-th (m, n) block of out, partial sums added afterwards; kchunk = k for one plain product).
+struct Params { m: u32, n: u32, k: u32, ta: u32, tb: u32, has_bias: u32, act: i32, kchunk: u32 }
 @group(0) @binding(4) var<uniform> P: Params;
 
 fn load_a(row: u32, kk: u32) -> f32 {
@@ -42,7 +44,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var c1 = vec4<f32>(0.0);
   var c2 = vec4<f32>(0.0);
   var c3 = vec4<f32>(0.0);
-  for (var kk = 0u; kk < P.k; kk++) {
+  let k_end = min(P.k, (gid.z + 1u) * P.kchunk);
+  for (var kk = gid.z * P.kchunk; kk < k_end; kk++) {
     let bv = load_b4(kk, col);
     c0 = fma(vec4<f32>(load_a(row, kk)), bv, c0);
     c1 = fma(vec4<f32>(load_a(row + 1u, kk)), bv, c1);
@@ -58,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       if c >= P.n { break; }
       var v = rows[i][j];
       if P.has_bias != 0u { v += bias[c]; }
-      out[r * P.n + c] = activate(v, P.act);
+      out[(gid.z * P.m + r) * P.n + c] = activate(v, P.act);
     }
   }
 }

@@ -90,3 +90,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   correct[r] = select(0.0, 1.0, best == truth);
 }
+
+//# kernel confusion rrw iiif
+// counts[t * classes + p] += 1 for each row (position) whose label is t and whose first largest logit is at
+// p. Labels outside [0, classes) are counted nowhere (raising would need a read back per batch).
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(2) var<storage, read_write> counts: array<atomic<u32>>;
+@group(0) @binding(3) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let r = flat_index(gid, groups);
+  if r >= P.rows { return; }
+  let base = r * P.classes;
+  var best = 0u;
+  for (var j = 1u; j < P.classes; j++) {
+    if logits[base + j] > logits[base + best] { best = j; }
+  }
+  let truth = label_index(labels[r]);
+  if truth < P.classes { atomicAdd(&counts[truth * P.classes + best], 1u); }
+}

@@ -180,3 +180,54 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   dx[idx] = total;
 }
+
+//# common upsample
+// Nearest upsampling of NHWC x (h x w) by (sh, sw): output pixel (i, j) repeats input pixel (i / sh, j / sw).
+struct Upsample { batch: u32, h: u32, w: u32, c: u32, sh: u32, sw: u32 }
+
+//# kernel upsample_nearest2d rw iiiiii upsample
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> U: Upsample;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = flat_index(gid, groups);
+  let oh = U.h * U.sh;
+  let ow = U.w * U.sw;
+  if idx >= U.batch * oh * ow * U.c { return; }
+  let ci = idx % U.c;
+  var t = idx / U.c;
+  let ox = t % ow;
+  t /= ow;
+  let oy = t % oh;
+  let nb = t / oh;
+  y[idx] = x[((nb * U.h + oy / U.sh) * U.w + ox / U.sw) * U.c + ci];
+}
+
+//# kernel upsample_nearest2d_grad rw iiiiii upsample
+// dx[n, i, j, c] = the sum of dy over output block (i, j) (sh x sw pixels); h, w are dx's.
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<uniform> U: Upsample;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = flat_index(gid, groups);
+  if idx >= U.batch * U.h * U.w * U.c { return; }
+  let ci = idx % U.c;
+  var t = idx / U.c;
+  let ix = t % U.w;
+  t /= U.w;
+  let iy = t % U.h;
+  let nb = t / U.h;
+  let ow = U.w * U.sw;
+  var total = 0.0;
+  for (var a = 0u; a < U.sh; a++) {
+    let row = (nb * U.h * U.sh + iy * U.sh + a) * ow;
+    for (var b = 0u; b < U.sw; b++) {
+      total += dy[(row + ix * U.sw + b) * U.c + ci];
+    }
+  }
+  dx[idx] = total;
+}
