@@ -1,0 +1,69 @@
+"""conv2d and its gradients (shaders/conv.glsl): direct forward with the bias and activation fused, a
+gather for the input gradient, and the filter gradient in partial sums over chunks of output pixels
+(added by the column sum) so that enough fragments run when the filter is small."""
+
+from __future__ import annotations
+
+from ....geometry import window_geometry
+from ...kernel_names import FUSED_ACTIVATIONS
+
+# Fragments a filter gradient's partial sums aim for, and the fewest pixels one partial sum covers.
+TARGET_FRAGMENTS = 16384
+MIN_CHUNK = 64
+
+
+def split(pixels: int, size: int) -> tuple[int, int]:
+    """(parts, chunk): `pixels` summed in `parts` chunks of `chunk` for each of `size` outputs."""
+    parts = max(1, min(TARGET_FRAGMENTS // max(size, 1), pixels // MIN_CHUNK))
+    chunk = max(1, -(-pixels // parts))
+    return max(1, -(-pixels // chunk)), chunk
+
+
+def make_table(rt) -> dict:
+    draw, empty = rt.draw, rt.empty
+    forward_pipe = rt.program("conv", "forward")
+    grad_input_pipe = rt.program("conv", "grad_input")
+    grad_filter_pipe = rt.program("conv", "grad_filter")
+
+    def params(input_shape, filter_shape, strides, padding):
+        n, h, w, c = input_shape
+        kh, kw, fc, o = filter_shape
+        if fc != c:
+            raise ValueError(f"conv2d: input has {c} channels, filter expects {fc}")
+        g = window_geometry(input_shape, kh, kw, strides, padding)
+        return g, (n, h, w, c, g.out_h, g.out_w, kh, kw, strides[0], strides[1], g.pad_top, g.pad_left, o)
+
+    def conv2d(x, w, b=None, strides=(1, 1), padding="same", activation=None):
+        act = FUSED_ACTIVATIONS.get(activation)
+        if act is None:
+            raise ValueError(f"unknown fused activation {activation!r}: use None, 'relu' or 'relu6'")
+        g, geo = params(x.shape, w.shape, strides, padding)
+        out = empty((x.shape[0], g.out_h, g.out_w, w.shape[3]), x.dtype)
+        if out.size:
+            bias = rt.dummy_id if b is None else b.id
+            draw(forward_pipe, out.id, x.id, w.id, bias, *geo, 0 if b is None else 1, act)
+        return out
+
+    def conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):
+        input_shape = tuple(input_shape)
+        _, geo = params(input_shape, w.shape, strides, padding)
+        out = empty(input_shape, dz.dtype)
+        if out.size:
+            draw(grad_input_pipe, out.id, dz.id, w.id, *geo)
+        return out
+
+    def conv2d_grad_filter(x, dz, filter_shape, strides=(1, 1), padding="same"):
+        filter_shape = tuple(filter_shape)
+        g, geo = params(x.shape, filter_shape, strides, padding)
+        size = filter_shape[0] * filter_shape[1] * filter_shape[2] * filter_shape[3]
+        pixels = x.shape[0] * g.out_h * g.out_w
+        if not size:
+            return empty(filter_shape, x.dtype)
+        parts, chunk = split(pixels, size)
+        partial = empty((parts, size), x.dtype)
+        draw(grad_filter_pipe, partial.id, x.id, dz.id, *geo, size, pixels, chunk)
+        if parts == 1:
+            return rt.view(partial, filter_shape)
+        return rt.column_sum(partial, parts, size, filter_shape)
+
+    return {"conv2d": conv2d, "conv2d_grad_input": conv2d_grad_input, "conv2d_grad_filter": conv2d_grad_filter}

@@ -1,0 +1,62 @@
+"""Depthwise conv2d and its gradients (shaders/depthwise.glsl): direct loops; the filter gradient sums
+over chunks of output pixels in partial rows, added by the column sum."""
+
+from __future__ import annotations
+
+from ....geometry import window_geometry
+from ...kernel_names import FUSED_ACTIVATIONS
+from .conv import split
+
+
+def make_table(rt) -> dict:
+    draw, empty = rt.draw, rt.empty
+    forward_pipe = rt.program("depthwise", "forward")
+    grad_input_pipe = rt.program("depthwise", "grad_input")
+    grad_filter_pipe = rt.program("depthwise", "grad_filter")
+
+    def params(input_shape, filter_shape, strides, padding):
+        n, h, w, c = input_shape
+        kh, kw, fc, mult = filter_shape
+        if fc != c:
+            raise ValueError(f"depthwise_conv2d: input has {c} channels, filter expects {fc}")
+        g = window_geometry(input_shape, kh, kw, strides, padding)
+        return g, (n, h, w, c, mult, g.out_h, g.out_w, kh, kw, strides[0], strides[1], g.pad_top, g.pad_left)
+
+    def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="same", activation=None):
+        act = FUSED_ACTIVATIONS.get(activation)
+        if act is None:
+            raise ValueError(f"unknown fused activation {activation!r}: use None, 'relu' or 'relu6'")
+        g, geo = params(x.shape, w.shape, strides, padding)
+        out = empty((x.shape[0], g.out_h, g.out_w, w.shape[2] * w.shape[3]), x.dtype)
+        if out.size:
+            bias = rt.dummy_id if b is None else b.id
+            draw(forward_pipe, out.id, x.id, w.id, bias, *geo, 0 if b is None else 1, act)
+        return out
+
+    def depthwise_conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):
+        input_shape = tuple(input_shape)
+        _, geo = params(input_shape, w.shape, strides, padding)
+        out = empty(input_shape, dz.dtype)
+        if out.size:
+            draw(grad_input_pipe, out.id, dz.id, w.id, *geo)
+        return out
+
+    def depthwise_conv2d_grad_filter(x, dz, filter_shape, strides=(1, 1), padding="same"):
+        filter_shape = tuple(filter_shape)
+        g, geo = params(x.shape, filter_shape, strides, padding)
+        size = filter_shape[0] * filter_shape[1] * filter_shape[2] * filter_shape[3]
+        pixels = x.shape[0] * g.out_h * g.out_w
+        if not size:
+            return empty(filter_shape, x.dtype)
+        parts, chunk = split(pixels, size)
+        partial = empty((parts, size), x.dtype)
+        draw(grad_filter_pipe, partial.id, x.id, dz.id, *geo, size, pixels, chunk)
+        if parts == 1:
+            return rt.view(partial, filter_shape)
+        return rt.column_sum(partial, parts, size, filter_shape)
+
+    return {
+        "depthwise_conv2d": depthwise_conv2d,
+        "depthwise_conv2d_grad_input": depthwise_conv2d_grad_input,
+        "depthwise_conv2d_grad_filter": depthwise_conv2d_grad_filter,
+    }

@@ -1,0 +1,87 @@
+// conv2d (NHWC input, HWIO filter) and its gradients: the forward and the input gradient one fragment
+// per output element; the filter gradient in partial sums over chunks of output pixels (rows of
+// `part`), added up by the column sum. Window geometry uniforms: N, H, W, C, OH, OW, KH, KW, strides
+// SH, SW, padding before PT, PL, output channels O.
+
+//# kernel forward 1 x,w,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,O,has_bias,act
+uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, O, has_bias, act;
+float compute(int i) {
+  int o = i % O;
+  int q = i / O;
+  int ox = q % OW;
+  q /= OW;
+  int oy = q % OH;
+  int nb = q / OH;
+  float s = 0.0;
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    for (int kx = 0; kx < KW; kx++) {
+      int ix = ox * SW - PL + kx;
+      if (ix < 0 || ix >= W) continue;
+      Cursor cx = cursor(x, ((nb * H + iy) * W + ix) * C, 1);
+      Cursor cw = cursor(w, (ky * KW + kx) * C * O + o, O);
+      for (int c = 0; c < C; c++) s += next(x, cx) * next(w, cw);
+    }
+  }
+  if (has_bias == 1) s += at(bias, o);
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
+
+//# kernel grad_input 1 dz,w N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,O
+uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, O;
+float compute(int i) {
+  int c = i % C;
+  int q = i / C;
+  int ix = q % W;
+  q /= W;
+  int iy = q % H;
+  int nb = q / H;
+  float s = 0.0;
+  for (int ky = 0; ky < KH; ky++) {
+    int ty = iy + PT - ky;
+    if (ty < 0 || ty % SH != 0 || ty / SH >= OH) continue;
+    int oy = ty / SH;
+    for (int kx = 0; kx < KW; kx++) {
+      int tx = ix + PL - kx;
+      if (tx < 0 || tx % SW != 0 || tx / SW >= OW) continue;
+      int ox = tx / SW;
+      Cursor cd = cursor(dz, ((nb * OH + oy) * OW + ox) * O, 1);
+      Cursor cw = cursor(w, ((ky * KW + kx) * C + c) * O, 1);
+      for (int o = 0; o < O; o++) s += next(dz, cd) * next(w, cw);
+    }
+  }
+  return s;
+}
+
+//# kernel grad_filter 1 x,dz N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,O,F,P,chunk
+// out[part, f]: filter element f's gradient summed over output pixels part * chunk ... + chunk (of P).
+uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, O, F, P, chunk;
+float compute(int i) {
+  int part = i / F;
+  int f = i - part * F;
+  int o = f % O;
+  int t = f / O;
+  int c = t % C;
+  t /= C;
+  int kx = t % KW;
+  int ky = t / KW;
+  int q0 = part * chunk;
+  int q1 = min(P, q0 + chunk);
+  int ox = q0 % OW;
+  int oy = (q0 / OW) % OH;
+  int nb = q0 / (OW * OH);
+  Cursor cd = cursor(dz, q0 * O + o, O);
+  float s = 0.0;
+  for (int q = q0; q < q1; q++) {
+    float g = next(dz, cd);
+    int iy = oy * SH - PT + ky;
+    int ix = ox * SW - PL + kx;
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at(x, ((nb * H + iy) * W + ix) * C + c) * g;
+    ox++;
+    if (ox == OW) { ox = 0; oy++; if (oy == OH) { oy = 0; nb++; } }
+  }
+  return s;
+}

@@ -1,0 +1,85 @@
+// Depthwise conv2d (filter (KH, KW, C, M), output channel c * M + m) and its gradients: direct loops;
+// the filter gradient in partial sums over chunks of output pixels, added by the column sum.
+
+//# kernel forward 1 x,w,bias N,H,W,C,M,OH,OW,KH,KW,SH,SW,PT,PL,has_bias,act
+uniform int N, H, W, C, M, OH, OW, KH, KW, SH, SW, PT, PL, has_bias, act;
+float compute(int i) {
+  int CM = C * M;
+  int ch = i % CM;
+  int c = ch / M;
+  int q = i / CM;
+  int ox = q % OW;
+  q /= OW;
+  int oy = q % OH;
+  int nb = q / OH;
+  float s = 0.0;
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    for (int kx = 0; kx < KW; kx++) {
+      int ix = ox * SW - PL + kx;
+      if (ix < 0 || ix >= W) continue;
+      s += at(x, ((nb * H + iy) * W + ix) * C + c) * at(w, (ky * KW + kx) * CM + ch);
+    }
+  }
+  if (has_bias == 1) s += at(bias, ch);
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
+
+//# kernel grad_input 1 dz,w N,H,W,C,M,OH,OW,KH,KW,SH,SW,PT,PL
+uniform int N, H, W, C, M, OH, OW, KH, KW, SH, SW, PT, PL;
+float compute(int i) {
+  int CM = C * M;
+  int c = i % C;
+  int q = i / C;
+  int ix = q % W;
+  q /= W;
+  int iy = q % H;
+  int nb = q / H;
+  float s = 0.0;
+  for (int ky = 0; ky < KH; ky++) {
+    int ty = iy + PT - ky;
+    if (ty < 0 || ty % SH != 0 || ty / SH >= OH) continue;
+    int oy = ty / SH;
+    for (int kx = 0; kx < KW; kx++) {
+      int tx = ix + PL - kx;
+      if (tx < 0 || tx % SW != 0 || tx / SW >= OW) continue;
+      int ox = tx / SW;
+      int d = ((nb * OH + oy) * OW + ox) * CM + c * M;
+      int f = (ky * KW + kx) * CM + c * M;
+      for (int m = 0; m < M; m++) s += at(dz, d + m) * at(w, f + m);
+    }
+  }
+  return s;
+}
+
+//# kernel grad_filter 1 x,dz N,H,W,C,M,OH,OW,KH,KW,SH,SW,PT,PL,F,P,chunk
+uniform int N, H, W, C, M, OH, OW, KH, KW, SH, SW, PT, PL, F, P, chunk;
+float compute(int i) {
+  int CM = C * M;
+  int part = i / F;
+  int f = i - part * F;
+  int ch = f % CM;
+  int c = ch / M;
+  int t = f / CM;
+  int kx = t % KW;
+  int ky = t / KW;
+  int q0 = part * chunk;
+  int q1 = min(P, q0 + chunk);
+  int ox = q0 % OW;
+  int oy = (q0 / OW) % OH;
+  int nb = q0 / (OW * OH);
+  Cursor cd = cursor(dz, q0 * CM + ch, CM);
+  float s = 0.0;
+  for (int q = q0; q < q1; q++) {
+    float g = next(dz, cd);
+    int iy = oy * SH - PT + ky;
+    int ix = ox * SW - PL + kx;
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at(x, ((nb * H + iy) * W + ix) * C + c) * g;
+    ox++;
+    if (ox == OW) { ox = 0; oy++; if (oy == OH) { oy = 0; nb++; } }
+  }
+  return s;
+}
