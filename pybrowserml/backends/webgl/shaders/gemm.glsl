@@ -6,8 +6,9 @@ uniform int m, n, k, ta, tb, has_bias, act;
 float compute(int i) {
   int row = i / n;
   int col = i - row * n;
-  Cursor ca = ta == 1 ? cursor(a, row, m) : cursor(a, row * k, 1);
-  Cursor cb = tb == 1 ? cursor(b, col * k, 1) : cursor(b, col, n);
+  // (no ?: on structs in WebGL's GLSL)
+  Cursor ca = cursor(a, ta == 1 ? row : row * k, ta == 1 ? m : 1);
+  Cursor cb = cursor(b, tb == 1 ? col * k : col, tb == 1 ? 1 : n);
   float s = 0.0;
   for (int j = 0; j < k; j++) s += next(a, ca) * next(b, cb);
   if (has_bias == 1) s += at(bias, col);
