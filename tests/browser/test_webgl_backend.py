@@ -18,7 +18,7 @@ from pybrowserml.backends.webgl import float32_renderable
 
 renderable = await float32_renderable()
 gl = await set_backend_async("webgl")
-set_backend("numpy")
+_ = set_backend("numpy")
 """
 
 

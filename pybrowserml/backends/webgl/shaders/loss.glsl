@@ -61,16 +61,3 @@ float compute(int r) {
   int truth = sparse == 1 ? int(at(labels, r)) : row_argmax(labels, r);
   return row_argmax(logits, r) == truth ? 1.0 : 0.0;
 }
-
-//# kernel confusion 1 logits,labels classes,sparse,positions rows
-// out[t, p]: how many positions have label t and their logits' first maximum at p.
-uniform int positions;
-float compute(int i) {
-  int t = i / classes;
-  int p = i - t * classes;
-  float n = 0.0;
-  for (int q = 0; q < positions; q++) {
-    if (int(at(labels, q)) == t && row_argmax(logits, q) == p) n += 1.0;
-  }
-  return n;
-}
