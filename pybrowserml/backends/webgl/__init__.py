@@ -23,9 +23,10 @@ def create():
 
 async def float32_renderable() -> bool:
     """True only when a WebGL2 context with EXT_color_buffer_float renders a float32 value (one half
-    floats cannot hold) into an R32F texture and reads it back unchanged; False outside a browser."""
+    floats cannot hold) into an R32F texture and reads it back unchanged. Outside a browser it raises
+    create()'s explanation (so that the "auto" probe reports why webgl was skipped)."""
     if not is_pyodide():
-        return False
+        create()
     from .runtime import js_module
 
     try:
