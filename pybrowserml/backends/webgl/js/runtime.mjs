@@ -2,33 +2,42 @@
 // pool keyed by texture shape, a program cache, and the draw call every kernel makes. Python makes one
 // call per kernel (draw) and holds texture ids.
 //
-// Storage: an array of n elements is an R32F texture of width min(n, MAX_WIDTH) and as many rows as
-// needed, element i at texel (i % width, i / width); uint8 arrays (image batches) are R8 textures, read
+// Storage: an array of n elements is an R32F texture of a fixed width (see widthBits) and as many rows
+// as needed, element i at texel (i % width, i / width); uint8 arrays (image batches) are R8 textures, read
 // by shaders as b / 255 and rounded back (exact). int32 arrays are R32F textures of exact integers.
 // A kernel is a fragment shader computing one output element from its flat index (and, for a few
 // kernels, up to 4 outputs of the same size at once, as multiple render targets).
 
 const LOST = "WebGL context lost: ";
-const MAX_WIDTH = 4096;
+// Texture width: a power of two (shaders find a texel with a shift and a mask), narrow enough that
+// arrays span many rows (SwiftShader shares a draw's rows among its threads: a one-row array runs on one
+// core), wide enough that CAPACITY elements fit under MAX_TEXTURE_SIZE rows. An array of fewer elements
+// than the width takes one row, drawn with a viewport of its size.
+const MIN_WIDTH_BITS = 8;
+const CAPACITY = 1 << 22;
+function widthBits(maxTextureSize) {
+  let bits = MIN_WIDTH_BITS;
+  while ((1 << bits) * maxTextureSize < CAPACITY && (1 << bits) < maxTextureSize) bits++;
+  return bits;
+}
 const R32F = 0, R8 = 1;
 
 // Put before every kernel: the flat-index helpers. `at` reads element i of an array texture; a Cursor
 // walks an array with a fixed stride without dividing per element (SwiftShader's integer division is slow).
-const PRELUDE = `#version 300 es
+const prelude = (bits) => `#version 300 es
 precision highp float;
 precision highp int;
 precision highp sampler2D;
-uniform int pb_width;
 uniform int pb_size;
+// Every texture is WIDTH texels wide: element i is texel (i & (WIDTH - 1), i >> WIDTH_BITS), no division.
+#define WIDTH ${1 << bits}
+#define WIDTH_BITS ${bits}
 float at(sampler2D t, int i) {
-  int w = textureSize(t, 0).x;
-  int y = i / w;
-  return texelFetch(t, ivec2(i - y * w, y), 0).r;
+  return texelFetch(t, ivec2(i & (WIDTH - 1), i >> WIDTH_BITS), 0).r;
 }
 struct Cursor { ivec2 p; ivec2 step; int w; };
 Cursor cursor(sampler2D t, int start, int stride) {
-  int w = textureSize(t, 0).x;
-  return Cursor(ivec2(start % w, start / w), ivec2(stride % w, stride / w), w);
+  return Cursor(ivec2(start & (WIDTH - 1), start >> WIDTH_BITS), ivec2(stride & (WIDTH - 1), stride >> WIDTH_BITS), WIDTH);
 }
 float next(sampler2D t, inout Cursor c) {
   float v = texelFetch(t, c.p, 0).r;
@@ -46,12 +55,12 @@ void main() {
 }
 `;
 
-function mainFor(outputs) {
+function mainFor(outputs) {  // (WIDTH_BITS comes from the prelude)
   if (outputs === 1) {
     return `out vec4 pb_out0;
 void main() {
   ivec2 p = ivec2(gl_FragCoord.xy);
-  int i = p.y * pb_width + p.x;
+  int i = (p.y << WIDTH_BITS) | p.x;
   pb_out0 = vec4(i < pb_size ? compute(i) : 0.0);
 }
 `;
@@ -63,7 +72,7 @@ void main() {
   }
   return `${decl}void main() {
   ivec2 p = ivec2(gl_FragCoord.xy);
-  int i = p.y * pb_width + p.x;
+  int i = (p.y << WIDTH_BITS) | p.x;
   float r[${outputs}];
   for (int k = 0; k < ${outputs}; k++) r[k] = 0.0;
   if (i < pb_size) compute(i, r);
@@ -169,6 +178,10 @@ export class Runtime {
     this.asyncReads = 0;
     this.lostReason = null;
     this.current = null;
+    this.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE);
+    this.widthBits = widthBits(this.maxTextureSize);
+    this.width = 1 << this.widthBits;
+    this.prelude = prelude(this.widthBits);
     this.vao = gl.createVertexArray();
     gl.bindVertexArray(this.vao);
     this.framebuffer = gl.createFramebuffer();
@@ -218,7 +231,7 @@ export class Runtime {
     if (!spec) throw new Error(`WebGL: no kernel ${kernel} in shaders/${family}.glsl`);
     const gl = this.gl;
     const defineLines = Object.entries(defines || {}).map(([k, v]) => `#define ${k} ${v}\n`).join("");
-    const source = PRELUDE + defineLines + spec.code + "\n" + mainFor(spec.outputs);
+    const source = this.prelude + defineLines + spec.code + "\n" + mainFor(spec.outputs);
     const fragment = this.compileShader(gl.FRAGMENT_SHADER, source);
     const program = gl.createProgram();
     gl.attachShader(program, this.vertex);
@@ -255,7 +268,6 @@ export class Runtime {
       }
       entry.uniforms = entry.spec.uniforms.map((name) => [gl.getUniformLocation(entry.program, name),
                                                           types.get(name) !== gl.FLOAT]);
-      entry.width = gl.getUniformLocation(entry.program, "pb_width");
       entry.size = gl.getUniformLocation(entry.program, "pb_size");
       entry.linked = true;
     }
@@ -266,15 +278,19 @@ export class Runtime {
     this.compileAll();
   }
 
-  static dims(size) {
-    const w = Math.max(1, Math.min(size, MAX_WIDTH));
-    return [w, Math.max(1, Math.ceil(size / w))];
+  dims(size) {
+    const h = Math.max(1, Math.ceil(size / this.width));
+    if (h > this.maxTextureSize) {
+      throw new Error(`WebGL: an array of ${size} elements does not fit one texture here (at most `
+                      + `${this.width * this.maxTextureSize}: ${this.width} x MAX_TEXTURE_SIZE ${this.maxTextureSize})`);
+    }
+    return [this.width, h];
   }
 
   alloc(size, format) {
     if (this.lostReason !== null || this.gl.isContextLost()) this.checkDevice();
     const gl = this.gl;
-    const [w, h] = Runtime.dims(size);
+    const [w, h] = this.dims(size);
     const key = `${format}:${w}x${h}`;
     const pooled = this.pool.get(key);
     let tex;
@@ -363,7 +379,8 @@ export class Runtime {
       gl.drawBuffers(entries.map((_, k) => gl.COLOR_ATTACHMENT0 + k));
       this.attached = entries.length;
     }
-    gl.viewport(0, 0, entries[0].w, entries[0].h);
+    const first = entries[0];
+    gl.viewport(0, 0, first.h === 1 ? Math.max(1, first.size) : first.w, first.h);
   }
 
   // draw(program, ...outputIds, ...inputIds, ...uniforms): one draw computing every element of the
@@ -407,7 +424,6 @@ export class Runtime {
       gl.bindTexture(gl.TEXTURE_2D, this.textures[args[nout + k]].tex);
     }
     this.attach(outputs);
-    gl.uniform1i(entry.width, outputs[0].w);
     gl.uniform1i(entry.size, outputs[0].size);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
     this.dispatches++;

@@ -1,4 +1,4 @@
-"""conv2d and its gradients (shaders/conv.glsl): direct forward with the bias and activation fused, a
+"""conv2d and its gradients (shaders/conv.glsl; pointwise 1x1 convolutions run the GEMM of gemm.glsl): direct forward with the bias and activation fused, a
 gather for the input gradient, and the filter gradient in partial sums over chunks of output pixels
 (added by the column sum) so that enough fragments run when the filter is small."""
 
@@ -17,6 +17,11 @@ def split(pixels: int, size: int) -> tuple[int, int]:
     parts = max(1, min(TARGET_FRAGMENTS // max(size, 1), pixels // MIN_CHUNK))
     chunk = max(1, -(-pixels // parts))
     return max(1, -(-pixels // chunk)), chunk
+
+
+def pointwise(filter_shape, strides) -> bool:
+    """A 1x1 window at stride 1 (either padding: none is needed): the convolution is a GEMM over the pixels."""
+    return filter_shape[0] == filter_shape[1] == 1 and tuple(strides) == (1, 1)
 
 
 def make_table(rt) -> dict:
@@ -38,6 +43,10 @@ def make_table(rt) -> dict:
         if act is None:
             raise ValueError(f"unknown fused activation {activation!r}: use None, 'relu' or 'relu6'")
         g, geo = params(x.shape, w.shape, strides, padding)
+        if pointwise(w.shape, strides):
+            pixels, (c, o) = x.size // x.shape[3], w.shape[2:]
+            out = rt.gemm(rt.view(x, (pixels, c)), rt.view(w, (c, o)), b, pixels, o, c, 0, 0, act)
+            return rt.view(out, x.shape[:3] + (o,))
         out = empty((x.shape[0], g.out_h, g.out_w, w.shape[3]), x.dtype)
         if out.size:
             bias = rt.dummy_id if b is None else b.id
@@ -47,6 +56,10 @@ def make_table(rt) -> dict:
     def conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):
         input_shape = tuple(input_shape)
         _, geo = params(input_shape, w.shape, strides, padding)
+        if pointwise(w.shape, strides):
+            pixels, (c, o) = dz.size // dz.shape[3], w.shape[2:]
+            out = rt.gemm(rt.view(dz, (pixels, o)), rt.view(w, (c, o)), None, pixels, c, o, 0, 1, 0)
+            return rt.view(out, input_shape)
         out = empty(input_shape, dz.dtype)
         if out.size:
             draw(grad_input_pipe, out.id, dz.id, w.id, *geo)
@@ -59,6 +72,10 @@ def make_table(rt) -> dict:
         pixels = x.shape[0] * g.out_h * g.out_w
         if not size:
             return empty(filter_shape, x.dtype)
+        if pointwise(filter_shape, strides):  # x^T @ dz over the pixels
+            c, o = filter_shape[2:]
+            out = rt.gemm(rt.view(x, (pixels, c)), rt.view(dz, (pixels, o)), None, c, o, pixels, 1, 0, 0)
+            return rt.view(out, filter_shape)
         parts, chunk = split(pixels, size)
         partial = empty((parts, size), x.dtype)
         draw(grad_filter_pipe, partial.id, x.id, dz.id, *geo, size, pixels, chunk)

@@ -20,6 +20,8 @@ def make_table(rt) -> dict:
             draw(pipe, out.id, a.id, b.id, rt.dummy_id if bias is None else bias.id, m, n, k, ta, tb, has_bias, act)
         return out
 
+    rt.gemm = gemm  # pointwise convolutions are GEMMs (kernels/conv.py)
+
     def matmul(a, b, transpose_a=False, transpose_b=False):
         if a.ndim != 2 or b.ndim != 2 or a.dtype.name != "float32" or b.dtype.name != "float32":
             return rt.fallback("matmul", (a, b), {"transpose_a": transpose_a, "transpose_b": transpose_b})

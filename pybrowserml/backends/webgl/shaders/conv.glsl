@@ -74,14 +74,25 @@ float compute(int i) {
   int oy = (q0 / OW) % OH;
   int nb = q0 / (OW * OH);
   Cursor cd = cursor(dz, q0 * O + o, O);
+  // x's flat index at (nb, iy, ix, c), moved along with the output pixel (no division per pixel)
+  int iy = oy * SH - PT + ky;
+  int ix = ox * SW - PL + kx;
+  int xi = ((nb * H + iy) * W + ix) * C + c;
   float s = 0.0;
   for (int q = q0; q < q1; q++) {
     float g = next(dz, cd);
-    int iy = oy * SH - PT + ky;
-    int ix = ox * SW - PL + kx;
-    if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at(x, ((nb * H + iy) * W + ix) * C + c) * g;
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at(x, xi) * g;
     ox++;
-    if (ox == OW) { ox = 0; oy++; if (oy == OH) { oy = 0; nb++; } }
+    ix += SW;
+    xi += SW * C;
+    if (ox == OW) {
+      ox = 0;
+      oy++;
+      if (oy == OH) { oy = 0; nb++; }
+      iy = oy * SH - PT + ky;
+      ix = kx - PL;
+      xi = ((nb * H + iy) * W + ix) * C + c;
+    }
   }
   return s;
 }
