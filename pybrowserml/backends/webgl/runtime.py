@@ -32,7 +32,7 @@ _DTYPE_OF = {
     np.int32: DTYPES["int32"],
     np.uint8: DTYPES["uint8"],
 }
-R32F, R8 = 0, 1  # texture formats of js/runtime.mjs
+R32F, R8, RGBA32F = 0, 1, 2  # texture formats of js/runtime.mjs (RGBA32F: the GEMM's packed operands)
 # int32 arrays are float textures: integers beyond 2**24 would not be exact.
 MAX_EXACT_INT = 1 << 24
 
@@ -131,14 +131,18 @@ class WebGLRuntime:
         return pid
 
     # -- allocation ------------------------------------------------------------------------------
-    def empty(self, shape, dtype="float32") -> GLArray:
-        """An uninitialised array of `shape` (float32, int32 or uint8) in a texture."""
+    def empty(self, shape, dtype="float32", texture_format=None) -> GLArray:
+        """An uninitialised array of `shape` (float32, int32 or uint8) in a texture. A kernel's packed
+        temporary (texture_format RGBA32F) has shape (texels, 4)."""
         dt = _DTYPE_OF.get(dtype) or _dtype(dtype)
         shape = tuple(map(int, shape))
         if shape and min(shape) < 0:
             raise ValueError(f"negative dimension in shape {shape}")
         size = math.prod(shape)
-        array = GLArray(self, self._alloc(size, R8 if dt.itemsize == 1 else R32F), shape, dt, None, size)
+        if texture_format is None:
+            texture_format = R8 if dt.itemsize == 1 else R32F
+        texels = size // 4 if texture_format == RGBA32F else size
+        array = GLArray(self, self._alloc(texels, texture_format), shape, dt, None, size)
         self.live_arrays += 1
         self.live_bytes += array.nbytes
         return array

@@ -20,7 +20,8 @@ function widthBits(maxTextureSize) {
   while ((1 << bits) * maxTextureSize < CAPACITY && (1 << bits) < maxTextureSize) bits++;
   return bits;
 }
-const R32F = 0, R8 = 1;
+const R32F = 0, R8 = 1, RGBA32F = 2;  // RGBA32F: packed temporaries of the GEMM (four values per texel)
+const BYTES = [4, 1, 16];
 
 // Put before every kernel: the flat-index helpers. `at` reads element i of an array texture; a Cursor
 // walks an array with a fixed stride without dividing per element (SwiftShader's integer division is slow).
@@ -45,6 +46,13 @@ float next(sampler2D t, inout Cursor c) {
   if (c.p.x >= c.w) { c.p.x -= c.w; c.p.y += 1; }
   return v;
 }
+// The same over packed (RGBA32F) textures: four values per texel.
+vec4 next4(sampler2D t, inout Cursor c) {
+  vec4 v = texelFetch(t, c.p, 0);
+  c.p += c.step;
+  if (c.p.x >= c.w) { c.p.x -= c.w; c.p.y += 1; }
+  return v;
+}
 `;
 
 const VERTEX = `#version 300 es
@@ -56,6 +64,15 @@ void main() {
 `;
 
 function mainFor(outputs) {  // (WIDTH_BITS comes from the prelude)
+  if (outputs === "v") {  // one packed output: vec4 compute4(int i)
+    return `out vec4 pb_out0;
+void main() {
+  ivec2 p = ivec2(gl_FragCoord.xy);
+  int i = (p.y << WIDTH_BITS) | p.x;
+  pb_out0 = i < pb_size ? compute4(i) : vec4(0.0);
+}
+`;
+  }
   if (outputs === 1) {
     return `out vec4 pb_out0;
 void main() {
@@ -83,7 +100,8 @@ ${write}}
 // A .glsl family file is split into blocks by header lines:
 //   "//# common <name>"                                        code several kernels share
 //   "//# kernel <name> <outputs> <inputs|-> <uniforms|-> [common...]"  one kernel: <outputs> is how many
-//     arrays it writes (1: it defines `float compute(int i)`; k > 1: `void compute(int i, inout float r[k])`),
+//     arrays it writes (1: it defines `float compute(int i)`; k > 1: `void compute(int i, inout float r[k])`;
+//     "v": one packed RGBA32F array, `vec4 compute4(int i)`),
 //     <inputs> the comma-separated names of its sampler2D uniforms, <uniforms> the comma-separated names of
 //     its int/float uniforms, in the order Python passes them; then the common blocks it includes.
 // Text before the first header is a prelude included in every kernel of the file.
@@ -101,8 +119,9 @@ function parseFamily(source) {
     } else if (kind === "kernel") {
       const [outputs, inputs, uniforms, ...uses] = rest;
       const list = (text) => (text === "-" ? [] : text.split(","));
-      kernels[name] = { body, uses, outputs: Number(outputs), inputs: list(inputs), uniforms: list(uniforms) };
-      if (!(kernels[name].outputs >= 1 && kernels[name].outputs <= 4)) {
+      const count = outputs === "v" ? "v" : Number(outputs);
+      kernels[name] = { body, uses, outputs: count, inputs: list(inputs), uniforms: list(uniforms) };
+      if (count !== "v" && !(count >= 1 && count <= 4)) {
         throw new Error(`kernel ${name}: outputs must be 1 to 4, got ${outputs}`);
       }
     } else {
@@ -296,12 +315,12 @@ export class Runtime {
     let tex;
     if (pooled && pooled.length) {
       tex = pooled.pop();
-      this.pooledBytes -= w * h * (format === R8 ? 1 : 4);
+      this.pooledBytes -= w * h * BYTES[format];
     } else {
       tex = gl.createTexture();
       gl.activeTexture(gl.TEXTURE0);
       gl.bindTexture(gl.TEXTURE_2D, tex);
-      gl.texStorage2D(gl.TEXTURE_2D, 1, format === R8 ? gl.R8 : gl.R32F, w, h);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, [gl.R32F, gl.R8, gl.RGBA32F][format], w, h);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
     }
@@ -314,7 +333,7 @@ export class Runtime {
     let list = this.pool.get(entry.key);
     if (!list) this.pool.set(entry.key, (list = []));
     list.push(entry.tex);
-    this.pooledBytes += entry.w * entry.h * (entry.format === R8 ? 1 : 4);
+    this.pooledBytes += entry.w * entry.h * BYTES[entry.format];
   }
 
   free(id) {
@@ -392,7 +411,7 @@ export class Runtime {
     const entry = this.programs[pid];
     if (!entry.linked) throw new Error("WebGL: a program was used before it was checked: await ready() first");
     const spec = entry.spec;
-    const nout = spec.outputs, nin = spec.inputs.length;
+    const nout = spec.outputs === "v" ? 1 : spec.outputs, nin = spec.inputs.length;
     if (this.current !== entry.program) {
       gl.useProgram(entry.program);
       this.current = entry.program;

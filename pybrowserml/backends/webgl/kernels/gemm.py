@@ -1,17 +1,39 @@
-"""matmul and dense (shaders/gemm.glsl): one draw, with the transposes, the bias and the activation folded in."""
+"""matmul and dense (shaders/gemm.glsl), with the transposes, the bias and the activation folded in.
+
+A GEMM with K >= PACK_MIN_K packs both operands first into RGBA32F textures of four consecutive k per
+texel (A's rows, B's columns: two small draws), then takes vec4 dot products: two fetches per four
+multiply-adds instead of two per one (measured 2.5x on a 512^3 GEMM on SwiftShader; texture fetches
+bound it). Smaller K: one draw reading the operands as they are."""
 
 from __future__ import annotations
 
 from ...kernel_names import FUSED_ACTIVATIONS
+from ..runtime import RGBA32F
+
+PACK_MIN_K = 8
 
 
 def make_table(rt) -> dict:
     draw, empty = rt.draw, rt.empty
     pipe = rt.program("gemm", "gemm")
+    pack_pipe = rt.program("gemm", "pack4")
+    packed_pipe = rt.program("gemm", "gemm_packed")
+
+    def pack(a, rows, k, row_stride, k_stride):
+        """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed."""
+        kp = -(-k // 4)
+        packed = empty((rows * kp, 4), a.dtype, RGBA32F)
+        draw(pack_pipe, packed.id, a.id, kp, k, row_stride, k_stride)
+        return packed, kp
 
     def gemm(a, b, bias, m, n, k, ta, tb, act):
         out = empty((m, n), a.dtype)
-        if out.size:
+        if out.size and k >= PACK_MIN_K:
+            a4, kp = pack(a, m, k, 1 if ta else k, m if ta else 1)
+            b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n)
+            has_bias = 0 if bias is None else 1
+            draw(packed_pipe, out.id, a4.id, b4.id, rt.dummy_id if bias is None else bias.id, n, kp, has_bias, act)
+        elif out.size:
             if k == 0:
                 rt.js.fill(out.id, 0)  # an empty sum (then the bias and activation, on the rare k = 0)
                 if bias is None and act == 0:

@@ -16,3 +16,35 @@ float compute(int i) {
   if (act == 2) s = clamp(s, 0.0, 6.0);
   return s;
 }
+
+//# kernel pack4 v a kp,k,rs,ks
+// Packs a (rows, k) operand, element (r, j) at flat index r * rs + j * ks, into rows of kp = ceil(k / 4)
+// texels of four consecutive j (zeros past k): the layout the packed GEMM reads.
+uniform int kp, k, rs, ks;
+vec4 compute4(int t) {
+  int r = t / kp;
+  int j = (t - r * kp) * 4;
+  int base = r * rs + j * ks;
+  vec4 v = vec4(at(a, base), 0.0, 0.0, 0.0);
+  if (j + 1 < k) v.y = at(a, base + ks);
+  if (j + 2 < k) v.z = at(a, base + 2 * ks);
+  if (j + 3 < k) v.w = at(a, base + 3 * ks);
+  return v;
+}
+
+//# kernel gemm_packed 1 a4,b4,bias n,kp,has_bias,act
+// out[row, col] = the dot product of a4's row `row` and b4's row `col` (both packed by pack4: b4 holds B's
+// columns), four multiply-adds per two fetches; then the bias and the activation.
+uniform int n, kp, has_bias, act;
+float compute(int i) {
+  int row = i / n;
+  int col = i - row * n;
+  Cursor ca = cursor(a4, row * kp, 1);
+  Cursor cb = cursor(b4, col * kp, 1);
+  float s = 0.0;
+  for (int j = 0; j < kp; j++) s += dot(next4(a4, ca), next4(b4, cb));
+  if (has_bias == 1) s += at(bias, col);
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
