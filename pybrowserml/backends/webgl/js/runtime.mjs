@@ -47,6 +47,9 @@ float next(sampler2D t, inout Cursor c) {
   return v;
 }
 // The same over packed (RGBA32F) textures: four values per texel.
+vec4 at4(sampler2D t, int i) {
+  return texelFetch(t, ivec2(i & (WIDTH - 1), i >> WIDTH_BITS), 0);
+}
 vec4 next4(sampler2D t, inout Cursor c) {
   vec4 v = texelFetch(t, c.p, 0);
   c.p += c.step;

@@ -26,6 +26,17 @@ def make_table(rt) -> dict:
         draw(pack_pipe, packed.id, a.id, kp, k, row_stride, k_stride)
         return packed, kp
 
+    unpack_pipe = rt.program("gemm", "unpack4")
+
+    def unpack(packed, shape, k):
+        """A new array of `shape` from `packed`: rows of k elements packed by pack (rows of ceil(k/4) texels)."""
+        out = empty(shape, packed.dtype)
+        if out.size:
+            draw(unpack_pipe, out.id, packed.id, k, -(-k // 4))
+        return out
+
+    rt.pack, rt.unpack = pack, unpack  # the depthwise kernels pack along channels too
+
     def gemm(a, b, bias, m, n, k, ta, tb, act):
         out = empty((m, n), a.dtype)
         if out.size and k >= PACK_MIN_K:

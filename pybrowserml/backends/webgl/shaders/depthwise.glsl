@@ -94,3 +94,61 @@ float compute(int i) {
   }
   return s;
 }
+
+//# common packed
+// Packed forms for multiplier 1: x, dz and w packed by gemm.glsl's pack4 along channels (C4 texels of four
+// channels per pixel or tap), four channels per fragment, the result packed (unpacked by unpack4).
+uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, C4;
+
+//# kernel forward4 v x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,has_bias,act packed
+uniform int has_bias, act;
+vec4 compute4(int t) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ox = q % OW;
+  q /= OW;
+  int oy = q % OH;
+  int nb = q / OH;
+  vec4 s = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    for (int kx = 0; kx < KW; kx++) {
+      int ix = ox * SW - PL + kx;
+      if (ix < 0 || ix >= W) continue;
+      s += at4(x4, ((nb * H + iy) * W + ix) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
+    }
+  }
+  if (has_bias == 1) {
+    int c = c4 * 4;
+    s.x += at(bias, c);
+    if (c + 1 < C) s.y += at(bias, c + 1);
+    if (c + 2 < C) s.z += at(bias, c + 2);
+    if (c + 3 < C) s.w += at(bias, c + 3);
+  }
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
+
+//# kernel grad_input4 v dz4,w4 N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4 packed
+vec4 compute4(int t) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ix = q % W;
+  q /= W;
+  int iy = q % H;
+  int nb = q / H;
+  vec4 s = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int ty = iy + PT - ky;
+    if (ty < 0 || ty % SH != 0 || ty / SH >= OH) continue;
+    int oy = ty / SH;
+    for (int kx = 0; kx < KW; kx++) {
+      int tx = ix + PL - kx;
+      if (tx < 0 || tx % SW != 0 || tx / SW >= OW) continue;
+      s += at4(dz4, ((nb * OH + oy) * OW + tx / SW) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
+    }
+  }
+  return s;
+}

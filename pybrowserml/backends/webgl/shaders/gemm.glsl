@@ -32,6 +32,15 @@ vec4 compute4(int t) {
   return v;
 }
 
+//# kernel unpack4 1 a4 k,kp
+// The inverse of pack4 for rows of k elements in kp texels (packed results of depthwise.glsl).
+uniform int k, kp;
+float compute(int i) {
+  int r = i / k;
+  int j = i - r * k;
+  return at4(a4, r * kp + (j >> 2))[j & 3];
+}
+
 //# kernel gemm_packed 1 a4,b4,bias n,kp,has_bias,act
 // out[row, col] = the dot product of a4's row `row` and b4's row `col` (both packed by pack4: b4 holds B's
 // columns), four multiply-adds per two fetches; then the bias and the activation.
