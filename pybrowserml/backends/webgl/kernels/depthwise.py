@@ -4,7 +4,7 @@ over chunks of output pixels in partial rows, added by the column sum.
 With multiplier 1 and at least PACK_MIN_CHANNELS channels (the reference network's case), the forward
 and the input gradient pack their operands along channels (gemm.glsl's pack4: four channels per RGBA32F
 texel), compute four channels per fragment and unpack the result: three extra small draws for about a
-third of the texture fetches."""
+third of the texture fetches. The filter gradient does the same with its partial sums."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def make_table(rt) -> dict:
     grad_filter_pipe = rt.program("depthwise", "grad_filter")
     forward4_pipe = rt.program("depthwise", "forward4")
     grad_input4_pipe = rt.program("depthwise", "grad_input4")
+    grad_filter4_pipe = rt.program("depthwise", "grad_filter4")
 
     def packed_channels(array, pixels, c):
         """`array` viewed as (pixels, c), packed four channels per texel."""
@@ -80,6 +81,18 @@ def make_table(rt) -> dict:
         pixels = x.shape[0] * g.out_h * g.out_w
         if not size:
             return empty(filter_shape, x.dtype)
+        kh, kw, c, mult = filter_shape
+        if mult == 1 and c >= PACK_MIN_CHANNELS:
+            c4 = -(-c // 4)
+            texels = kh * kw * c4
+            parts, chunk = split(pixels, texels)
+            x4, dz4 = packed_channels(x, x.size // c, c), packed_channels(dz, pixels, c)
+            partial4 = empty((parts * texels, 4), x.dtype, RGBA32F)
+            draw(grad_filter4_pipe, partial4.id, x4.id, dz4.id, *geo[:4], *geo[5:], c4, texels, pixels, chunk)
+            partial = rt.unpack(partial4, (parts, size), c)
+            if parts == 1:
+                return rt.view(partial, filter_shape)
+            return rt.column_sum(partial, parts, size, filter_shape)
         parts, chunk = split(pixels, size)
         partial = empty((parts, size), x.dtype)
         draw(grad_filter_pipe, partial.id, x.id, dz.id, *geo, size, pixels, chunk)

@@ -152,3 +152,42 @@ vec4 compute4(int t) {
   }
   return s;
 }
+
+//# kernel grad_filter4 v x4,dz4 N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,F4,P,chunk packed
+// out[part, tap, c4]: four channels' filter gradient at one tap summed over output pixels
+// part * chunk ... + chunk (of P); F4 = KH * KW * C4 texels per part.
+uniform int F4, P, chunk;
+vec4 compute4(int t) {
+  int part = t / F4;
+  int f = t - part * F4;
+  int c4 = f % C4;
+  int tap = f / C4;
+  int kx = tap % KW;
+  int ky = tap / KW;
+  int q0 = part * chunk;
+  int q1 = min(P, q0 + chunk);
+  int ox = q0 % OW;
+  int oy = (q0 / OW) % OH;
+  int nb = q0 / (OW * OH);
+  int iy = oy * SH - PT + ky;
+  int ix = ox * SW - PL + kx;
+  int xi = ((nb * H + iy) * W + ix) * C4 + c4;
+  Cursor cd = cursor(dz4, q0 * C4 + c4, C4);
+  vec4 s = vec4(0.0);
+  for (int q = q0; q < q1; q++) {
+    vec4 g = next4(dz4, cd);
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at4(x4, xi) * g;
+    ox++;
+    ix += SW;
+    xi += SW * C4;
+    if (ox == OW) {
+      ox = 0;
+      oy++;
+      if (oy == OH) { oy = 0; nb++; }
+      iy = oy * SH - PT + ky;
+      ix = kx - PL;
+      xi = ((nb * H + iy) * W + ix) * C4 + c4;
+    }
+  }
+  return s;
+}
