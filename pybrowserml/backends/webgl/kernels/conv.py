@@ -1,15 +1,21 @@
 """conv2d and its gradients (shaders/conv.glsl; pointwise 1x1 convolutions run the GEMM of gemm.glsl): direct forward with the bias and activation fused, a
 gather for the input gradient, and the filter gradient in partial sums over chunks of output pixels
-(added by the column sum) so that enough fragments run when the filter is small."""
+(added by the column sum) so that enough fragments run when the filter is small. A forward with 4 or
+more output channels computes four of them per fragment from the filter packed along them."""
 
 from __future__ import annotations
 
+import math
+
 from ....geometry import window_geometry
 from ...kernel_names import FUSED_ACTIVATIONS
+from ..runtime import RGBA32F
 
 # Fragments a filter gradient's partial sums aim for, and the fewest pixels one partial sum covers.
 TARGET_FRAGMENTS = 16384
 MIN_CHUNK = 64
+# A forward with at least this many output channels computes four per fragment (forward4).
+PACK_MIN_OUTPUTS = 4
 
 
 def split(pixels: int, size: int) -> tuple[int, int]:
@@ -27,6 +33,7 @@ def pointwise(filter_shape, strides) -> bool:
 def make_table(rt) -> dict:
     draw, empty = rt.draw, rt.empty
     forward_pipe = rt.program("conv", "forward")
+    forward4_pipe = rt.program("conv", "forward4")
     grad_input_pipe = rt.program("conv", "grad_input")
     grad_filter_pipe = rt.program("conv", "grad_filter")
 
@@ -47,9 +54,17 @@ def make_table(rt) -> dict:
             pixels, (c, o) = x.size // x.shape[3], w.shape[2:]
             out = rt.gemm(rt.view(x, (pixels, c)), rt.view(w, (c, o)), b, pixels, o, c, 0, 0, act)
             return rt.view(out, x.shape[:3] + (o,))
-        out = empty((x.shape[0], g.out_h, g.out_w, w.shape[3]), x.dtype)
+        shape = (x.shape[0], g.out_h, g.out_w, w.shape[3])
+        kh, kw, c, o = w.shape
+        bias = rt.dummy_id if b is None else b.id
+        if o >= PACK_MIN_OUTPUTS and math.prod(shape):
+            o4 = -(-o // 4)
+            w4 = rt.pack(w, kh * kw * c, o, o, 1)[0]
+            out4 = empty((math.prod(shape[:3]) * o4, 4), x.dtype, RGBA32F)
+            draw(forward4_pipe, out4.id, x.id, w4.id, bias, *geo, o4, 0 if b is None else 1, act)
+            return rt.unpack(out4, shape, o)
+        out = empty(shape, x.dtype)
         if out.size:
-            bias = rt.dummy_id if b is None else b.id
             draw(forward_pipe, out.id, x.id, w.id, bias, *geo, 0 if b is None else 1, act)
         return out
 

@@ -96,3 +96,38 @@ float compute(int i) {
   }
   return s;
 }
+
+//# kernel forward4 v x,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,O,O4,has_bias,act
+// Four output channels per fragment: w4 is the filter packed along O (gemm.glsl's pack4: O4 texels per
+// (tap, input channel)), so each input value read serves four outputs; the result packed, then unpacked.
+uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, O, O4, has_bias, act;
+vec4 compute4(int t) {
+  int o4 = t % O4;
+  int q = t / O4;
+  int ox = q % OW;
+  q /= OW;
+  int oy = q % OH;
+  int nb = q / OH;
+  vec4 s = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    for (int kx = 0; kx < KW; kx++) {
+      int ix = ox * SW - PL + kx;
+      if (ix < 0 || ix >= W) continue;
+      Cursor cx = cursor(x, ((nb * H + iy) * W + ix) * C, 1);
+      Cursor cw = cursor(w4, (ky * KW + kx) * C * O4 + o4, O4);
+      for (int c = 0; c < C; c++) s += next(x, cx) * next4(w4, cw);
+    }
+  }
+  if (has_bias == 1) {
+    int o = o4 * 4;
+    s.x += at(bias, o);
+    if (o + 1 < O) s.y += at(bias, o + 1);
+    if (o + 2 < O) s.z += at(bias, o + 2);
+    if (o + 3 < O) s.w += at(bias, o + 3);
+  }
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
