@@ -5,8 +5,10 @@
 // Storage: an array of n elements is an R32F texture of a fixed width (see widthBits) and as many rows
 // as needed, element i at texel (i % width, i / width); uint8 arrays (image batches) are R8 textures, read
 // by shaders as b / 255 and rounded back (exact). int32 arrays are R32F textures of exact integers.
-// A kernel is a fragment shader computing one output element from its flat index (and, for a few
-// kernels, up to 4 outputs of the same size at once, as multiple render targets).
+// Kernels may also make RGBA32F temporaries (four consecutive values per texel: the GEMM's operands,
+// channel-packed convolution operands), never stored arrays.
+// A kernel is a fragment shader computing one output element from its flat index (a few write up to 4
+// outputs of the same size at once, as multiple render targets; packing kernels write one vec4 per texel).
 
 const LOST = "WebGL context lost: ";
 // Texture width: a power of two (shaders find a texel with a shift and a mask), narrow enough that
