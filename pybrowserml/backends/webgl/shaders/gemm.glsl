@@ -57,3 +57,27 @@ float compute(int i) {
   if (act == 2) s = clamp(s, 0.0, 6.0);
   return s;
 }
+
+//# kernel gemm_packed4 v a4,b4,bias n,n4,kp,has_bias,act
+// Four output columns per fragment (texel t: row t / n4, columns 4 * (t % n4) ...): each fetch of A's
+// row serves four dot products; the result packed along n (unpacked by unpack4). Columns past n read
+// past B's rows and are never unpacked.
+uniform int n, n4, kp, has_bias, act;
+vec4 compute4(int t) {
+  int row = t / n4;
+  int col = (t - row * n4) * 4;
+  Cursor ca = cursor(a4, row * kp, 1);
+  Cursor c0 = cursor(b4, col * kp, 1);
+  Cursor c1 = cursor(b4, (col + 1) * kp, 1);
+  Cursor c2 = cursor(b4, (col + 2) * kp, 1);
+  Cursor c3 = cursor(b4, (col + 3) * kp, 1);
+  vec4 s = vec4(0.0);
+  for (int j = 0; j < kp; j++) {
+    vec4 a = next4(a4, ca);
+    s += vec4(dot(a, next4(b4, c0)), dot(a, next4(b4, c1)), dot(a, next4(b4, c2)), dot(a, next4(b4, c3)));
+  }
+  if (has_bias == 1) s += vec4(at(bias, col), at(bias, col + 1), at(bias, col + 2), at(bias, col + 3));
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
