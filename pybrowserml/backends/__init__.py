@@ -18,6 +18,7 @@ _MODULES = {
     "numpy": "pybrowserml.backends.numpy",
     "wasm": "pybrowserml.backends.wasm",
     "webgpu": "pybrowserml.backends.webgpu",
+    "webgl": "pybrowserml.backends.webgl",
 }
 _created: dict[str, Backend] = {}
 _created_with: dict[str, dict] = {}  # the options each backend was created with

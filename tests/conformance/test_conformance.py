@@ -86,6 +86,8 @@ CONFIGURATIONS = [
         ["kernels_threads.wasm", 2],
     ),
     Configuration("webgpu", "webgpu", "plain", probe="backend.name", expect="webgpu", webgpu=True),
+    # WebGL2 needs no flag: headless Chromium gives SwiftShader's WebGL2 with EXT_color_buffer_float.
+    Configuration("webgl", "webgl", "plain", probe="backend.name", expect="webgl"),
 ]
 
 

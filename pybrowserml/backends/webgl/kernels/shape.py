@@ -1,0 +1,194 @@
+"""Shapes and dtypes (shaders/shape.glsl): reshape is a view; concat, slice and add_parts view their arrays
+as (rows, row width) around the axis and gather column blocks (four parts per draw); transpose and
+broadcast_to are one strided gather; cast and from_uint8 convert (uint8 arrays are R8 textures)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...numpy.kernels.shape import parts_shape
+from ..runtime import DTYPES
+
+MAX_DIMS = 6  # of the gather kernel
+PARTS_PER_DRAW = 4  # of the concat and add_parts kernels (plus the array so far)
+
+
+def strides_of(shape) -> list[int]:
+    """Row-major element strides of `shape`."""
+    strides, step = [], 1
+    for d in reversed(shape):
+        strides.append(step)
+        step *= d
+    return strides[::-1]
+
+
+def _resolved(shape, size: int) -> tuple:
+    """`shape` with its one -1 replaced, as numpy's reshape does."""
+    shape = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: at most one dimension can be -1, got {shape}")
+    if -1 in shape:
+        known = math.prod(d for d in shape if d != -1)
+        if known == 0 or size % known:
+            raise ValueError(f"cannot reshape an array of {size} elements into shape {shape}")
+        shape = tuple(size // known if d == -1 else d for d in shape)
+    if math.prod(shape) != size:
+        raise ValueError(f"cannot reshape an array of {size} elements into shape {shape}")
+    return shape
+
+
+def make_table(rt) -> dict:
+    draw, empty = rt.draw, rt.empty
+    gather_pipe = rt.program("shape", "gather")
+    concat_pipe = rt.program("shape", "concat")
+    slice_pipe = rt.program("shape", "slice")
+    add_parts_pipe = rt.program("shape", "add_parts")
+    cast_pipe = rt.program("shape", "cast")
+    uint8_pipe = rt.program("shape", "from_uint8")
+    dummy = rt.dummy_id
+
+    def gather(a, shape, strides):
+        """A new array of `shape` whose element (i0, i1, ...) is a's flat element sum(i_k * strides[k]); None
+        beyond MAX_DIMS dimensions."""
+        if len(shape) > MAX_DIMS:
+            return None
+        out = empty(shape, a.dtype)
+        if out.size:
+            pad = MAX_DIMS - len(shape)
+            draw(gather_pipe, out.id, a.id, *([1] * pad), *shape, *([0] * pad), *strides)
+        return out
+
+    def transpose(a, axes=None):
+        axes = tuple(reversed(range(a.ndim))) if axes is None else tuple(ax % a.ndim for ax in axes)
+        if sorted(axes) != list(range(a.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of {a.shape}")
+        if a.dtype.itemsize != 4:
+            return rt.fallback("transpose", (a,), {"axes": axes})
+        source = strides_of(a.shape)
+        out = gather(a, tuple(a.shape[ax] for ax in axes), [source[ax] for ax in axes])
+        return rt.fallback("transpose", (a,), {"axes": axes}) if out is None else out
+
+    def broadcast_to(a, shape):
+        shape = tuple(int(d) for d in shape)
+        np.broadcast_shapes(a.shape, shape)  # numpy's message for shapes that do not broadcast
+        lead = len(shape) - a.ndim
+        if lead < 0 or np.broadcast_shapes(a.shape, shape) != shape:
+            raise ValueError(f"cannot broadcast an array of shape {a.shape} to shape {shape}")
+        if a.dtype.itemsize != 4:
+            return rt.fallback("broadcast_to", (a,), {"shape": shape})
+        source = [0] * lead + [0 if d == 1 else s for d, s in zip(a.shape, strides_of(a.shape))]
+        out = gather(a, shape, source)
+        return rt.fallback("broadcast_to", (a,), {"shape": shape}) if out is None else out
+
+    def from_uint8(a, scale=1 / 255):
+        if a.dtype != DTYPES["uint8"]:
+            raise TypeError(
+                f"from_uint8 converts uint8 arrays, got {a.dtype}: "
+                "use the 'cast' kernel (or ops on float32 data) for other dtypes"
+            )
+        out = empty(a.shape, "float32")
+        if out.size:
+            draw(uint8_pipe, out.id, a.id, float(scale))
+        return out
+
+    def cast(a, dtype):
+        target = np.dtype(dtype)
+        if target.name not in ("float32", "int32"):
+            return rt.fallback("cast", (a,), {"dtype": dtype})
+        if a.dtype.itemsize == 1:
+            mode = 2
+        else:
+            mode = 1 if a.dtype.name == "float32" and target.name == "int32" else 0
+        out = empty(a.shape, target)
+        if out.size:
+            draw(cast_pipe, out.id, a.id, mode)
+        return out
+
+    # The elementwise, reduction and softmax kernels move axes with these.
+    rt.transpose, rt.broadcast_to, rt.run_cast = transpose, broadcast_to, cast
+
+    def reshape(a, shape):
+        return rt.view(a, _resolved(shape, a.size))
+
+    def concat(arrays, axis=-1, lazy=False):
+        first = arrays[0].shape
+        axis %= len(first)
+        for a in arrays:
+            if len(a.shape) != len(first) or a.shape[:axis] + a.shape[axis + 1 :] != first[:axis] + first[axis + 1 :]:
+                raise ValueError(f"concat along axis {axis}: shapes {[x.shape for x in arrays]} differ elsewhere")
+            if a.dtype != arrays[0].dtype:
+                return rt.fallback("concat", (arrays,), {"axis": axis, "lazy": lazy})
+        out = empty(first[:axis] + (sum(a.shape[axis] for a in arrays),) + first[axis + 1 :], arrays[0].dtype)
+        if not out.size or arrays[0].dtype.itemsize != 4:
+            return out if not out.size else rt.fallback("concat", (arrays,), {"axis": axis, "lazy": lazy})
+        inner = math.prod(first[axis + 1 :])
+        total = out.shape[axis] * inner
+        offset = 0
+        for start in range(0, len(arrays), PARTS_PER_DRAW):
+            group = arrays[start : start + PARTS_PER_DRAW]
+            ids, offsets = [], [offset]
+            for a in group:
+                ids.append(a.id)
+                offset += a.shape[axis] * inner
+                offsets.append(offset)
+            ids += [dummy] * (PARTS_PER_DRAW - len(group))
+            offsets += [offset] * (PARTS_PER_DRAW + 1 - len(offsets))
+            has_prev = int(start > 0)
+            draw(concat_pipe, out.id, *ids, out.id if has_prev else dummy, total, has_prev, *offsets)
+        return out
+
+    def slice_(a, axis, start, stop):
+        axis %= a.ndim
+        start, stop, _ = slice(start, stop).indices(a.shape[axis])
+        stop = max(start, stop)
+        out = empty(a.shape[:axis] + (stop - start,) + a.shape[axis + 1 :], a.dtype)
+        if out.size:
+            if a.dtype.itemsize != 4:
+                return rt.fallback("slice", (a,), {"axis": axis, "start": start, "stop": stop})
+            inner = math.prod(a.shape[axis + 1 :])
+            draw(slice_pipe, out.id, a.id, (stop - start) * inner, a.shape[axis] * inner, start * inner)
+        return out
+
+    def add_parts(arrays, slices):
+        shape = parts_shape([a.shape for a in arrays], slices)
+        out = empty(shape, arrays[0].dtype)
+        if not out.size:
+            return out
+        if any(a.dtype.itemsize != 4 for a in arrays):
+            return rt.fallback("add_parts", (arrays, slices), {})
+        words = []
+        for a, cut in zip(arrays, slices):
+            if cut is None:
+                words.append((a.id, a.size, a.size, 0))
+            else:
+                axis, start, stop = cut
+                axis %= a.ndim
+                inner = math.prod(a.shape[axis + 1 :])
+                words.append((a.id, (stop - start) * inner, a.shape[axis] * inner, start * inner))
+        for start in range(0, len(words), PARTS_PER_DRAW):
+            group = words[start : start + PARTS_PER_DRAW]
+            padded = group + [(dummy, 1, 1, 0)] * (PARTS_PER_DRAW - len(group))
+            has_prev = int(start > 0)
+            draw(
+                add_parts_pipe,
+                out.id,
+                *(w[0] for w in padded),
+                out.id if has_prev else dummy,
+                len(group),
+                has_prev,
+                *(v for w in padded for v in w[1:]),
+            )
+        return out
+
+    return {
+        "reshape": reshape,
+        "concat": concat,
+        "slice": slice_,
+        "add_parts": add_parts,
+        "transpose": transpose,
+        "broadcast_to": broadcast_to,
+        "cast": cast,
+        "from_uint8": from_uint8,
+    }

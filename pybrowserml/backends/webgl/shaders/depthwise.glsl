@@ -1,0 +1,193 @@
+// Depthwise conv2d (filter (KH, KW, C, M), output channel c * M + m) and its gradients: direct loops;
+// the filter gradient in partial sums over chunks of output pixels, added by the column sum.
+
+//# kernel forward 1 x,w,bias N,H,W,C,M,OH,OW,KH,KW,SH,SW,PT,PL,has_bias,act
+uniform int N, H, W, C, M, OH, OW, KH, KW, SH, SW, PT, PL, has_bias, act;
+float compute(int i) {
+  int CM = C * M;
+  int ch = i % CM;
+  int c = ch / M;
+  int q = i / CM;
+  int ox = q % OW;
+  q /= OW;
+  int oy = q % OH;
+  int nb = q / OH;
+  float s = 0.0;
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    for (int kx = 0; kx < KW; kx++) {
+      int ix = ox * SW - PL + kx;
+      if (ix < 0 || ix >= W) continue;
+      s += at(x, ((nb * H + iy) * W + ix) * C + c) * at(w, (ky * KW + kx) * CM + ch);
+    }
+  }
+  if (has_bias == 1) s += at(bias, ch);
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
+
+//# kernel grad_input 1 dz,w N,H,W,C,M,OH,OW,KH,KW,SH,SW,PT,PL
+uniform int N, H, W, C, M, OH, OW, KH, KW, SH, SW, PT, PL;
+float compute(int i) {
+  int CM = C * M;
+  int c = i % C;
+  int q = i / C;
+  int ix = q % W;
+  q /= W;
+  int iy = q % H;
+  int nb = q / H;
+  float s = 0.0;
+  for (int ky = 0; ky < KH; ky++) {
+    int ty = iy + PT - ky;
+    if (ty < 0 || ty % SH != 0 || ty / SH >= OH) continue;
+    int oy = ty / SH;
+    for (int kx = 0; kx < KW; kx++) {
+      int tx = ix + PL - kx;
+      if (tx < 0 || tx % SW != 0 || tx / SW >= OW) continue;
+      int ox = tx / SW;
+      int d = ((nb * OH + oy) * OW + ox) * CM + c * M;
+      int f = (ky * KW + kx) * CM + c * M;
+      for (int m = 0; m < M; m++) s += at(dz, d + m) * at(w, f + m);
+    }
+  }
+  return s;
+}
+
+//# kernel grad_filter 1 x,dz N,H,W,C,M,OH,OW,KH,KW,SH,SW,PT,PL,F,P,chunk
+uniform int N, H, W, C, M, OH, OW, KH, KW, SH, SW, PT, PL, F, P, chunk;
+float compute(int i) {
+  int CM = C * M;
+  int part = i / F;
+  int f = i - part * F;
+  int ch = f % CM;
+  int c = ch / M;
+  int t = f / CM;
+  int kx = t % KW;
+  int ky = t / KW;
+  int q0 = part * chunk;
+  int q1 = min(P, q0 + chunk);
+  int ox = q0 % OW;
+  int oy = (q0 / OW) % OH;
+  int nb = q0 / (OW * OH);
+  Cursor cd = cursor(dz, q0 * CM + ch, CM);
+  // x's flat index at (nb, iy, ix, c), moved along with the output pixel (no division per pixel)
+  int iy = oy * SH - PT + ky;
+  int ix = ox * SW - PL + kx;
+  int xi = ((nb * H + iy) * W + ix) * C + c;
+  float s = 0.0;
+  for (int q = q0; q < q1; q++) {
+    float g = next(dz, cd);
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at(x, xi) * g;
+    ox++;
+    ix += SW;
+    xi += SW * C;
+    if (ox == OW) {
+      ox = 0;
+      oy++;
+      if (oy == OH) { oy = 0; nb++; }
+      iy = oy * SH - PT + ky;
+      ix = kx - PL;
+      xi = ((nb * H + iy) * W + ix) * C + c;
+    }
+  }
+  return s;
+}
+
+//# common packed
+// Packed forms for multiplier 1: x, dz and w packed by gemm.glsl's pack4 along channels (C4 texels of four
+// channels per pixel or tap), four channels per fragment, the result packed (unpacked by unpack4).
+uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, C4;
+
+//# kernel forward4 v x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,has_bias,act packed
+uniform int has_bias, act;
+vec4 compute4(int t) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ox = q % OW;
+  q /= OW;
+  int oy = q % OH;
+  int nb = q / OH;
+  vec4 s = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    for (int kx = 0; kx < KW; kx++) {
+      int ix = ox * SW - PL + kx;
+      if (ix < 0 || ix >= W) continue;
+      s += at4(x4, ((nb * H + iy) * W + ix) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
+    }
+  }
+  if (has_bias == 1) {
+    int c = c4 * 4;
+    s.x += at(bias, c);
+    if (c + 1 < C) s.y += at(bias, c + 1);
+    if (c + 2 < C) s.z += at(bias, c + 2);
+    if (c + 3 < C) s.w += at(bias, c + 3);
+  }
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
+
+//# kernel grad_input4 v dz4,w4 N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4 packed
+vec4 compute4(int t) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ix = q % W;
+  q /= W;
+  int iy = q % H;
+  int nb = q / H;
+  vec4 s = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int ty = iy + PT - ky;
+    if (ty < 0 || ty % SH != 0 || ty / SH >= OH) continue;
+    int oy = ty / SH;
+    for (int kx = 0; kx < KW; kx++) {
+      int tx = ix + PL - kx;
+      if (tx < 0 || tx % SW != 0 || tx / SW >= OW) continue;
+      s += at4(dz4, ((nb * OH + oy) * OW + tx / SW) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
+    }
+  }
+  return s;
+}
+
+//# kernel grad_filter4 v x4,dz4 N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,F4,P,chunk packed
+// out[part, tap, c4]: four channels' filter gradient at one tap summed over output pixels
+// part * chunk ... + chunk (of P); F4 = KH * KW * C4 texels per part.
+uniform int F4, P, chunk;
+vec4 compute4(int t) {
+  int part = t / F4;
+  int f = t - part * F4;
+  int c4 = f % C4;
+  int tap = f / C4;
+  int kx = tap % KW;
+  int ky = tap / KW;
+  int q0 = part * chunk;
+  int q1 = min(P, q0 + chunk);
+  int ox = q0 % OW;
+  int oy = (q0 / OW) % OH;
+  int nb = q0 / (OW * OH);
+  int iy = oy * SH - PT + ky;
+  int ix = ox * SW - PL + kx;
+  int xi = ((nb * H + iy) * W + ix) * C4 + c4;
+  Cursor cd = cursor(dz4, q0 * C4 + c4, C4);
+  vec4 s = vec4(0.0);
+  for (int q = q0; q < q1; q++) {
+    vec4 g = next4(dz4, cd);
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at4(x4, xi) * g;
+    ox++;
+    ix += SW;
+    xi += SW * C4;
+    if (ox == OW) {
+      ox = 0;
+      oy++;
+      if (oy == OH) { oy = 0; nb++; }
+      iy = oy * SH - PT + ky;
+      ix = kx - PL;
+      xi = ((nb * H + iy) * W + ix) * C4 + c4;
+    }
+  }
+  return s;
+}

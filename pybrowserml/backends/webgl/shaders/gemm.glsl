@@ -1,0 +1,83 @@
+// matmul and dense: one fragment per output element, the dot product walked with two cursors, the
+// transposes, the bias and the activation (0 linear, 1 relu, 2 relu6) folded in.
+
+//# kernel gemm 1 a,b,bias m,n,k,ta,tb,has_bias,act
+uniform int m, n, k, ta, tb, has_bias, act;
+float compute(int i) {
+  int row = i / n;
+  int col = i - row * n;
+  // (no ?: on structs in WebGL's GLSL)
+  Cursor ca = cursor(a, ta == 1 ? row : row * k, ta == 1 ? m : 1);
+  Cursor cb = cursor(b, tb == 1 ? col * k : col, tb == 1 ? 1 : n);
+  float s = 0.0;
+  for (int j = 0; j < k; j++) s += next(a, ca) * next(b, cb);
+  if (has_bias == 1) s += at(bias, col);
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
+
+//# kernel pack4 v a kp,k,rs,ks
+// Packs a (rows, k) operand, element (r, j) at flat index r * rs + j * ks, into rows of kp = ceil(k / 4)
+// texels of four consecutive j (zeros past k): the layout the packed GEMM reads.
+uniform int kp, k, rs, ks;
+vec4 compute4(int t) {
+  int r = t / kp;
+  int j = (t - r * kp) * 4;
+  int base = r * rs + j * ks;
+  vec4 v = vec4(at(a, base), 0.0, 0.0, 0.0);
+  if (j + 1 < k) v.y = at(a, base + ks);
+  if (j + 2 < k) v.z = at(a, base + 2 * ks);
+  if (j + 3 < k) v.w = at(a, base + 3 * ks);
+  return v;
+}
+
+//# kernel unpack4 1 a4 k,kp
+// The inverse of pack4 for rows of k elements in kp texels (packed results of depthwise.glsl).
+uniform int k, kp;
+float compute(int i) {
+  int r = i / k;
+  int j = i - r * k;
+  return at4(a4, r * kp + (j >> 2))[j & 3];
+}
+
+//# kernel gemm_packed 1 a4,b4,bias n,kp,has_bias,act
+// out[row, col] = the dot product of a4's row `row` and b4's row `col` (both packed by pack4: b4 holds B's
+// columns), four multiply-adds per two fetches; then the bias and the activation.
+uniform int n, kp, has_bias, act;
+float compute(int i) {
+  int row = i / n;
+  int col = i - row * n;
+  Cursor ca = cursor(a4, row * kp, 1);
+  Cursor cb = cursor(b4, col * kp, 1);
+  float s = 0.0;
+  for (int j = 0; j < kp; j++) s += dot(next4(a4, ca), next4(b4, cb));
+  if (has_bias == 1) s += at(bias, col);
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}
+
+//# kernel gemm_packed4 v a4,b4,bias n,n4,kp,has_bias,act
+// Four output columns per fragment (texel t: row t / n4, columns 4 * (t % n4) ...): each fetch of A's
+// row serves four dot products; the result packed along n (unpacked by unpack4). Columns past n read
+// past B's rows and are never unpacked.
+uniform int n, n4, kp, has_bias, act;
+vec4 compute4(int t) {
+  int row = t / n4;
+  int col = (t - row * n4) * 4;
+  Cursor ca = cursor(a4, row * kp, 1);
+  Cursor c0 = cursor(b4, col * kp, 1);
+  Cursor c1 = cursor(b4, (col + 1) * kp, 1);
+  Cursor c2 = cursor(b4, (col + 2) * kp, 1);
+  Cursor c3 = cursor(b4, (col + 3) * kp, 1);
+  vec4 s = vec4(0.0);
+  for (int j = 0; j < kp; j++) {
+    vec4 a = next4(a4, ca);
+    s += vec4(dot(a, next4(b4, c0)), dot(a, next4(b4, c1)), dot(a, next4(b4, c2)), dot(a, next4(b4, c3)));
+  }
+  if (has_bias == 1) s += vec4(at(bias, col), at(bias, col + 1), at(bias, col + 2), at(bias, col + 3));
+  if (act == 1) s = max(s, 0.0);
+  if (act == 2) s = clamp(s, 0.0, 6.0);
+  return s;
+}

@@ -1,0 +1,72 @@
+// Shapes and dtypes: strided gathers (transpose, broadcast_to), column blocks (concat, slice,
+// add_parts) and dtype conversions. uint8 arrays are R8 textures: a texel reads b / 255, rounded back.
+
+//# kernel gather 1 a d0,d1,d2,d3,d4,d5,s0,s1,s2,s3,s4,s5
+// out[i0, ..., i5] = a[sum(i_k * s_k)]: the shape (d0..d5) is padded with leading 1s to 6 axes.
+uniform int d0, d1, d2, d3, d4, d5, s0, s1, s2, s3, s4, s5;
+float compute(int i) {
+  int q = i, j = 0;
+  j += (q % d5) * s5; q /= d5;
+  j += (q % d4) * s4; q /= d4;
+  j += (q % d3) * s3; q /= d3;
+  j += (q % d2) * s2; q /= d2;
+  j += (q % d1) * s1; q /= d1;
+  j += q * s0;
+  return at(a, j);
+}
+
+//# kernel concat 1 p0,p1,p2,p3,prev total,has_prev,o0,o1,o2,o3,o4
+// The output viewed as (rows, total) columns: columns o_k..o_{k+1} come from part k (an array of rows x
+// (o_{k+1} - o_k)); the others, when has_prev, from prev (this array before the draw: concats of more than
+// four parts take several draws).
+uniform int total, has_prev, o0, o1, o2, o3, o4;
+float compute(int i) {
+  int r = i / total;
+  int col = i - r * total;
+  if (col >= o0 && col < o1) return at(p0, r * (o1 - o0) + col - o0);
+  if (col >= o1 && col < o2) return at(p1, r * (o2 - o1) + col - o1);
+  if (col >= o2 && col < o3) return at(p2, r * (o3 - o2) + col - o2);
+  if (col >= o3 && col < o4) return at(p3, r * (o4 - o3) + col - o3);
+  return has_prev == 1 ? at(prev, i) : 0.0;
+}
+
+//# kernel slice 1 a width,src_width,offset
+// The output viewed as (rows, width): row r is a's flat elements r * src_width + offset ... + width.
+uniform int width, src_width, offset;
+float compute(int i) {
+  int r = i / width;
+  return at(a, r * src_width + offset + i - r * width);
+}
+
+//# kernel add_parts 1 p0,p1,p2,p3,prev count,has_prev,w0,sw0,f0,w1,sw1,f1,w2,sw2,f2,w3,sw3,f3
+// out = prev (when has_prev) + the first `count` parts; part k read as rows of width w_k starting at
+// offset f_k in rows of src width sw_k (a whole array: w = sw = its size, f = 0).
+uniform int count, has_prev, w0, sw0, f0, w1, sw1, f1, w2, sw2, f2, w3, sw3, f3;
+float part(sampler2D t, int i, int w, int sw, int f) {
+  int r = i / w;
+  return at(t, r * sw + f + i - r * w);
+}
+float compute(int i) {
+  float s = has_prev == 1 ? at(prev, i) : 0.0;
+  s += part(p0, i, w0, sw0, f0);
+  if (count > 1) s += part(p1, i, w1, sw1, f1);
+  if (count > 2) s += part(p2, i, w2, sw2, f2);
+  if (count > 3) s += part(p3, i, w3, sw3, f3);
+  return s;
+}
+
+//# kernel cast 1 a mode
+// mode 0: a copy; 1: float -> int32 (toward zero, as numpy's astype); 2: from uint8 (exact integers).
+uniform int mode;
+float compute(int i) {
+  float v = at(a, i);
+  if (mode == 1) return trunc(v);
+  if (mode == 2) return round(v * 255.0);
+  return v;
+}
+
+//# kernel from_uint8 1 a scale
+uniform float scale;
+float compute(int i) {
+  return round(at(a, i) * 255.0) * scale;
+}
