@@ -22,7 +22,7 @@ def test_webgl_backend_explains_that_it_needs_a_browser():
     with pytest.raises(RuntimeError, match="browser page"):
         pybrowserml.set_backend("webgl")
     assert pybrowserml.get_backend().name == "numpy"
-    assert "webgl" in pybrowserml.backends.available_backends()
+    assert "webgl" in pybrowserml.backends.registered_backends()
 
 
 def test_every_family_of_the_vocabulary_is_registered():
