@@ -13,8 +13,9 @@ scripts/report_lib/mobile_unet.py when it is there. Also written as JSON to --ou
 from __future__ import annotations
 
 import argparse
-import inspect
+import datetime
 import json
+import os
 import subprocess
 import sys
 import time
@@ -115,14 +116,19 @@ def targets(study) -> str:
 
 
 def table_b(browser, quick) -> str:
-    try:
-        from report_lib.mobile_unet import mobile_unet_table
-    except ImportError as error:
-        return f"table (b): MobileUNet table not available on this branch ({error})"
-    offered = {"browser": browser, "quick": quick}
-    accepted = inspect.signature(mobile_unet_table).parameters
-    result = mobile_unet_table(**{k: v for k, v in offered.items() if k in accepted})
-    return result if isinstance(result, str) else json.dumps(result, indent=1)
+    """MobileUNet's alpha x input-size table (scripts/report_lib/mobile_unet.py) in a fresh page of the same
+    browser, formatted as that script prints it."""
+    from report_lib.mobile_unet import format_table, mobile_unet_table
+
+    rows = mobile_unet_table(quick=quick, page=browser.new_pyodide_page())
+    return format_table(rows), rows
+
+
+def _machine() -> dict:
+    """When and on how loaded a machine the numbers were measured (this machine is shared)."""
+    load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return {"date": date, "load": load, "cores": os.cpu_count()}
 
 
 def main(argv=None):
@@ -140,15 +146,21 @@ def main(argv=None):
     def log(message):
         print(f"[{time.monotonic() - started:6.0f} s] {message}", file=sys.stderr, flush=True)
 
+    machine = _machine()
     with Browser() as browser:
         page = browser.new_pyodide_page()
         study = run_study(page, plan, log)
         study["plan"] = plan
+        study["machine"] = machine
+        print(f"run {machine['date']}, {machine['cores']} cores, 1/5/15-min load at the start {machine['load']}")
         print(f"(a) compression on Fashion-MNIST ({plan['train']:,} training images, {plan['test']:,} test), wasm:")
         print(table_a(study))
         print(targets(study))
         print()
-        print(table_b(browser, args.quick))
+        print("(b) MobileUNet on MNIST foreground masks, wasm (alpha x input size):", flush=True)
+        text, study["mobile_unet"] = table_b(browser, args.quick)
+        print(text)
+        print(f"finished {_machine()['date']}, load then {_machine()['load']}, {time.monotonic() - started:.0f} s")
     args.output.write_text(json.dumps(study, indent=1))
 
 
