@@ -35,7 +35,8 @@ _original = dict(backend.kernels)
 def _key(name, args, attrs):
     if name == "conv2d":
         kh, kw, c, _ = args[1].shape
-        return "conv2d " + ("direct" if uses_direct_conv(c, kh, kw) else "1x1" if (kh, kw) == (1, 1) else "im2col")
+        path = "direct" if uses_direct_conv(c, kh, kw) else "1x1" if (kh, kw) == (1, 1) else "im2col"
+        return f"conv2d {path}" + (" (head)" if args[1].shape[-1] == HEAD_CLASSES else "")
     if name == "conv2d_grad_input":
         return "conv2d_grad_input (transpose fwd)"
     return name
@@ -51,6 +52,7 @@ def _timed(name, fn):
     return run
 
 CALLS = {}
+HEAD_CLASSES = 2
 _download = backend.download
 
 def profile(alpha, size, batches, repeats):
