@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers.conv import Conv2D, DepthwiseConv2D, SeparableConv2D
+from ..layers.conv_transpose import Conv2DTranspose
 from ..layers.core import Dense
 
 
@@ -17,6 +18,9 @@ def _layer_macs(layer, input_shape, output_shape) -> int:
     if isinstance(layer, Conv2D):
         kh, kw = layer.kernel_size
         return int(np.prod(output_shape[:2])) * kh * kw * input_shape[-1] * layer.filters
+    if isinstance(layer, Conv2DTranspose):  # every input pixel scatters a kh x kw window of all its filters
+        kh, kw = layer.kernel_size
+        return int(np.prod(input_shape[:2])) * kh * kw * input_shape[-1] * layer.filters
     if isinstance(layer, DepthwiseConv2D):
         kh, kw = layer.kernel_size
         return int(np.prod(output_shape[:2])) * kh * kw * input_shape[-1] * layer.depth_multiplier
@@ -26,8 +30,8 @@ def _layer_macs(layer, input_shape, output_shape) -> int:
 
 
 def count_macs(model) -> int:
-    """Multiply-accumulates of one forward pass on one image: conv, depthwise, separable and dense layers
-    (activations, pooling and additions are not counted, as usual)."""
+    """Multiply-accumulates of one forward pass on one image: conv, transposed conv, depthwise,
+    separable and dense layers (activations, pooling, upsampling and additions are not counted, as usual)."""
     nodes = getattr(model, "_nodes", None)
     if nodes is None or not hasattr(model, "_input"):
         raise TypeError("count_macs needs a functional pybrowserml Model (pybrowserml.models.Model)")

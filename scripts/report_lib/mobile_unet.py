@@ -97,27 +97,49 @@ def add_scaling(rows):
 
 
 def format_row(row) -> str:
+    macs = f" {row['macs'] / 1e6:>6.2f} |" if "macs" in row else ""
     return (
-        f"| {row['alpha']:>5} | {row['size']:>3}x{row['size']:<3} | {row['iou']:.3f} | {row['params']:>7,} "
-        f"| {row['infer_ms']:>8.2f} | {row['train_samples_per_s']:>8.1f} |"
+        f"| {row['alpha']:>5} | {row['size']:>3}x{row['size']:<3} | {row['iou']:.3f} | {row['params']:>7,} |{macs}"
+        f" {row['infer_ms']:>8.2f} | {row['train_samples_per_s']:>8.1f} |"
         + (f" {row['scaling']:>5.2f} |" if "scaling" in row else "")
     )
 
 
-def format_table(rows) -> str:
-    lines = [
-        "| alpha | size    | IoU   | params  | infer ms | train/s  | ms / (alpha^2 px), rel. median |",
-        "|------:|:--------|------:|--------:|---------:|---------:|------:|",
-    ]
-    lines += [format_row(row) for row in rows]
-    ratios = [row["scaling"] for row in rows]
+def _spread(label, ratios) -> str:
     inside = sum(abs(r - 1) <= SCALING_TOLERANCE for r in ratios)
-    lines.append(
-        f"inference ms vs alpha^2 x pixels: ratios to the median from {min(ratios):.2f} to {max(ratios):.2f}; "
+    return (
+        f"{label}: ratios to the median from {min(ratios):.2f} to {max(ratios):.2f}; "
         f"{inside} of {len(ratios)} rows within {SCALING_TOLERANCE:.0%}"
     )
+
+
+def format_table(rows) -> str:
+    with_macs = all("macs" in row for row in rows)
+    lines = [
+        "| alpha | size    | IoU   | params  |"
+        + (" MMACs  |" if with_macs else "")
+        + " infer ms | train/s  | ms / (alpha^2 px), rel. median |",
+        "|------:|:--------|------:|--------:|" + ("-------:|" if with_macs else "") + "---------:|---------:|------:|",
+    ]
+    lines += [format_row(row) for row in rows]
+    lines.append(_spread("inference ms vs alpha^2 x pixels", [row["scaling"] for row in rows]))
+    if with_macs:
+        # The network's own arithmetic does not scale as alpha^2 (the stem, the depthwise convs and the
+        # head grow with alpha or not at all): how far the MACs are from alpha^2 x pixels, and how far
+        # the time is from the MACs (the kernels' efficiency at small widths and the per-call costs).
+        lines.append(
+            _spread(
+                "MACs vs alpha^2 x pixels", _relative([r["macs"] / (r["alpha"] ** 2 * r["size"] ** 2) for r in rows])
+            )
+        )
+        lines.append(_spread("inference ms vs MACs", _relative([r["infer_ms"] / r["macs"] for r in rows])))
     lines += factor_lines(rows)
     return "\n".join(lines)
+
+
+def _relative(values):
+    median = statistics.median(values)
+    return [v / median for v in values]
 
 
 def factor_lines(rows) -> list[str]:

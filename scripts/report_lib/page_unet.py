@@ -5,6 +5,7 @@ import time
 import numpy as np
 
 import pybrowserml as pb
+from pybrowserml.compression import count_macs
 from pybrowserml.data import load_mnist_async, mnist_masks
 
 _DATA = {}
@@ -32,7 +33,7 @@ class _EpochTimes(pb.callbacks.Callback):
 
 
 async def unet_row(alpha, size, train_samples, test_samples, epochs, infer_images, batch_size, seed):
-    """{alpha, size, iou, params, infer_ms, train_samples_per_s} for one MobileUNet trained on MNIST
+    """{alpha, size, iou, params, macs (per image), infer_ms, train_samples_per_s} for one MobileUNet trained on MNIST
     foreground masks scaled (nearest) to size x size; training speed from the last epoch, inference ms
     per image from the fastest of five predict passes."""
     x, m, xt, mt = await _digits(train_samples, test_samples)
@@ -56,6 +57,7 @@ async def unet_row(alpha, size, train_samples, test_samples, epochs, infer_image
         "size": size,
         "iou": iou,
         "params": model.count_params(),
+        "macs": count_macs(model),
         "infer_ms": infer_ms,
         "train_samples_per_s": len(x) / timer.seconds,
     }

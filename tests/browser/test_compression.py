@@ -23,6 +23,11 @@ kernel_sparsities = [float(np.mean(w.numpy() == 0)) for w in compression.prunabl
 data, report = pb.io.encode_model(model, quantize="float32")
 reloaded = pb.io.load_json(data)
 same_predictions = bool(np.array_equal(reloaded.predict(x, verbose=0), model.predict(x, verbose=0)))
+# uint8: the sparse layout must decode to exactly the weights of the dense quantized file
+sparse_u8, dense_u8 = (pb.io.load_json(pb.io.encode_model(model, quantize="uint8", sparse=s)[0]) for s in (True, False))
+uint8_same_weights = all(np.array_equal(a, b) for a, b in zip(sparse_u8.get_weights(), dense_u8.get_weights()))
+uint8_same_predictions = bool(np.array_equal(sparse_u8.predict(x, verbose=0), dense_u8.predict(x, verbose=0)))
+uint8_sparsities = [float(np.mean(w.numpy() == 0)) for w in compression.prunable_weights(sparse_u8)]
 
 smaller = compression.prune_channels(model, 0.5)
 smaller.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
@@ -35,6 +40,7 @@ result = {
     "weights_on": model.home_backend().name,
     "kernel_sparsities": kernel_sparsities,
     "same_predictions": same_predictions,
+    "uint8": [uint8_same_weights, uint8_same_predictions, min(uint8_sparsities)],
     "sparse_ratio": report["ratio"],
     "macs": [compression.count_macs(model), compression.count_macs(smaller)],
     "fine_tune": fine_tune,
@@ -58,6 +64,8 @@ def test_pruning_and_distillation_run_on_wasm_in_the_page(pyodide_page):
     assert r["kernel_sparsities"] and all(abs(s - 0.8) < 0.01 for s in r["kernel_sparsities"])
     assert r["same_predictions"], "a pruned model saved as sparse float32 JSON must reload to the same predictions"
     assert r["sparse_ratio"] < 0.5
+    assert r["uint8"][:2] == [True, True], "sparse uint8 JSON must decode to the dense uint8 file's weights"
+    assert r["uint8"][2] >= 0.79, "the pruned zeros survive quantization"
     assert r["macs"][1] < 0.6 * r["macs"][0]
     assert r["fine_tune"][-1] < r["fine_tune"][0]
     assert all(losses[-1] < losses[0] for losses in r["distilled"])

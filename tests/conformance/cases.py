@@ -479,6 +479,11 @@ def loss_cases(rng):
             logits[:, 1] = logits[:, 0]  # ties: the first maximum is the prediction
         labels = rng.integers(0, shape[-1], shape[:-1]).astype(np.int32)
         yield f"confusion#{i} {shape}", "confusion_matrix", kernel("confusion_matrix", logits, labels)
+    # Rows of two (a segmentation head's per-pixel classes; wasm runs them four rows at a time), a row count
+    # that leaves a scalar tail, extreme logits (exp underflows to 0), and rows of 4..9 (vector + scalar tail).
+    for shape, spread in [((4, 9, 7, 2), 4.0), ((3, 2), 60.0), ((5, 3, 2), 200.0), ((7, 9), 4.0), ((6, 4), 40.0)]:
+        a = (rng.standard_normal(shape) * spread).astype(np.float32)
+        yield f"softmax {shape} x{spread:g}", "softmax", kernel("softmax", a, axis=-1)
     a = normal(rng, 3, 4, 5)
     yield "softmax (3, 4, 5) axis=0", "softmax", kernel("softmax", a, axis=0)
     yield "log_softmax (3, 4, 5) axis=1", "log_softmax", kernel("log_softmax", a, axis=1)

@@ -26,6 +26,16 @@ def test_macs_of_the_reference_model():
     assert count_macs(model) == stem + block_1 + block_2 + 256 * 10
 
 
+def test_macs_of_mobile_unet_count_the_transposed_convs():
+    model = pb.zoo.mobile_unet((16, 16, 1), classes=2, alpha=1.0)
+    full, half, quarter = 16 * 16, 8 * 8, 4 * 4
+    stem = full * 9 * 16
+    encoder = half * (9 * 16 + 16 * 32 + 9 * 32 + 32 * 32) + quarter * (9 * 32 + 32 * 64 + 9 * 64 + 64 * 64)
+    up_2 = quarter * 9 * 64 * 32 + half * (9 * 64 + 64 * 32)  # transposed conv from 4x4, then separable on 32+32
+    up_1 = half * 9 * 32 * 16 + full * (9 * 32 + 32 * 16)
+    assert count_macs(model) == stem + encoder + up_2 + up_1 + full * 16 * 2
+
+
 def test_keeping_every_channel_changes_nothing():
     model = pb.zoo.dense_block_cnn(seed=1)
     same = prune_channels(model, keep=1.0)

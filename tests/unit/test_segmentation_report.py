@@ -21,3 +21,13 @@ def test_factor_lines_separate_the_pixel_and_the_alpha_growth():
     lines = format_table(rows).splitlines()
     assert "alpha 1.0: ms growth / pixel growth from 28x28: 1.00" in lines
     assert "size 28x28: ms(alpha) / ms(1.0) over alpha^2 ratio: 2.00" in lines
+
+
+def test_macs_lines_tell_the_network_arithmetic_from_the_kernels_speed():
+    rows = [row(1.0, 28, 1.0), row(0.5, 28, 0.5), row(1.0, 56, 4.0), row(0.5, 56, 2.0)]
+    for r, macs in zip(rows, (100, 50, 400, 200)):
+        r["macs"] = macs
+    table = format_table(add_scaling(rows))
+    assert "| MMACs" in table
+    assert "MACs vs alpha^2 x pixels: ratios to the median from 0.67 to 1.33" in table  # 50 MACs at 1/4 of 100
+    assert "inference ms vs MACs: ratios to the median from 1.00 to 1.00; 4 of 4 rows within 25%" in table

@@ -142,16 +142,87 @@ void pb_count_correct(const float *logits, const void *labels, float *out, int n
   *out = (float)correct;
 }
 
-/* pb_softmax(x, y, rows, k, log): y = softmax(x) over the last axis (k), or log_softmax when log != 0. */
+/* pb_expf on four lanes: the same range reduction, polynomial and special cases, lane for lane (no
+ * fused multiply-add, so that every lane rounds like the scalar function). */
+PB_INLINE v128_t pb_expf4(v128_t x) {
+  const v128_t k = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504f)));
+  const v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693145752f))),
+                                  wasm_f32x4_mul(k, wasm_f32x4_splat(1.42860677e-6f)));
+  v128_t p = wasm_f32x4_splat(1.f / 5040.f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 720.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 120.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 24.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 6.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f));
+  /* k is only used (as an exponent) where -87.33 <= x <= 88.72, i.e. -126 <= k <= 128 */
+  const v128_t kk = wasm_f32x4_pmax(wasm_f32x4_pmin(k, wasm_f32x4_splat(128.f)), wasm_f32x4_splat(-127.f));
+  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(kk), wasm_i32x4_splat(127)), 23);
+  v128_t y = wasm_f32x4_mul(p, scale);
+  y = wasm_v128_bitselect(wasm_f32x4_splat(__builtin_inff()), y, wasm_f32x4_gt(x, wasm_f32x4_splat(88.72f)));
+  y = wasm_v128_andnot(y, wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33f)));
+  return wasm_v128_bitselect(x, y, wasm_f32x4_ne(x, x));
+}
+
+/* Softmax of rows of two (a segmentation head's two classes per pixel), four rows per step: the
+ * rows' first and second entries are split into two vectors, and every lane computes what
+ * softmax_row computes for its row (max, exp, 1 / total, products), so the results are the same. */
+static int softmax_pairs(const float *x, float *y, int rows) {
+  int i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const v128_t a = wasm_v128_load(x + 2 * i), b = wasm_v128_load(x + 2 * i + 4);
+    const v128_t first = wasm_i32x4_shuffle(a, b, 0, 2, 4, 6), second = wasm_i32x4_shuffle(a, b, 1, 3, 5, 7);
+    const v128_t mx = wasm_f32x4_pmax(first, second);   /* second > first ? second : first */
+    v128_t p0 = pb_expf4(wasm_f32x4_sub(first, mx)), p1 = pb_expf4(wasm_f32x4_sub(second, mx));
+    const v128_t inv = wasm_f32x4_div(wasm_f32x4_splat(1.f), wasm_f32x4_add(p0, p1));
+    p0 = wasm_f32x4_mul(p0, inv);
+    p1 = wasm_f32x4_mul(p1, inv);
+    wasm_v128_store(y + 2 * i, wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5));
+    wasm_v128_store(y + 2 * i + 4, wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
+  }
+  return i;
+}
+
+/* One row of softmax without the log-normaliser: exp four entries at a time. */
+static void softmax_row_probs(const float *x, float *probs, int k) {
+  float mx = x[0];
+  for (int j = 1; j < k; j++) mx = x[j] > mx ? x[j] : mx;
+  const v128_t shift = wasm_f32x4_splat(mx);
+  v128_t sums = wasm_f32x4_splat(0.f);
+  int j = 0;
+  for (; j + 4 <= k; j += 4) {
+    const v128_t e = pb_expf4(wasm_f32x4_sub(wasm_v128_load(x + j), shift));
+    wasm_v128_store(probs + j, e);
+    sums = wasm_f32x4_add(sums, e);
+  }
+  float total = (wasm_f32x4_extract_lane(sums, 0) + wasm_f32x4_extract_lane(sums, 1)) +
+                (wasm_f32x4_extract_lane(sums, 2) + wasm_f32x4_extract_lane(sums, 3));
+  for (; j < k; j++) {
+    probs[j] = pb_expf(x[j] - mx);
+    total += probs[j];
+  }
+  const float inv = 1.f / total;
+  for (j = 0; j < k; j++) probs[j] *= inv;
+}
+
+/* pb_softmax(x, y, rows, k, log): y = softmax(x) over the last axis (k), or log_softmax when log != 0.
+ * Plain softmax never needs the log-normaliser (a float64 log per row) and runs its exps on f32x4;
+ * rows of two (per-pixel binary heads, where a scalar row costs more in set-up than in arithmetic)
+ * go four at a time. */
 PB_EXPORT(pb_softmax)
 void pb_softmax(const float *x, float *y, int rows, int k, int log) {
-  for (int i = 0; i < rows; i++) {
-    const float *xr = x + (long)i * k;
-    float *yr = y + (long)i * k;
-    const double lse = softmax_row(xr, yr, k);
-    if (log)
+  if (log) {
+    for (int i = 0; i < rows; i++) {
+      const float *xr = x + (long)i * k;
+      float *yr = y + (long)i * k;
+      const double lse = softmax_row(xr, yr, k);
       for (int j = 0; j < k; j++) yr[j] = (float)((double)xr[j] - lse);
+    }
+    return;
   }
+  int i = k == 2 ? softmax_pairs(x, y, rows) : 0;
+  for (; i < rows; i++) softmax_row_probs(x + (long)i * k, y + (long)i * k, k);
 }
 
 /* pb_confusion_matrix(logits, labels, counts, m, k): counts (k x k floats) = how many of the m rows with

@@ -1,0 +1,112 @@
+"""Where MobileUNet's wasm inference time goes: milliseconds per batch by kernel, per alpha and size.
+
+    python -m scripts.report_lib.profile_unet                   # alpha 1, 0.5, 0.25 at 28x28 and 56x56
+    python -m scripts.report_lib.profile_unet --alphas 1 0.25 --sizes 56
+
+Every entry of the wasm backend's kernel table is wrapped by a timer in the page (wasm calls are
+synchronous, so the wall time of a call is the kernel's time plus its ~1 us of FFI), then `predict` runs
+on batches of 32 untrained-model images; "download" is reading the probabilities back, "python" the rest
+of a batch's time (layers, ops, handle bookkeeping, predict's loop and its numpy concatenation). conv2d is split by path: "direct" (few input channels, conv_direct.c),
+"1x1" (one GEMM over the NHWC input) and "im2col" (the rest). Times are the fastest of `repeats` passes
+per kernel key, so the machine's other load inflates them as little as possible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parents[1]
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+PAGE = r"""
+import time
+import numpy as np
+import pybrowserml as pb
+from pybrowserml.backends.wasm.kernels.conv import uses_direct_conv
+
+await pb.set_backend_async("wasm", threads=1)
+backend = pb.get_backend()
+TIMES = {}
+_original = dict(backend.kernels)
+
+def _key(name, args, attrs):
+    if name == "conv2d":
+        kh, kw, c, _ = args[1].shape
+        path = "direct" if uses_direct_conv(c, kh, kw) else "1x1" if (kh, kw) == (1, 1) else "im2col"
+        return f"conv2d {path}" + (" (head)" if args[1].shape[-1] == HEAD_CLASSES else "")
+    if name == "conv2d_grad_input":
+        return "conv2d_grad_input (transpose fwd)"
+    return name
+
+def _timed(name, fn):
+    def run(*args, **attrs):
+        start = time.perf_counter()
+        result = fn(*args, **attrs)
+        key = _key(name, args, attrs)
+        TIMES[key] = TIMES.get(key, 0.0) + time.perf_counter() - start
+        CALLS[key] = CALLS.get(key, 0) + 1
+        return result
+    return run
+
+CALLS = {}
+HEAD_CLASSES = 2
+_download = backend.download
+
+def profile(alpha, size, batches, repeats):
+    model = pb.zoo.mobile_unet((size, size, 1), classes=2, alpha=alpha, seed=0)
+    images = np.random.default_rng(0).integers(0, 256, (32 * batches, size, size, 1), dtype=np.uint8)
+    model.predict(images[:32], batch_size=32, verbose=0)  # warm-up
+    best, best_total = {}, float("inf")
+    calls = {}
+    for _ in range(repeats):
+        TIMES.clear(); CALLS.clear()
+        backend.kernels.update({k: _timed(k, f) for k, f in _original.items()})
+        backend.download = _timed("download (read back)", _download)
+        start = time.perf_counter()
+        model.predict(images, batch_size=32, verbose=0)
+        total = time.perf_counter() - start
+        backend.kernels.update(_original)
+        del backend.download
+        best_total = min(best_total, total)
+        for k, v in TIMES.items():
+            best[k] = min(best.get(k, float("inf")), v)
+        calls = dict(CALLS)
+    per_batch = {k: 1000 * v / batches for k, v in best.items()}
+    per_batch["python (rest)"] = max(0.0, 1000 * best_total / batches - sum(per_batch.values()))
+    return {"alpha": alpha, "size": size, "total_ms": 1000 * best_total / batches, "ms": per_batch,
+            "calls": {k: v // batches for k, v in calls.items()}}
+"""
+
+
+def profile_rows(page, alphas, sizes, batches=4, repeats=9):
+    page.run(PAGE)
+    return [page.run(f"profile({alpha!r}, {size!r}, {batches}, {repeats})") for size in sizes for alpha in alphas]
+
+
+def format_profile(rows) -> str:
+    keys = sorted({k for r in rows for k in r["ms"]}, key=lambda k: -max(r["ms"].get(k, 0) for r in rows))
+    head = f"{'ms per batch of 32':<34}" + "".join(f"{'a' + str(r['alpha']) + ' ' + str(r['size']):>12}" for r in rows)
+    lines = [head, "-" * len(head)]
+    for key in keys:
+        cells = "".join(f"{r['ms'].get(key, 0):>8.2f} x{r['calls'].get(key, 0):<3}" for r in rows)
+        lines.append(f"{key:<34}{cells}")
+    lines.append(f"{'total':<34}" + "".join(f"{r['total_ms']:>12.2f}" for r in rows))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--alphas", type=float, nargs="+", default=[1.0, 0.5, 0.25])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[28, 56])
+    args = parser.parse_args(argv)
+    from harness import Browser
+
+    with Browser() as browser:
+        print(format_profile(profile_rows(browser.new_pyodide_page(), args.alphas, args.sizes)))
+
+
+if __name__ == "__main__":
+    main()
