@@ -6,7 +6,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
-USER_DOCS = ["README.md", "CHANGELOG.md", "docs/api.md", "docs/cli.md", "docs/benchmarks.md", "docs/segmentation.md"]
+USER_DOCS = ["README.md", "CHANGELOG.md", "docs/api.md", "docs/cli.md", "docs/benchmarks.md", "docs/compression.md"]
 
 
 def test_the_two_commands_stay_at_the_top():
