@@ -73,3 +73,36 @@ except RuntimeError as error:
 message
 """)
     assert "globalThis.pybrowserml_assets must be the URL (a string)" in message and "42" in message
+
+
+def test_a_development_install_uses_the_modules_in_its_own_package_when_none_is_served(pyodide_page):
+    """An installation whose package holds _build/<module> (what scripts/build_wasm compiles in a checkout)
+    still starts when the page serves no kernels: the module in the package is compiled instead."""
+    result = pyodide_page.run(r"""
+import io, logging, os, js
+import pybrowserml
+from pybrowserml.backends.wasm import create_async, modules
+
+# put the served module into the installed package, as a development install has it
+response = await js.fetch(modules.kernels_base()[0] + modules.served_name("kernels.wasm"))
+data = (await response.arrayBuffer()).to_bytes()
+build = os.path.join(os.path.dirname(pybrowserml.__file__), "backends", "wasm", "_build")
+with open(os.path.join(build, "kernels.wasm"), "wb") as f:
+    f.write(data)
+js.eval("globalThis.pybrowserml_assets = '/dist/not-here/'")
+records = io.StringIO()
+handler = logging.StreamHandler(records)
+logger = logging.getLogger("pybrowserml.backends.wasm")
+logger.addHandler(handler); logger.setLevel(logging.INFO)
+try:
+    backend = await create_async(threads=1, relaxed_simd=False)
+finally:
+    logger.removeHandler(handler)
+import numpy as np
+total = backend.download(backend.run("add", backend.upload(np.ones(3, np.float32)), backend.upload(np.ones(3, np.float32))))
+[backend.rt.module_name, total.tolist(), records.getvalue()]
+""")
+    assert result[:2] == ["kernels.wasm", [2.0, 2.0, 2.0]]
+    assert "kernels.wasm from the package's own files" in result[2] and "HTTP 404" in result[2]
+    assert pyodide_page.console_errors and all("404" in e for e in pyodide_page.console_errors)
+    pyodide_page.console_errors.clear()
