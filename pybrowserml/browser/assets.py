@@ -1,10 +1,11 @@
-"""Load the package's own JS modules and WASM kernels from the wheel's files.
+"""Load the package's own JS modules from the wheel's files, and find the URLs a page serves it from.
 
-The wheel is all a page needs: each package keeps its JS modules next to its Python (e.g.
-``storage/js/idb_store.mjs``) and the WASM backend's compiled kernels in ``backends/wasm/_build/``
-(scripts/build); micropip unpacks them into Pyodide's file system, and this module turns them into a
-JS module (through a Blob URL) or a compiled WebAssembly.Module. No other URL, no script tag. A
-module must therefore be self-contained (no `import` of sibling files).
+Each package keeps its JS modules next to its Python (e.g. ``storage/js/idb_store.mjs``); micropip (or
+pyodide.loadPackage) unpacks them into Pyodide's file system, and this module turns them into a JS module
+through a Blob URL. No other URL, no script tag. A module must therefore be self-contained (no `import` of
+sibling files). The one thing served beside the wheel rather than in it is the WASM kernels (they would be
+most of its size, and a page runs one of four): backends/wasm/modules.py fetches them, from a URL found
+with ``installed_wheel_url`` and ``page_url`` below.
 
 Assets are named by their path inside the package, with forward slashes: "backends/wasm/js/runtime.mjs".
 """
@@ -16,7 +17,37 @@ from importlib import resources
 from . import require_pyodide
 
 _modules: dict = {}
-_wasm: dict = {}
+# The files in .dist-info where installers record the wheel's URL: micropip writes PYODIDE_URL (and a
+# PYODIDE_SOURCE that may be just "pypi"); pyodide.loadPackage writes PYODIDE_SOURCE (the URL it was given).
+_URL_RECORDS = ("PYODIDE_URL", "PYODIDE_SOURCE")
+
+
+def has_asset(path: str) -> bool:
+    """True when the packaged asset `path` is in this installation."""
+    return resources.files("pybrowserml").joinpath(*path.split("/")).is_file()
+
+
+def page_url() -> str:
+    """The URL of the page (or worker script) running this Python: what relative URLs are resolved against."""
+    import js
+
+    return str(js.location.href)
+
+
+def installed_wheel_url() -> str | None:
+    """The absolute URL of the wheel this installation came from, when its installer recorded one."""
+    from importlib import metadata
+    from urllib.parse import urljoin
+
+    try:
+        dist = metadata.distribution("pybrowserml")
+    except metadata.PackageNotFoundError:  # imported from a source tree, not installed
+        return None
+    for record in _URL_RECORDS:
+        text = (dist.read_text(record) or "").strip()
+        if text.endswith(".whl") and not text.startswith(("emfs:", "file:")):
+            return urljoin(page_url(), text)
+    return None
 
 
 def asset_bytes(path: str) -> bytes:
@@ -24,15 +55,10 @@ def asset_bytes(path: str) -> bytes:
     in this installation."""
     asset = resources.files("pybrowserml").joinpath(*path.split("/"))
     if not asset.is_file():
-        hint = (
-            (
-                "the wheel was built without the compiled kernels: run scripts/build, which compiles "
-                "backends/wasm/csrc into backends/wasm/_build"
-            )
-            if path.endswith(".wasm")
-            else "check the path (relative to the pybrowserml package, e.g. 'storage/js/idb_store.mjs')"
+        raise FileNotFoundError(
+            f"pybrowserml asset {path!r} is not in this installation: check the path "
+            "(relative to the pybrowserml package, e.g. 'storage/js/idb_store.mjs')"
         )
-        raise FileNotFoundError(f"pybrowserml asset {path!r} is not in this installation: {hint}")
     return asset.read_bytes()
 
 
@@ -60,14 +86,3 @@ async def import_module(path: str):
         finally:
             js.URL.revokeObjectURL(url)
     return _modules[path]
-
-
-async def compile_wasm(path: str):
-    """Compile a packaged .wasm file (e.g. "backends/wasm/_build/kernels.wasm") once per session and
-    return the WebAssembly.Module."""
-    require_pyodide("compile_wasm")
-    if path not in _wasm:
-        import js
-
-        _wasm[path] = await js.WebAssembly.compile(_to_uint8array(asset_bytes(path)))
-    return _wasm[path]

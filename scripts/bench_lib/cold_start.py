@@ -1,5 +1,6 @@
 """Cold start: from opening the worker demo (web/demo/index.html?autostart=1) to its first training step,
-and where the time goes; plus the size of the wheel a page downloads.
+and where the time goes; plus what a page downloads of pybrowserml: the wheel, and the one WASM module it
+fetches from beside the wheel (.build/dist/wasm/).
 
 Each run opens a new page in one browser context, so run 1 is a first visit (the dataset comes from the
 server and is cached in IndexedDB) and the later runs are return visits (the dataset comes from IndexedDB).
@@ -12,7 +13,7 @@ from __future__ import annotations
 import zipfile
 
 from harness import Browser
-from harness.paths import wheel_path
+from harness.paths import WHEEL_DIR, wheel_path
 
 URL = "/web/demo/index.html?autostart=1&backend=wasm&epochs=1&train_samples=2048&test_samples=256"
 # (phase, the mark that ends it); each phase runs from the previous mark.
@@ -28,22 +29,28 @@ PHASES = (
 )
 
 
-def wheel_sizes() -> dict:
+def wheel_sizes(fetched_wasm=()) -> dict:
+    """The wheel's size (and any .wasm still inside it), and the served WASM modules the pages fetched."""
     wheel = wheel_path()
     with zipfile.ZipFile(wheel) as archive:
         wasm = [i for i in archive.infolist() if i.filename.endswith(".wasm")]
+    served = sorted(set(fetched_wasm))
     return {
         "wheel": wheel.name,
         "bytes": wheel.stat().st_size,
         "wasm_modules": len(wasm),
         "wasm_compressed_bytes": sum(i.compress_size for i in wasm),
+        "fetched_wasm": {name: (WHEEL_DIR / "wasm" / name).stat().st_size for name in served},
     }
 
 
-def one_run(browser) -> dict:
+def one_run(browser, fetched_wasm: list) -> dict:
     page = browser.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # the kernels come from beside the wheel (the demo's worker fetches them; Chromium reports a dedicated
+    # worker's requests as its page's)
+    page.on("request", lambda r: "/dist/wasm/" in r.url and fetched_wasm.append(r.url.rsplit("/", 1)[-1]))
     try:
         page.goto(browser.server.url(URL))
         page.wait_for_function(
@@ -74,11 +81,12 @@ def one_run(browser) -> dict:
 
 
 def measure(runs: int = 3) -> dict:
+    fetched_wasm = []
     with Browser(isolated=False) as browser:
-        results = [one_run(browser) for _ in range(runs)]
+        results = [one_run(browser, fetched_wasm) for _ in range(runs)]
         if browser.blocked_requests:
             raise RuntimeError(f"the demo tried to reach the network: {browser.blocked_requests}")
-    return {"url": URL, "runs": results, "wheel": wheel_sizes()}
+    return {"url": URL, "runs": results, "wheel": wheel_sizes(fetched_wasm)}
 
 
 def format_cold_start(result: dict) -> str:
@@ -93,8 +101,12 @@ def format_cold_start(result: dict) -> str:
         "| **page open -> first training step** | " + " | ".join(f"**{r['first_step_ms']}**" for r in runs) + " |"
     )
     w = result["wheel"]
-    lines.append(
-        f"wheel {w['wheel']}: {w['bytes'] / 1024:.0f} KB, of which {w['wasm_modules']} wasm modules "
-        f"{w['wasm_compressed_bytes'] / 1024:.0f} KB compressed"
+    inside = (
+        f", of which {w['wasm_modules']} wasm modules {w['wasm_compressed_bytes'] / 1024:.0f} KB compressed"
+        if w["wasm_modules"]
+        else " (no wasm inside)"
     )
+    fetched = w.get("fetched_wasm") or {}
+    beside = ", ".join(f"{name} {size / 1024:.0f} KB" for name, size in fetched.items()) or "none"
+    lines.append(f"wheel {w['wheel']}: {w['bytes'] / 1024:.0f} KB{inside}; WASM fetched from beside it: {beside}")
     return "\n".join(lines)

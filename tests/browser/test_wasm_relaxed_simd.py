@@ -23,8 +23,7 @@ def test_this_chromium_gets_the_relaxed_module_and_the_choice_is_visible(page):
     info = page.run(r"""
 import io, logging, js
 from pyodide.ffi import to_js
-from pybrowserml.browser.assets import asset_bytes
-from pybrowserml.backends.wasm import runtime as wasm_runtime
+from pybrowserml.backends.wasm import modules, runtime as wasm_runtime
 
 records = io.StringIO()
 handler = logging.StreamHandler(records)
@@ -39,12 +38,16 @@ finally:
 # that is why the build re-encodes it
 prototype = wasm_runtime.RELAXED_SIMD_PROBE.replace(b"\xfd\x85\x02", b"\xfd\xaf\x01")
 validate = lambda data: bool(js.WebAssembly.validate(to_js(memoryview(data))))
+base, _ = modules.kernels_base()  # the served modules, beside the wheel
+served = {}
+for name in ("kernels.wasm", "kernels_relaxed.wasm", "kernels_threads.wasm", "kernels_threads_relaxed.wasm"):
+    response = await js.fetch(base + modules.served_name(name))
+    served[name] = bool(js.WebAssembly.validate(await response.arrayBuffer()))
 {"auto": [auto.rt.relaxed_simd, auto.rt.module_name, auto.memory()["relaxed_simd"]],
  "required": required.rt.module_name,
  "plain": [wasm.rt.relaxed_simd, wasm.rt.module_name, wasm.memory()["relaxed_simd"]],
  "probe": validate(wasm_runtime.RELAXED_SIMD_PROBE), "prototype probe": validate(prototype),
- "modules": {name: validate(asset_bytes(wasm_runtime.module_path(name))) for name in
-             ("kernels.wasm", "kernels_relaxed.wasm", "kernels_threads.wasm", "kernels_threads_relaxed.wasm")},
+ "modules": served,
  "log": records.getvalue()}
 """)
     assert info["probe"] is True and info["prototype probe"] is False

@@ -1,5 +1,8 @@
-"""The wheel is all a page needs, and the set-up scripts do not redo finished work."""
+"""The wheel and the WASM kernels served beside it are all a page needs, and the set-up scripts do not redo
+finished work."""
 
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -17,14 +20,14 @@ WASM_MODULES = ("kernels.wasm", "kernels_threads.wasm", "kernels_relaxed.wasm", 
 
 
 def _page_assets():
-    """Every file a page loads from the wheel, as its path inside the package: each JS module, and the
-    four compiled WASM modules."""
+    """Every non-Python file a page loads from the wheel, as its path inside the package: each JS module,
+    and the table of the served WASM modules' names (the modules themselves are served beside the wheel)."""
     modules = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.mjs")}
-    return modules | {(WASM_BUILD / name).relative_to(PACKAGE).as_posix() for name in WASM_MODULES}
+    return modules | {"backends/wasm/_build/modules.json"}
 
 
-def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets_but_no_c_sources(tmp_path):
-    missing = [name for name in WASM_MODULES if not (WASM_BUILD / name).is_file()]
+def test_built_wheel_is_pure_python_and_carries_the_js_assets_but_no_wasm_and_no_c_sources(tmp_path):
+    missing = [name for name in (*WASM_MODULES, "modules.json") if not (WASM_BUILD / name).is_file()]
     if missing:
         pytest.fail(f"{missing} missing from {WASM_BUILD}: run scripts/build before the tests (scripts/test does)")
     assert {"backends/wasm/js/runtime.mjs", "storage/js/idb_store.mjs"} <= _page_assets()
@@ -42,7 +45,9 @@ def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets_but_no_c_
     assert wheel.name.endswith("-py3-none-any.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        shipped = {n.removeprefix("pybrowserml/") for n in names if n.endswith((".mjs", ".wasm"))}
+        wasm = [n for n in names if n.endswith(".wasm")]
+        assert not wasm, f"WASM modules in the wheel (they are served beside it, scripts/publish_wasm.py): {wasm}"
+        shipped = {n.removeprefix("pybrowserml/") for n in names if n.endswith((".mjs", ".json"))}
         assert shipped == _page_assets(), f"missing: {_page_assets() - shipped}, unexpected: {shipped - _page_assets()}"
         for name in shipped:  # byte for byte what the repository holds and scripts/build compiled
             assert archive.read(f"pybrowserml/{name}") == (PACKAGE / name).read_bytes(), name
@@ -57,6 +62,17 @@ def test_built_wheel_is_pure_python_and_carries_the_js_and_wasm_assets_but_no_c_
         assert "pybrowserml = pybrowserml.cli:main" in entry_points  # the `pybrowserml` command
 
 
+def test_build_serves_each_kernel_module_beside_the_wheel_under_the_name_the_wheel_knows():
+    table = json.loads((WASM_BUILD / "modules.json").read_text())
+    assert sorted(table) == sorted(WASM_MODULES)
+    served = REPO / ".build" / "dist" / "wasm"
+    for name, served_name in table.items():
+        digest = hashlib.sha256((WASM_BUILD / name).read_bytes()).hexdigest()[:16]
+        assert served_name == f"{name.removesuffix('.wasm')}.{digest}.wasm"
+        assert (served / served_name).read_bytes() == (WASM_BUILD / name).read_bytes(), served_name
+    assert sorted(p.name for p in served.iterdir()) == sorted(table.values())  # no stale modules left
+
+
 def test_second_setup_and_build_redo_nothing():
     watched = [
         REPO / ".build" / "venv" / "bin" / "python",
@@ -64,9 +80,11 @@ def test_second_setup_and_build_redo_nothing():
         *sorted((REPO / ".build" / "pyodide").glob("*.whl")),
         *sorted((REPO / ".build" / "dist").glob("*.whl")),
         *sorted(WASM_BUILD.glob("*.wasm")),
+        WASM_BUILD / "modules.json",
+        *sorted((REPO / ".build" / "dist" / "wasm").glob("*.wasm")),
     ]
     missing = [str(p) for p in watched if not p.exists()]
-    if missing or len(watched) < 7:
+    if missing or len(watched) < 12:
         pytest.fail(f"run scripts/setup and scripts/build first (missing: {missing})")
     before = {p: p.stat().st_mtime_ns for p in watched}
     setup = subprocess.run([str(REPO / "scripts" / "setup")], capture_output=True, text=True, check=True)

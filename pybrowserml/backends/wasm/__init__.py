@@ -1,4 +1,5 @@
-"""The WASM backend: SIMD kernels in C (csrc/) compiled by scripts/build into _build/kernels*.wasm,
+"""The WASM backend: SIMD kernels in C (csrc/) compiled by scripts/build into _build/kernels*.wasm (served
+beside the wheel, not in it: modules.py),
 driven from Python (kernels/, one module per kernel family) with small JS helpers (js/).
 
 In the browser: ``await pybrowserml.set_backend_async("wasm")`` (compiling and instantiating the

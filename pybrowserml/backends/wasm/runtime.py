@@ -5,6 +5,9 @@ data never leaves WASM memory unless Python asks (``download``). Memory is manag
 own allocator (csrc/runtime.c: size classes, so a training loop reuses the same blocks
 every step); a handle frees its block when the Python object dies (``WasmArray.__del__``).
 
+Only the one module a page runs is fetched, from beside the wheel, and compiled while it downloads
+(modules.py says where it looks).
+
 Calls into the module go straight to its exports (``rt.exports.pb_xxx(int, ...)``): one Pyodide
 FFI call (~1 us) per kernel, no JS wrapper in between. Moving data uses two small JS helpers
 (js/runtime.mjs) that view the numpy buffer in place (``getBuffer``, zero-copy) and copy it once into
@@ -36,8 +39,7 @@ from ...browser import require_pyodide
 log = logging.getLogger("pybrowserml.backends.wasm")
 
 DTYPES = {"float32": np.dtype(np.float32), "int32": np.dtype(np.int32), "uint8": np.dtype(np.uint8)}
-# The compiled kernels (scripts/build_wasm) and the JS helpers, as paths inside the package.
-BUILD_DIR = "backends/wasm/_build"
+# The JS helpers, as a path inside the package (the compiled kernels are served beside the wheel: modules.py).
 JS_HELPERS = "backends/wasm/js/runtime.mjs"
 
 # The smallest module using relaxed SIMD: (func (param v128 v128 v128) (result v128)
@@ -101,11 +103,6 @@ def relaxed_simd_supported() -> bool:
 def module_name(threads: int, relaxed: bool) -> str:
     """The packaged kernels for a thread count and SIMD flavour."""
     return "kernels" + ("_threads" if threads > 1 else "") + ("_relaxed" if relaxed else "") + ".wasm"
-
-
-def module_path(name: str) -> str:
-    """The path of a compiled module (e.g. "kernels.wasm") inside the package, for browser.assets."""
-    return f"{BUILD_DIR}/{name}"
 
 
 def _choose_relaxed(relaxed_simd) -> bool:
@@ -240,8 +237,9 @@ class WasmRuntime:
         import js
         from pyodide.code import run_js
 
-        from ...browser.assets import compile_wasm, import_module
+        from ...browser.assets import import_module
         from . import threads as pool
+        from .modules import KernelsUnavailable, compile_kernels
 
         helpers = await import_module(JS_HELPERS)
         if threads is not None and threads < 1:
@@ -257,7 +255,7 @@ class WasmRuntime:
         count = min(threads or pool.default_thread_count(), pool.MAX_THREADS) if available else 1
         if count > 1:
             try:
-                module = await compile_wasm(module_path(module_name(count, relaxed)))
+                module = await compile_kernels(module_name(count, relaxed), helpers)
                 memory = pool.shared_memory()
                 imports = run_js("(memory) => ({ env: { memory } })")(memory)
                 instance = await js.WebAssembly.instantiate(module, imports)
@@ -267,13 +265,15 @@ class WasmRuntime:
                     cls(instance, helpers, memory=memory, threads=count, workers=workers, relaxed_simd=relaxed),
                     relaxed_simd,
                 )
+            except KernelsUnavailable:
+                raise  # not served: the single-threaded module would not be either, and the message says why
             except Exception as error:  # e.g. a Content-Security-Policy that forbids blob: workers
                 if threads is not None:
                     raise
                 log.warning(
                     "wasm backend: could not start %d worker threads (%s); running single-threaded", count - 1, error
                 )
-        module = await compile_wasm(module_path(module_name(1, relaxed)))
+        module = await compile_kernels(module_name(1, relaxed), helpers)
         instance = await js.WebAssembly.instantiate(module, js.Object.new())
         return cls._log(cls(instance, helpers, relaxed_simd=relaxed), relaxed_simd)
 
