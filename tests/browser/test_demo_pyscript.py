@@ -1,6 +1,6 @@
 """The PyScript demo a user opens (web/demo/pyscript.html): PyScript installs the wheel from its config and
 runs demo_app.py on the page's thread; the test trains, pauses, continues, draws, predicts, downloads the
-quantized JSON (loaded in CPython), reloads and resumes, stops a run, and refreshes docs/screenshots/pyscript.png."""
+quantized JSON (loaded in CPython), reloads and resumes, stops a run, and takes the README screenshot pyscript.png (see _demo_pages.SCREENSHOTS)."""
 
 import json
 import re

@@ -1,7 +1,7 @@
 """The plain-Pyodide demo (web/demo/index.html): Pyodide trains in a Web Worker (worker.mjs runs
 demo_app.py) while the page only draws. The test uses it as a user would (train, pause, continue, draw,
 predict, download, reload and resume), checks that the page's own thread never stalls while the worker
-trains, and refreshes docs/screenshots/worker.png."""
+trains, and takes the README screenshot worker.png (see _demo_pages.SCREENSHOTS)."""
 
 import warnings
 
