@@ -6,10 +6,10 @@ In CPython `load_x()` returns the data; in the browser `await load_x()` (fetchin
 asynchronous there). Fetched datasets are cached (DatasetCache: IndexedDB / a directory).
 """
 
+import importlib
+
 from .cache import CacheWarning, DatasetCache, default_cache
 from .formats import DatasetFormatError, encode_idx, encode_npz, parse_idx, parse_npz
-from .image_folder import ImageFolder, load_image_folder, load_image_folder_async
-from .images import decode_image, decode_image_async, load_images, load_images_async
 from .loaders import (
     FASHION_MNIST_CLASSES,
     from_arrays,
@@ -32,8 +32,36 @@ from .loaders import (
     read_bytes,
     read_bytes_async,
 )
-from .segmentation import SEGMENTATION_CLASSES, load_mnist_segmentation, load_mnist_segmentation_async, mnist_masks
 from .sources import DatasetSourceError
+
+# Image decoding, image folders and the segmentation masks are imported on first use (__getattr__): the
+# named datasets (what most pages load) do not need them, and each module costs import time on a cold start.
+_LAZY = {
+    "ImageFolder": "image_folder",
+    "load_image_folder": "image_folder",
+    "load_image_folder_async": "image_folder",
+    "decode_image": "images",
+    "decode_image_async": "images",
+    "load_images": "images",
+    "load_images_async": "images",
+    "SEGMENTATION_CLASSES": "segmentation",
+    "load_mnist_segmentation": "segmentation",
+    "load_mnist_segmentation_async": "segmentation",
+    "mnist_masks": "segmentation",
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'pybrowserml.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value  # later accesses skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "CacheWarning",

@@ -21,7 +21,6 @@ from pybrowserml.callbacks import BackupAndRestore, Callback, TrainingControl
 from pybrowserml.data.fashion_mnist import FASHION_MNIST_URL
 from pybrowserml.data.mnist import MNIST_DIGITS_URL
 from pybrowserml.data.sources import absolute_url
-from pybrowserml.io import encode_model
 from pybrowserml.storage import open_store
 
 DATASETS = {
@@ -262,6 +261,8 @@ class DemoApp:
         probs = await self.model.predict_async(x_test, batch_size=256, verbose=0)
         predicted = probs.argmax(1)
         accuracy = float((predicted == y_test).mean())
+        from pybrowserml.io import encode_model  # imported here: saving is not on the way to the first step
+
         confusion = np.bincount(y_test * 10 + predicted, minlength=100).reshape(10, 10)
         float32_bytes = len(encode_model(self.model, "float32")[0])
         quantized_bytes = len(encode_model(self.model, "uint8")[0])
@@ -295,6 +296,8 @@ class DemoApp:
     async def _download(self):
         if self.model is None:
             raise RuntimeError("train a model first: there is nothing to download yet")
+        from pybrowserml.io import encode_model
+
         data, _ = encode_model(self.model, "uint8")
         name = f"{self.settings['dataset'].replace('_', '-')}-dense-block-cnn-uint8.json"
         emit("download", {"filename": name, "text": data.decode()})
