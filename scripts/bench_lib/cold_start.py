@@ -19,8 +19,8 @@ URL = "/web/demo/index.html?autostart=1&backend=wasm&epochs=1&train_samples=2048
 # (phase, the mark that ends it); each phase runs from the previous mark.
 PHASES = (
     ("page + worker start", "worker"),
-    ("Pyodide boot", "pyodide"),
-    ("numpy + wheel (one loadPackage)", "packages"),
+    ("Pyodide boot (numpy + wheel load during it)", "pyodide"),
+    ("numpy + wheel, after the boot", "packages"),
     ("import pybrowserml + demo_app", "app"),
     ("wasm backend (compile, instantiate)", "backend"),
     ("dataset, beyond the backend (they overlap)", "dataset"),

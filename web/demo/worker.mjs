@@ -2,8 +2,8 @@
 // competes with the page for its thread (the page only draws what this posts).
 // Messages: page -> worker {command, args} (demo_app.py's commands); worker -> page {kind, json}
 // (demo_app.py's events, plus "boot": where start-up time went).
-// Start-up is ordered for speed: Pyodide, the wheel's name and the app's source are fetched at once;
-// numpy and the wheel then load together in one loadPackage call.
+// Start-up is ordered for speed: the wheel's name and the app's source are fetched at once, then Pyodide
+// boots while it loads numpy and the wheel.
 import { loadPyodide } from "/pyodide/pyodide.mjs";
 
 const started = performance.now();
@@ -25,12 +25,12 @@ async function boot() {
     ? Promise.resolve(params.get("wheel"))
     : fetch("/dist/latest.json").then((r) => r.json()).then((latest) => "/dist/" + latest.wheel);
   const appSource = fetch("/web/demo/demo_app.py").then((r) => r.text());
-  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
+  // numpy and the wheel go in loadPyodide's `packages`: Pyodide fetches and installs them while its
+  // Python finishes booting (a loadPackage call afterwards would wait for the boot), side by side, and
+  // with no micropip to load and run (the wheel's one dependency, numpy, is named here).
+  const packages = ["numpy", new URL(await wheelUrl, self.location.href).href];
+  const pyodide = await loadPyodide({ indexURL: "/pyodide/", packages });
   mark("pyodide");
-  // numpy and the wheel in one loadPackage call: fetched and installed side by side, and no micropip to
-  // load and run (the wheel's one dependency, numpy, is named here; micropip would resolve the same).
-  send("status", { text: "loading numpy and pybrowserml" });
-  await pyodide.loadPackage(["numpy", new URL(await wheelUrl, self.location.href).href], { messageCallback: () => {} });
   mark("packages");
   mark("wheel");
   await pyodide.runPythonAsync(await appSource);
