@@ -18,7 +18,7 @@ async def cached_arrays(name: str, identity: str, build, use_cache: bool) -> dic
     data = await cache.get(name, identity)
     if data is not None:
         try:
-            return formats.parse_npz(data, what=f"cached {name}")
+            return formats.parse_npz(data, what=f"cached {name}", verified=True)
         except formats.DatasetFormatError as e:  # intact bytes (sha256 passed) but not our npz: rebuild
             warnings.warn(f"{e}; rebuilding {name} from its source", CacheWarning, stacklevel=2)
     arrays = await build()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import struct
+import zipfile
 import zlib
 
 import numpy as np
@@ -104,9 +105,17 @@ def encode_idx(array, compress: bool = False) -> bytes:
     return gzip.compress(raw, mtime=0) if compress else raw
 
 
-def parse_npz(data, what: str = "npz data") -> dict[str, np.ndarray]:
-    """Parse an .npz (or .npy) file into {name: array}; never unpickles (allow_pickle=False)."""
+def parse_npz(data, what: str = "npz data", verified: bool = False) -> dict[str, np.ndarray]:
+    """Parse an .npz (or .npy) file into {name: array}; never unpickles (allow_pickle=False).
+
+    verified: the bytes' integrity is already known (the dataset cache checked their sha256), so an
+    uncompressed npz is read as views of one copy of it, skipping zipfile's per-chunk reads and CRCs.
+    """
     data = gunzip_if_needed(data, what)
+    if verified:
+        arrays = _stored_npz_views(data)
+        if arrays is not None:
+            return arrays
     try:
         loaded = np.load(io.BytesIO(bytes(data)), allow_pickle=False)
         if isinstance(loaded, np.ndarray):
@@ -119,6 +128,49 @@ def parse_npz(data, what: str = "npz data") -> dict[str, np.ndarray]:
         ) from e
     except Exception as e:  # zipfile.BadZipFile, EOFError, ...
         raise DatasetFormatError(f"{what} is not a valid npz/npy file: {e}") from e
+
+
+def _stored_npz_views(data) -> dict[str, np.ndarray] | None:
+    """{name: array} of an uncompressed .npz (what encode_npz writes), as writable views of one copy of
+    `data`; None when it is anything else (compressed members, object arrays, a .npy...), which np.load reads."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        return None
+    if not members or any(m.compress_type != zipfile.ZIP_STORED or not m.filename.endswith(".npy") for m in members):
+        return None
+    buffer = bytearray(data)  # one copy, so the arrays are writable like np.load's
+    arrays = {}
+    for member in members:
+        local = bytes(buffer[member.header_offset : member.header_offset + 30])
+        if len(local) < 30 or local[:4] != ZIP_MAGIC:
+            return None
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        start = member.header_offset + 30 + name_length + extra_length
+        end = start + member.file_size
+        if end > len(buffer):
+            return None
+        header = io.BytesIO(bytes(buffer[start : min(end, start + 65536 + 16)]))
+        try:
+            version = np.lib.format.read_magic(header)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(header)
+            elif version == (2, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(header)
+            else:
+                return None
+        except ValueError:
+            return None
+        count = int(np.prod(shape, dtype=np.int64))
+        offset = start + header.tell()
+        if dtype.hasobject or offset + count * dtype.itemsize != end:
+            return None
+        flat = np.frombuffer(buffer, dtype=dtype, count=count, offset=offset)
+        arrays[member.filename[: -len(".npy")]] = (
+            flat.reshape(shape[::-1]).transpose() if fortran_order else flat.reshape(shape)
+        )
+    return arrays
 
 
 def encode_npz(arrays: dict) -> bytes:

@@ -252,3 +252,39 @@ def test_sources_tell_urls_from_paths_and_name_them():
     assert sources.join_url("/datasets/fashion-mnist/", "a.gz") == "/datasets/fashion-mnist/a.gz"
     with pytest.raises(TypeError, match="JS File/Blob"):
         data.read_bytes(12345)
+
+
+def test_parse_npz_of_verified_bytes_reads_views_equal_to_np_load():
+    # the cache's fast path (sha256 already checked): same arrays, dtypes, shapes and order as np.load,
+    # and writable like np.load's
+    arrays = {
+        "x": np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4),
+        "y": np.array([1.5, -2.0], dtype=">f8"),
+        "f": np.asfortranarray(np.arange(12, dtype=np.int32).reshape(3, 4)),
+        "empty": np.zeros((0, 5), dtype=np.float32),
+        "scalar": np.array(7, dtype=np.int64),
+    }
+    encoded = formats.encode_npz(arrays)
+    assert formats._stored_npz_views(encoded) is not None
+    fast = formats.parse_npz(encoded, verified=True)
+    assert list(fast) == list(arrays)
+    for name, expected in arrays.items():
+        assert fast[name].dtype == expected.dtype and fast[name].shape == expected.shape
+        np.testing.assert_array_equal(fast[name], expected)
+        assert fast[name].flags.writeable
+    assert fast["f"].flags.f_contiguous
+    fast["x"][0, 0, 0] = 99  # writable, and a copy: the bytes are untouched
+    assert formats.parse_npz(encoded)["x"][0, 0, 0] == 0
+
+
+def test_parse_npz_of_verified_bytes_falls_back_to_np_load_for_other_files():
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, a=np.arange(5))
+    assert formats._stored_npz_views(buffer.getvalue()) is None
+    np.testing.assert_array_equal(formats.parse_npz(buffer.getvalue(), verified=True)["a"], np.arange(5))
+    buffer = io.BytesIO()
+    np.savez(buffer, o=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(DatasetFormatError, match="unpickling"):
+        formats.parse_npz(buffer.getvalue(), verified=True)
+    with pytest.raises(DatasetFormatError):
+        formats.parse_npz(b"PK\x03\x04 not a zip", verified=True)
