@@ -201,6 +201,7 @@ export class Runtime {
     this.syncReads = 0;      // blocking readPixels (download), which stall until the GPU is done
     this.asyncReads = 0;
     this.lostReason = null;
+    this.profile = null;     // a Map while profiling (startProfile): per kernel and output size, time and draws
     this.current = null;
     this.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE);
     this.widthBits = widthBits(this.maxTextureSize);
@@ -449,8 +450,14 @@ export class Runtime {
     }
     this.attach(outputs);
     gl.uniform1i(entry.size, outputs[0].size);
+    let start = 0;
+    if (this.profile) {
+      this.waitIdle(outputs[0]);  // every earlier draw done: the time below is this draw's alone
+      start = performance.now();
+    }
     gl.drawArrays(gl.TRIANGLES, 0, 3);
     this.dispatches++;
+    if (this.profile) this.record(entry, outputs[0], start);
     if (swaps) {
       for (const [id, freshId] of swaps) {
         const old = this.textures[id];
@@ -577,6 +584,36 @@ export class Runtime {
       gl.deleteSync(fence);
       gl.deleteBuffer(buffer);
     }
+  }
+
+  // Debug profiling (slow: a finish around every draw). startProfile() then stopProfile() gives
+  // [{kernel, texels, format, draws, ms}], most time first: where a step's GPU time goes per kernel.
+  startProfile() {
+    this.profile = new Map();
+  }
+
+  // Blocks until the GPU has run every draw so far (gl.finish does not wait in Chromium; a readPixels of
+  // one texel of the attached output does).
+  waitIdle(output) {
+    const gl = this.gl;
+    const [format, type, channels] = output.format === R32F ? this.readFormat(output) : [gl.RGBA, gl.FLOAT, 4];
+    gl.readPixels(0, 0, 1, 1, format, type, new Float32Array(channels), 0);
+  }
+
+  record(entry, output, start) {
+    this.waitIdle(output);
+    const ms = performance.now() - start;
+    const key = `${entry.key} ${output.size}${output.format === RGBA32F ? "x4" : ""}`;
+    let row = this.profile.get(key);
+    if (!row) this.profile.set(key, (row = { kernel: entry.key, texels: output.size, packed: output.format === RGBA32F, draws: 0, ms: 0 }));
+    row.draws++;
+    row.ms += ms;
+  }
+
+  stopProfile() {
+    const rows = [...(this.profile || new Map()).values()].sort((a, b) => b.ms - a.ms);
+    this.profile = null;
+    return JSON.stringify(rows);
   }
 
   stats() {
