@@ -375,6 +375,7 @@ export class Runtime {
   upload(id, array) {
     this.checkDevice();
     const entry = this.textures[id];
+    this.overwritten(entry);
     const view = array.getBuffer();
     try {
       let data = view.data;
@@ -388,6 +389,7 @@ export class Runtime {
   fill(id, value) {
     this.checkDevice();
     const gl = this.gl;
+    this.overwritten(this.textures[id]);
     this.attach([this.textures[id]]);
     gl.clearBufferfv(gl.COLOR, 0, [value, value, value, value]);
   }
@@ -418,6 +420,8 @@ export class Runtime {
     if (!entry.linked) throw new Error("WebGL: a program was used before it was checked: await ready() first");
     const spec = entry.spec;
     const nout = spec.outputs === "v" ? 1 : spec.outputs, nin = spec.inputs.length;
+    for (let k = 0; k < nin; k++) this.materialize(args[nout + k]);
+    for (let k = 0; k < nout; k++) this.overwritten(this.textures[args[k]]);
     if (this.current !== entry.program) {
       gl.useProgram(entry.program);
       this.current = entry.program;
@@ -469,8 +473,41 @@ export class Runtime {
     }
   }
 
+  // Deferred unpacks: array `id` (R32F) holds the values of packed texture `packedId` (rows of k values in
+  // kp texels, kp = k / 4: the same flat order), unpacked by program `pid` only when something reads the
+  // array as R32F. Until then (and after, until the array is written) `twin(id)` is packedId, so a kernel
+  // that would pack the array the same way (gemm's pack4 of rows of k) uses the packed texture instead.
+  // The caller keeps the packed texture alive as long as the array (Python: GLArray.packed).
+  deferUnpack(id, pid, packedId, k, kp) {
+    const entry = this.textures[id];
+    entry.lazy = { pid, packedId, k, kp };
+    entry.twin = packedId;
+  }
+
+  twin(id) {
+    const entry = this.textures[id];
+    return entry && entry.twin !== undefined ? entry.twin : -1;
+  }
+
+  materialize(id) {
+    const entry = this.textures[id];
+    if (!entry || !entry.lazy) return;
+    const { pid, packedId, k, kp } = entry.lazy;
+    entry.lazy = null;
+    this.draw(pid, id, packedId, k, kp);
+    entry.twin = packedId;  // (the draw cleared it as an output: the values are still the same)
+  }
+
+  overwritten(entry) {
+    if (entry) {
+      entry.lazy = null;
+      entry.twin = undefined;
+    }
+  }
+
   // Reads texture `id` into the typed array `out` synchronously (readPixels blocks until the GPU is done).
   readInto(id, out) {
+    this.materialize(id);
     const gl = this.gl;
     const entry = this.textures[id];
     this.attach([entry]);
@@ -533,6 +570,7 @@ export class Runtime {
   // A blocking read (counted in syncReads): readPixels waits for every draw before it.
   download(id, out) {
     this.checkDevice();
+    this.materialize(id);
     const entry = this.textures[id];
     if (!entry.size) return;
     const values = this.hostArray(entry);
@@ -547,6 +585,7 @@ export class Runtime {
   // from the event loop, so a training loop keeps recording while the GPU catches up.
   async downloadAsync(id, out) {
     this.checkDevice();
+    this.materialize(id);
     const gl = this.gl;
     const entry = this.textures[id];
     if (!entry.size) return;
