@@ -163,6 +163,48 @@ out
     assert result["leaked"] == 0, result
 
 
+def test_packed_results_feed_the_next_kernels_and_a_write_replaces_them(page):
+    # Results of packed kernels (rows of 4k values) are unpacked only when read as R32F, and the next
+    # pack of the same rows or a concat of such parts takes the packed texture: the chain depthwise ->
+    # pointwise -> concat -> depthwise -> read must equal numpy's, and an in-place update of such a
+    # result (adam_update) or a write must be what the next kernel sees.
+    result = page.run(r"""
+rng = np.random.default_rng(5)
+x = rng.standard_normal((2, 6, 6, 8)).astype(np.float32)
+dw = rng.standard_normal((3, 3, 8, 1)).astype(np.float32)
+pw1, pw2 = rng.standard_normal((1, 1, 8, 12)).astype(np.float32), rng.standard_normal((1, 1, 12, 4)).astype(np.float32)
+dw2 = rng.standard_normal((3, 3, 16, 1)).astype(np.float32)
+bias = rng.standard_normal(12).astype(np.float32)
+
+def chain(be, x, g=None):
+    put = gl.upload if be is gl else (lambda v: v)
+    zeros = gl.zeros if be is gl else (lambda shape: np.zeros(shape, np.float32))
+    h = be.run("depthwise_conv2d", put(x), put(dw), strides=(1, 1), padding="same")
+    a = be.run("conv2d", h, put(pw1), put(bias), strides=(1, 1), padding="same", activation="relu")
+    b = be.run("conv2d", a, put(pw2), strides=(1, 1), padding="same")
+    c = be.run("concat", [a, b], axis=-1)
+    d = be.run("depthwise_conv2d", c, put(dw2), strides=(2, 2), padding="same")
+    if g is not None:  # an in-place update of a packed result, then the kernels that read it
+        be.run("adam_update", [a], [put(g)], [zeros(a.shape)], [zeros(a.shape)], lr=0.1, step=1)
+        d = be.run("concat", [a, be.run("conv2d", a, put(pw2), strides=(1, 1), padding="same")], axis=-1)
+    return d
+
+g = rng.standard_normal((2, 6, 6, 12)).astype(np.float32)
+out = {}
+for name, grad in (("chain", None), ("after update", g)):
+    want = chain(NUMPY, x, grad)
+    got = gl.download(chain(gl, x, grad))
+    out[name] = float(np.abs(got - want).max() / max(1.0, np.abs(want).max()))
+a = gl.run("depthwise_conv2d", gl.upload(x), gl.upload(dw), strides=(1, 1), padding="same")
+a = gl.run("conv2d", a, gl.upload(pw1), gl.upload(bias), strides=(1, 1), padding="same")
+gl.write(a, np.ones(a.shape, np.float32))
+got = gl.download(gl.run("conv2d", a, gl.upload(pw2), strides=(1, 1), padding="same"))
+out["after write"] = float(np.abs(got.reshape(-1, 4) - np.ones((72, 12), np.float32) @ pw2.reshape(12, 4)).max())
+out
+""")
+    assert max(result.values()) <= 1e-4, result
+
+
 NETWORK_FIT = r"""
 import pybrowserml as pb
 

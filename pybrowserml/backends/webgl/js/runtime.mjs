@@ -201,6 +201,7 @@ export class Runtime {
     this.syncReads = 0;      // blocking readPixels (download), which stall until the GPU is done
     this.asyncReads = 0;
     this.lostReason = null;
+    this.profile = null;     // a Map while profiling (startProfile): per kernel and output size, time and draws
     this.current = null;
     this.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE);
     this.widthBits = widthBits(this.maxTextureSize);
@@ -374,6 +375,7 @@ export class Runtime {
   upload(id, array) {
     this.checkDevice();
     const entry = this.textures[id];
+    this.overwritten(entry);
     const view = array.getBuffer();
     try {
       let data = view.data;
@@ -387,6 +389,7 @@ export class Runtime {
   fill(id, value) {
     this.checkDevice();
     const gl = this.gl;
+    this.overwritten(this.textures[id]);
     this.attach([this.textures[id]]);
     gl.clearBufferfv(gl.COLOR, 0, [value, value, value, value]);
   }
@@ -417,6 +420,8 @@ export class Runtime {
     if (!entry.linked) throw new Error("WebGL: a program was used before it was checked: await ready() first");
     const spec = entry.spec;
     const nout = spec.outputs === "v" ? 1 : spec.outputs, nin = spec.inputs.length;
+    for (let k = 0; k < nin; k++) this.materialize(args[nout + k]);
+    for (let k = 0; k < nout; k++) this.overwritten(this.textures[args[k]]);
     if (this.current !== entry.program) {
       gl.useProgram(entry.program);
       this.current = entry.program;
@@ -449,8 +454,14 @@ export class Runtime {
     }
     this.attach(outputs);
     gl.uniform1i(entry.size, outputs[0].size);
+    let start = 0;
+    if (this.profile) {
+      this.waitIdle(outputs[0]);  // every earlier draw done: the time below is this draw's alone
+      start = performance.now();
+    }
     gl.drawArrays(gl.TRIANGLES, 0, 3);
     this.dispatches++;
+    if (this.profile) this.record(entry, outputs[0], start);
     if (swaps) {
       for (const [id, freshId] of swaps) {
         const old = this.textures[id];
@@ -462,8 +473,41 @@ export class Runtime {
     }
   }
 
+  // Deferred unpacks: array `id` (R32F) holds the values of packed texture `packedId` (rows of k values in
+  // kp texels, kp = k / 4: the same flat order), unpacked by program `pid` only when something reads the
+  // array as R32F. Until then (and after, until the array is written) `twin(id)` is packedId, so a kernel
+  // that would pack the array the same way (gemm's pack4 of rows of k) uses the packed texture instead.
+  // The caller keeps the packed texture alive as long as the array (Python: GLArray.packed).
+  deferUnpack(id, pid, packedId, k, kp) {
+    const entry = this.textures[id];
+    entry.lazy = { pid, packedId, k, kp };
+    entry.twin = packedId;
+  }
+
+  twin(id) {
+    const entry = this.textures[id];
+    return entry && entry.twin !== undefined ? entry.twin : -1;
+  }
+
+  materialize(id) {
+    const entry = this.textures[id];
+    if (!entry || !entry.lazy) return;
+    const { pid, packedId, k, kp } = entry.lazy;
+    entry.lazy = null;
+    this.draw(pid, id, packedId, k, kp);
+    entry.twin = packedId;  // (the draw cleared it as an output: the values are still the same)
+  }
+
+  overwritten(entry) {
+    if (entry) {
+      entry.lazy = null;
+      entry.twin = undefined;
+    }
+  }
+
   // Reads texture `id` into the typed array `out` synchronously (readPixels blocks until the GPU is done).
   readInto(id, out) {
+    this.materialize(id);
     const gl = this.gl;
     const entry = this.textures[id];
     this.attach([entry]);
@@ -526,6 +570,7 @@ export class Runtime {
   // A blocking read (counted in syncReads): readPixels waits for every draw before it.
   download(id, out) {
     this.checkDevice();
+    this.materialize(id);
     const entry = this.textures[id];
     if (!entry.size) return;
     const values = this.hostArray(entry);
@@ -540,6 +585,7 @@ export class Runtime {
   // from the event loop, so a training loop keeps recording while the GPU catches up.
   async downloadAsync(id, out) {
     this.checkDevice();
+    this.materialize(id);
     const gl = this.gl;
     const entry = this.textures[id];
     if (!entry.size) return;
@@ -577,6 +623,36 @@ export class Runtime {
       gl.deleteSync(fence);
       gl.deleteBuffer(buffer);
     }
+  }
+
+  // Debug profiling (slow: a finish around every draw). startProfile() then stopProfile() gives
+  // [{kernel, texels, format, draws, ms}], most time first: where a step's GPU time goes per kernel.
+  startProfile() {
+    this.profile = new Map();
+  }
+
+  // Blocks until the GPU has run every draw so far (gl.finish does not wait in Chromium; a readPixels of
+  // one texel of the attached output does).
+  waitIdle(output) {
+    const gl = this.gl;
+    const [format, type, channels] = output.format === R32F ? this.readFormat(output) : [gl.RGBA, gl.FLOAT, 4];
+    gl.readPixels(0, 0, 1, 1, format, type, new Float32Array(channels), 0);
+  }
+
+  record(entry, output, start) {
+    this.waitIdle(output);
+    const ms = performance.now() - start;
+    const key = `${entry.key} ${output.size}${output.format === RGBA32F ? "x4" : ""}`;
+    let row = this.profile.get(key);
+    if (!row) this.profile.set(key, (row = { kernel: entry.key, texels: output.size, packed: output.format === RGBA32F, draws: 0, ms: 0 }));
+    row.draws++;
+    row.ms += ms;
+  }
+
+  stopProfile() {
+    const rows = [...(this.profile || new Map()).values()].sort((a, b) => b.ms - a.ms);
+    this.profile = null;
+    return JSON.stringify(rows);
   }
 
   stats() {

@@ -26,6 +26,12 @@ def make_table(rt) -> dict:
     def pack(a, rows, k, row_stride, k_stride):
         """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed."""
         kp = -(-k // 4)
+        owner = a if a.base is None else a.base
+        if owner.packed is not None and row_stride == k and k_stride == 1 and rows * k == a.size:
+            # a came from unpack of rows of this k (4 | k): its packed texture is this packing, unless
+            # the array was written since (the JS side forgets the twin then)
+            if k % 4 == 0 and owner.packed.size == a.size and rt.js.twin(a.id) == owner.packed.id:
+                return owner.packed, kp
         packed = empty((rows * kp, 4), a.dtype, RGBA32F)
         draw(pack_pipe, packed.id, a.id, kp, k, row_stride, k_stride)
         return packed, kp
@@ -33,10 +39,17 @@ def make_table(rt) -> dict:
     unpack_pipe = rt.program("gemm", "unpack4")
 
     def unpack(packed, shape, k):
-        """A new array of `shape` from `packed`: rows of k elements packed by pack (rows of ceil(k/4) texels)."""
+        """A new array of `shape` from `packed`: rows of k elements packed by pack (rows of ceil(k/4) texels).
+        With 4 | k the packed texture holds the array in its flat order: the unpack draw is deferred until
+        something reads the array as R32F, and a pack of the same rows (the next GEMM's or depthwise's
+        operand) takes the packed texture as it is (two draws fewer per depthwise-then-pointwise layer)."""
         out = empty(shape, packed.dtype)
         if out.size:
-            draw(unpack_pipe, out.id, packed.id, k, -(-k // 4))
+            if k % 4 == 0 and packed.size == out.size:
+                out.packed = packed
+                rt.js.deferUnpack(out.id, unpack_pipe, packed.id, k, k // 4)
+            else:
+                draw(unpack_pipe, out.id, packed.id, k, -(-k // 4))
         return out
 
     rt.pack, rt.unpack = pack, unpack  # the depthwise kernels pack along channels too

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ...numpy.kernels.shape import parts_shape
-from ..runtime import DTYPES
+from ..runtime import DTYPES, RGBA32F
 
 MAX_DIMS = 6  # of the gather kernel
 PARTS_PER_DRAW = 4  # of the concat and add_parts kernels (plus the array so far)
@@ -43,6 +43,7 @@ def make_table(rt) -> dict:
     draw, empty = rt.draw, rt.empty
     gather_pipe = rt.program("shape", "gather")
     concat_pipe = rt.program("shape", "concat")
+    concat4_pipe = rt.program("shape", "concat4")
     slice_pipe = rt.program("shape", "slice")
     add_parts_pipe = rt.program("shape", "add_parts")
     cast_pipe = rt.program("shape", "cast")
@@ -112,6 +113,37 @@ def make_table(rt) -> dict:
     def reshape(a, shape):
         return rt.view(a, _resolved(shape, a.size))
 
+    def packed_parts(arrays, axis, inner, rows):
+        """The parts' packed twins (rows of width / 4 texels) when every part has one (outputs of packed
+        kernels not read as R32F yet: the dense blocks' pointwise convolutions), else None."""
+        packed = []
+        for a in arrays:
+            owner = a if a.base is None else a.base
+            width = a.shape[axis] * inner
+            if owner.packed is None or width % 4 or rt.js.twin(a.id) != owner.packed.id:
+                return None
+            packed.append(rt.pack(a, rows, width, width, 1)[0])
+        return packed
+
+    def concat_packed(parts, widths, out, total):
+        """concat over packed parts into a packed result, unpacked only when read as R32F (and taken as
+        it is by the next pack of the same rows: the dense block's next depthwise)."""
+        total4 = total // 4
+        out4 = empty((out.size // 4, 4), out.dtype, RGBA32F)
+        offset = 0
+        for start in range(0, len(parts), PARTS_PER_DRAW):
+            group = parts[start : start + PARTS_PER_DRAW]
+            ids, offsets = [], [offset]
+            for p, width in zip(group, widths[start : start + PARTS_PER_DRAW]):
+                ids.append(p.id)
+                offset += width
+                offsets.append(offset)
+            ids += [dummy] * (PARTS_PER_DRAW - len(group))
+            offsets += [offset] * (PARTS_PER_DRAW + 1 - len(offsets))
+            has_prev = int(start > 0)
+            draw(concat4_pipe, out4.id, *ids, out4.id if has_prev else dummy, total4, has_prev, *offsets)
+        return rt.unpack(out4, out.shape, total)
+
     def concat(arrays, axis=-1, lazy=False):
         first = arrays[0].shape
         axis %= len(first)
@@ -125,6 +157,9 @@ def make_table(rt) -> dict:
             return out if not out.size else rt.fallback("concat", (arrays,), {"axis": axis, "lazy": lazy})
         inner = math.prod(first[axis + 1 :])
         total = out.shape[axis] * inner
+        packed = packed_parts(arrays, axis, inner, out.size // total)
+        if packed is not None:
+            return concat_packed(packed, [a.shape[axis] * inner // 4 for a in arrays], out, total)
         offset = 0
         for start in range(0, len(arrays), PARTS_PER_DRAW):
             group = arrays[start : start + PARTS_PER_DRAW]

@@ -30,6 +30,20 @@ float compute(int i) {
   return has_prev == 1 ? at(prev, i) : 0.0;
 }
 
+//# kernel concat4 v p0,p1,p2,p3,prev total,has_prev,o0,o1,o2,o3,o4
+// concat over packed parts (gemm.glsl's pack4 of rows whose widths are multiples of 4): the same column
+// blocks as concat, counted in texels.
+uniform int total, has_prev, o0, o1, o2, o3, o4;
+vec4 compute4(int t) {
+  int r = t / total;
+  int col = t - r * total;
+  if (col >= o0 && col < o1) return at4(p0, r * (o1 - o0) + col - o0);
+  if (col >= o1 && col < o2) return at4(p1, r * (o2 - o1) + col - o1);
+  if (col >= o2 && col < o3) return at4(p2, r * (o3 - o2) + col - o2);
+  if (col >= o3 && col < o4) return at4(p3, r * (o4 - o3) + col - o3);
+  return has_prev == 1 ? at4(prev, t) : vec4(0.0);
+}
+
 //# kernel slice 1 a width,src_width,offset
 // The output viewed as (rows, width): row r is a's flat elements r * src_width + offset ... + width.
 uniform int width, src_width, offset;
