@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -18,6 +20,31 @@ def _slice_view(a, axis, start, stop):
 
 def slice_(a, axis, start, stop):
     return np.ascontiguousarray(_slice_view(a, axis, start, stop))
+
+
+def strides_of(shape) -> list[int]:
+    """Row-major element strides of `shape` (the GPU backends' gather kernels index with them)."""
+    strides, step = [], 1
+    for d in reversed(shape):
+        strides.append(step)
+        step *= d
+    return strides[::-1]
+
+
+def reshape_target(shape, size: int) -> tuple:
+    """`shape` with its one -1 replaced, as numpy's reshape does, for an array of `size` elements; a clear
+    error when it does not fit. For the device backends, whose reshape is a view of the same buffer."""
+    shape = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: at most one dimension can be -1, got {shape}")
+    if -1 in shape:
+        known = math.prod(d for d in shape if d != -1)
+        if known == 0 or size % known:
+            raise ValueError(f"cannot reshape an array of {size} elements into shape {shape}")
+        shape = tuple(size // known if d == -1 else d for d in shape)
+    if math.prod(shape) != size:
+        raise ValueError(f"cannot reshape an array of {size} elements into shape {shape}")
+    return shape
 
 
 def parts_shape(shapes, slices) -> tuple:

@@ -8,35 +8,11 @@ import math
 
 import numpy as np
 
-from ...numpy.kernels.shape import parts_shape
+from ...numpy.kernels.shape import parts_shape, reshape_target, strides_of
 from ..runtime import DTYPES, RGBA32F
 
 MAX_DIMS = 6  # of the gather kernel
 PARTS_PER_DRAW = 4  # of the concat and add_parts kernels (plus the array so far)
-
-
-def strides_of(shape) -> list[int]:
-    """Row-major element strides of `shape`."""
-    strides, step = [], 1
-    for d in reversed(shape):
-        strides.append(step)
-        step *= d
-    return strides[::-1]
-
-
-def _resolved(shape, size: int) -> tuple:
-    """`shape` with its one -1 replaced, as numpy's reshape does."""
-    shape = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
-    if shape.count(-1) > 1:
-        raise ValueError(f"reshape: at most one dimension can be -1, got {shape}")
-    if -1 in shape:
-        known = math.prod(d for d in shape if d != -1)
-        if known == 0 or size % known:
-            raise ValueError(f"cannot reshape an array of {size} elements into shape {shape}")
-        shape = tuple(size // known if d == -1 else d for d in shape)
-    if math.prod(shape) != size:
-        raise ValueError(f"cannot reshape an array of {size} elements into shape {shape}")
-    return shape
 
 
 def make_table(rt) -> dict:
@@ -111,7 +87,7 @@ def make_table(rt) -> dict:
     rt.transpose, rt.broadcast_to, rt.run_cast = transpose, broadcast_to, cast
 
     def reshape(a, shape):
-        return rt.view(a, _resolved(shape, a.size))
+        return rt.view(a, reshape_target(shape, a.size))
 
     def packed_parts(arrays, axis, inner, rows):
         """The parts' packed twins (rows of width / 4 texels) when every part has one (outputs of packed

@@ -9,35 +9,13 @@ import math
 
 import numpy as np
 
-from ...numpy.kernels.shape import parts_shape
+from ...numpy.kernels.shape import parts_shape, reshape_target, strides_of
 from ..runtime import DTYPES
 
 MAX_DIMS = 6  # of the gather kernel
 PARTS_PER_DISPATCH = 7  # sources of concat_parts / sum_parts: 7 + the output = 8 storage bindings
 # Dtype codes of the cast kernel: the kinds it reads; it writes float32 or int32 only.
 CAST_KINDS = {DTYPES["float32"]: 0, DTYPES["int32"]: 1, DTYPES["uint8"]: 2}
-
-
-def strides_of(shape) -> list[int]:
-    """Row-major element strides of `shape`."""
-    strides, step = [], 1
-    for d in reversed(shape):
-        strides.append(step)
-        step *= d
-    return strides[::-1]
-
-
-def _resolved(shape, size: int) -> tuple:
-    """`shape` with its one -1 replaced, as numpy's reshape does."""
-    shape = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
-    if shape.count(-1) > 1:
-        raise ValueError(f"reshape: at most one dimension can be -1, got {shape}")
-    if -1 in shape:
-        known = math.prod(d for d in shape if d != -1)
-        if known == 0 or size % known:
-            raise ValueError(f"cannot reshape an array of {size} elements into shape {shape}")
-        shape = tuple(size // known if d == -1 else d for d in shape)
-    return shape
 
 
 def make_table(rt) -> dict:
@@ -149,7 +127,7 @@ def make_table(rt) -> dict:
         dispatch(pipe, gx, gy, layers, *ids, dst.id, rows, total, len(parts), accumulate, *described)
 
     def reshape(a, shape):
-        return rt.view(a, _resolved(shape, a.size))
+        return rt.view(a, reshape_target(shape, a.size))
 
     def concat(arrays, axis=-1, lazy=False):
         first = arrays[0].shape
