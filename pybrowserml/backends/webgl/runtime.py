@@ -21,6 +21,7 @@ from importlib import resources
 import numpy as np
 
 from ...browser import require_pyodide
+from ...browser.assets import import_module
 from ..base import DeviceLostError
 
 DTYPES = {"float32": np.dtype(np.float32), "int32": np.dtype(np.int32), "uint8": np.dtype(np.uint8)}
@@ -78,15 +79,9 @@ def package_text(*parts: str) -> str:
     return resources.files(__package__).joinpath(*parts).read_text(encoding="utf-8")
 
 
-_module = None
-
-
 async def js_module():
-    """js/runtime.mjs, imported once per page."""
-    global _module
-    if _module is None:
-        _module = await _import_js_module(package_text("js", "runtime.mjs"))
-    return _module
+    """js/runtime.mjs (imported once per page by browser.assets)."""
+    return await import_module("backends/webgl/js/runtime.mjs")
 
 
 class WebGLRuntime:
@@ -240,19 +235,6 @@ class WebGLRuntime:
             "sync_read_pixels": int(stats.syncReads),
             "renderer": self.renderer,
         }
-
-
-async def _import_js_module(source: str):
-    import js
-    from pyodide.code import run_js
-    from pyodide.ffi import to_js
-
-    blob = js.Blob.new(to_js([source]), to_js({"type": "text/javascript"}, dict_converter=js.Object.fromEntries))
-    url = js.URL.createObjectURL(blob)
-    try:
-        return await run_js("(url) => import(url)")(url)
-    finally:
-        js.URL.revokeObjectURL(url)
 
 
 def _dtype(dtype) -> np.dtype:

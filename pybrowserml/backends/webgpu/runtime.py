@@ -18,6 +18,7 @@ from importlib import resources
 import numpy as np
 
 from ...browser import require_pyodide
+from ...browser.assets import import_module
 from ..base import DeviceLostError
 
 # uint8 arrays (image batches) are stored packed, 4 bytes per 32-bit word, the buffer padded to whole words:
@@ -99,7 +100,7 @@ class WebGPURuntime:
     async def create(cls, families) -> WebGPURuntime:
         """A device and the shaders of `families` (shaders/<family>.wgsl), compiled when first used."""
         require_pyodide("the webgpu backend")
-        module = await _import_js_module(package_text("js", "runtime.mjs"))
+        module = await import_module("backends/webgpu/js/runtime.mjs")
         js_runtime = await module.createRuntime()
         for family in families:
             js_runtime.addFamily(family, package_text("shaders", f"{family}.wgsl"))
@@ -239,19 +240,6 @@ class WebGPURuntime:
             "sync_downloads": self.sync_downloads,
             "adapter": self.adapter,
         }
-
-
-async def _import_js_module(source: str):
-    import js
-    from pyodide.code import run_js
-    from pyodide.ffi import to_js
-
-    blob = js.Blob.new(to_js([source]), to_js({"type": "text/javascript"}, dict_converter=js.Object.fromEntries))
-    url = js.URL.createObjectURL(blob)
-    try:
-        return await run_js("(url) => import(url)")(url)
-    finally:
-        js.URL.revokeObjectURL(url)
 
 
 def _dtype(dtype) -> np.dtype:
