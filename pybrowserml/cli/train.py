@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 from asyncio import run as run_coroutine  # (not `asyncio.run`: reads as a kernel call to the name scan)
@@ -182,6 +183,7 @@ def _train_in_browser(settings, renderer, args) -> Path:
         with stack:
             page = browser.new_pyodide_page()
             page.page.on("console", on_console)
+            renderer.line(browser_line(page.page.evaluate("navigator.userAgent")))
             code = _PAGE_JOB.format(settings=json.dumps(settings))
             with page.page.expect_download(timeout=args.timeout_minutes * 60_000) as download_info:
                 run_in_page = page.run  # Python in the page; returns when training and the download are done
@@ -200,6 +202,17 @@ def _train_in_browser(settings, renderer, args) -> Path:
             message += f" (is another `pybrowserml train` using the profile {profile}? pass --profile DIR)"
         raise CLIError(f"the browser failed: {message}") from error
     return output
+
+
+def browser_line(user_agent: str) -> str:
+    """What the page itself says it runs in: Chromium names its headless mode in the user agent
+    (HeadlessChrome/156.0.0.0), so this tells a window that really opened from one that did not."""
+    match = re.search(r"\b(HeadlessChrome|Chrome)/([\d.]+)", user_agent)
+    if match is None:
+        return f"browser: {user_agent}"
+    product, version = match.groups()
+    mode = "headless" if product == "HeadlessChrome" else "headed window"
+    return f"browser: Chromium {version} ({mode})"
 
 
 def _first_line(error) -> str:

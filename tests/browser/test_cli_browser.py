@@ -1,6 +1,9 @@
-"""`pybrowserml train` in headless Chromium: a short run on Fashion-MNIST in a real page writes a quantized
-JSON that loads in CPython and predicts, with progress lines during the epoch even through a pipe."""
+"""`pybrowserml train` in Chromium: a short run on Fashion-MNIST in a real page writes a quantized JSON that
+loads in CPython and predicts, with progress lines during the epoch even through a pipe; `--headed` opens a
+real window (on a virtual X display, xvfb-run, which scripts/setup installs)."""
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,14 +18,15 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.browser
 
 
-def train(tmp_path, output, *options):
+def train(tmp_path, output, *options, wrapper=(), env=None):
     return subprocess.run(
-        [sys.executable, "-m", "pybrowserml", "train", "--dataset", "fashion-mnist", "--backend", "wasm"]
+        [*wrapper, sys.executable, "-m", "pybrowserml", "train", "--dataset", "fashion-mnist", "--backend", "wasm"]
         + ["--batch-size", "32", "--progress-every", "0", *options]
         + ["--output", str(output), "--profile", str(tmp_path / "profile")],
         capture_output=True,
         text=True,
         cwd=REPO,
+        env=env,
         timeout=600,
     )
 
@@ -37,6 +41,7 @@ def test_short_train_in_headless_chromium_writes_a_json_that_loads_and_predicts(
         for line in lines
     )
     assert any(line.startswith("backend: wasm") for line in lines), run.stdout
+    assert any(line.startswith("browser: Chromium ") and line.endswith("(headless)") for line in lines), run.stdout
     steps = [line for line in lines if line.startswith("epoch 1/1 step ")]
     assert len(steps) >= 8, run.stdout  # 16 batches: a line for each but the last, as they happen
     assert "console error" not in run.stdout and "\r" not in run.stdout
@@ -57,3 +62,41 @@ def test_short_train_in_headless_chromium_writes_a_json_that_loads_and_predicts(
     again = train(tmp_path, tmp_path / "again.json", "--train-samples", "64", "--test-samples", "64")
     assert again.returncode == 0, again.stdout + again.stderr
     assert any(line.endswith("already cached in IndexedDB") for line in again.stdout.splitlines()), again.stdout
+
+
+def test_headed_train_opens_a_real_window_on_a_virtual_display(tmp_path):
+    xvfb_run = shutil.which("xvfb-run")
+    assert xvfb_run, "xvfb-run is missing: run scripts/setup (it installs Debian's xvfb)"
+    env = {name: value for name, value in os.environ.items() if name not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    output = tmp_path / "headed.json"
+    run = train(
+        tmp_path,
+        output,
+        "--headed",
+        "--train-samples",
+        "64",
+        "--test-samples",
+        "64",
+        wrapper=(xvfb_run, "--auto-servernum", "--server-args=-screen 0 1280x1024x24"),
+        env=env,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert any(line.startswith("starting Chromium") for line in lines), run.stdout
+    # The page's own user agent: headless Chromium calls itself HeadlessChrome, a window says Chrome.
+    assert any(line.startswith("browser: Chromium ") and line.endswith("(headed window)") for line in lines), run.stdout
+    assert pb.load_json(output).count_params() == 49018
+
+
+def test_headed_without_a_display_says_so():
+    env = {name: value for name, value in os.environ.items() if name not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    run = subprocess.run(
+        [sys.executable, "-m", "pybrowserml", "train", "--headed", "--train-samples", "64"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "--headed needs a display" in run.stderr, run.stderr

@@ -231,3 +231,23 @@ def test_a_missing_browser_says_to_run_setup(tmp_path):
     assert run.returncode == 1
     assert "Chromium is not installed at" in run.stderr and "run scripts/setup" in run.stderr
     assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize(
+    "user_agent, line",
+    [
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
+            "browser: Chromium 156.0.0.0 (headless)",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+            "browser: Chromium 156.0.0.0 (headed window)",
+        ),
+        ("SomethingElse/1.0", "browser: SomethingElse/1.0"),
+    ],
+)
+def test_the_browser_line_tells_headless_from_a_window_by_the_pages_user_agent(user_agent, line):
+    from pybrowserml.cli.train import browser_line
+
+    assert browser_line(user_agent) == line
