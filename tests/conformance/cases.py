@@ -299,6 +299,18 @@ def _lazy_inputs(rng, case, widths, h):
     return parts, f"lazy#{case} parts {widths} h{h}"
 
 
+# Dense results a GPU backend may keep packed (webgl: 4k >= 8 columns, unpacked only when read, and read
+# from the packed texture by kernels that allow it) or not (10 columns): consumers must see the values.
+PACKED_RESULT_WIDTHS = (12, 10)
+
+
+def _dense_result(rng, n, rows=40):
+    """The program part that computes a (rows, n) dense result on the backend: small integers, exact in
+    float32 (so that exact kernels such as slice can take it)."""
+    x, w = (rng.integers(-4, 5, size).astype(np.float32) for size in ((rows, 16), (16, n)))
+    return lambda be: be.run("dense", be.upload(x), be.upload(w))
+
+
 def depthwise_cases(rng):
     for case in range(40):
         n = int(rng.integers(1, 3))
@@ -533,6 +545,15 @@ def optim_cases(rng):
         groups = [fresh(), fresh(), fresh(), [np.abs(v) for v in fresh()]]
         steps = [dict(step=step, **settings) for step in (1, 2, 7)]  # bias correction changes with the step
         yield f"adam#{i} {settings}", "adam_update", _updates("adam_update", groups, "pgmv", steps)
+    for n in PACKED_RESULT_WIDTHS:
+        p, m, v, gradient = normal(rng, 40, n), normal(rng, 40, n), np.abs(normal(rng, 40, n)), _dense_result(rng, n)
+
+        def adam_of_a_dense_gradient(be, p=p, m=m, v=v, gradient=gradient):
+            device = [be.upload(p), be.upload(m), be.upload(v)]
+            be.run("adam_update", [device[0]], [gradient(be)], [device[1]], [device[2]], step=3)
+            return dict(zip("pmv", device))
+
+        yield f"adam of a dense gradient n{n}", "adam_update", adam_of_a_dense_gradient
     for i, settings in enumerate(
         [
             dict(),
@@ -592,6 +613,23 @@ def shape_cases(rng):
     yield "from_uint8 (3, 5, 7, 1)", "from_uint8", kernel("from_uint8", pixels)
     yield "from_uint8 (3, 5, 7, 1) scale=1/127.5", "from_uint8", kernel("from_uint8", pixels, scale=1 / 127.5)
     yield from _add_parts_cases(rng)
+    for n in PACKED_RESULT_WIDTHS:
+        d1, d2 = _dense_result(rng, n), _dense_result(rng, n)
+        yield (
+            f"add_parts of dense results n{n}",
+            "add_parts",
+            lambda be, d1=d1, d2=d2, n=n: be.run("add_parts", [d1(be), d2(be), d1(be)], [None, None, None]),
+        )
+        yield (
+            f"add_parts of dense result slices n{n}",
+            "add_parts",
+            lambda be, d1=d1, d2=d2, n=n: be.run("add_parts", [d1(be), d2(be)], [(1, 1, n - 1), (1, 2, n)]),
+        )
+        yield (
+            f"slice of a dense result n{n}",
+            "slice",
+            lambda be, d1=d1, n=n: be.run("slice", d1(be), axis=1, start=1, stop=n - 2),
+        )
     for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
         parts, cid = _lazy_inputs(rng, case, widths, h)
         c, lazy = sum(widths), _lazy_concat(parts)
@@ -658,6 +696,10 @@ def elementwise_cases(rng):
     yield "scale", "scale", kernel("scale", x, alpha=-1.5, beta=0.25)
     for name in ("relu", "relu6", "where_positive", "neg", "abs", "square", "sigmoid", "tanh", "exp"):
         yield name, name, kernel(name, x)
+    for n in PACKED_RESULT_WIDTHS:
+        d1, d2 = _dense_result(rng, n), _dense_result(rng, n)
+        yield f"add of dense results n{n}", "add", lambda be, d1=d1, d2=d2: be.run("add", d1(be), d2(be))
+        yield f"relu of a dense result n{n}", "relu", lambda be, d1=d1: be.run("relu", d1(be))
     for name in ("log", "sqrt"):
         yield name, name, kernel(name, positive)
     yield "pow_scalar 3", "pow_scalar", kernel("pow_scalar", x, 3)

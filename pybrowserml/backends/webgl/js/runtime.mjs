@@ -58,6 +58,11 @@ vec4 next4(sampler2D t, inout Cursor c) {
   if (c.p.x >= c.w) { c.p.x -= c.w; c.p.y += 1; }
   return v;
 }
+// Element i of an array read from its packed twin (four consecutive elements per texel): what \`at\`
+// becomes in a program variant that reads a deferred array without unpacking it (Runtime.packedReads).
+float pb_at_packed(sampler2D t, int i) {
+  return at4(t, i >> 2)[i & 3];
+}
 `;
 
 const VERTEX = `#version 300 es
@@ -141,6 +146,20 @@ function parseFamily(source) {
     }).join("\n") + spec.body;
   }
   return kernels;
+}
+
+// `at(name,` in a kernel's code (a read of input `name` by flat index).
+const atCall = (name) => new RegExp(`\\bat\\(\\s*${name}\\s*,`, "g");
+
+// Per input of a kernel: whether the code reads it only through at(name, i) (no cursor, no packed read,
+// no passing it on), so that a variant can read a deferred array from its packed twin instead.
+function packableInputs(spec) {
+  const code = spec.code.replace(/\/\/.*$/gm, "").replace(/\/\*[\s\S]*?\*\//g, "");  // (comments name inputs too)
+  return spec.inputs.map((name) => {
+    const uses = (code.match(new RegExp(`\\b${name}\\b`, "g")) || []).length;
+    const reads = (code.match(atCall(name)) || []).length;
+    return reads > 0 && uses === reads + 1;  // + 1: its sampler2D declaration
+  });
 }
 
 function makeContext() {
@@ -256,18 +275,41 @@ export class Runtime {
     if (!spec) throw new Error(`WebGL: no kernel ${kernel} in shaders/${family}.glsl`);
     const gl = this.gl;
     const defineLines = Object.entries(defines || {}).map(([k, v]) => `#define ${k} ${v}\n`).join("");
-    const source = this.prelude + defineLines + spec.code + "\n" + mainFor(spec.outputs);
+    const entry = this.link(spec, spec.code, defineLines, key, family, kernel);
+    entry.packable = packableInputs(spec);
+    entry.variants = new Map();
+    id = this.programs.length;
+    this.programs.push(entry);
+    this.programIds.set(key, id);
+    return id;
+  }
+
+  link(spec, code, defineLines, key, family, kernel) {
+    const gl = this.gl;
+    const source = this.prelude + defineLines + code + "\n" + mainFor(spec.outputs);
     const fragment = this.compileShader(gl.FRAGMENT_SHADER, source);
     const program = gl.createProgram();
     gl.attachShader(program, this.vertex);
     gl.attachShader(program, fragment);
     gl.linkProgram(program);
-    const entry = { program, fragment, spec, key, family, kernel, linked: false, inputs: [], uniforms: [] };
-    id = this.programs.length;
-    this.programs.push(entry);
-    this.programIds.set(key, id);
+    const entry = { program, fragment, spec, key, family, kernel, defineLines, linked: false, inputs: [], uniforms: [] };
     this.compiling.push(entry);
-    return id;
+    return entry;
+  }
+
+  // The variant of program `entry` that reads the inputs in bitmask `mask` from their packed twins
+  // (every `at(name, i)` of them becomes pb_at_packed), linked and checked on first use.
+  packedVariant(entry, mask) {
+    let variant = entry.variants.get(mask);
+    if (variant) return variant;
+    let code = entry.spec.code;
+    entry.spec.inputs.forEach((name, k) => {
+      if (mask & (1 << k)) code = code.replace(atCall(name), `pb_at_packed(${name},`);
+    });
+    variant = this.link(entry.spec, code, entry.defineLines, `${entry.key}/packed${mask}`, entry.family, entry.kernel);
+    this.compileAll();
+    entry.variants.set(mask, variant);
+    return variant;
   }
 
   // Checks every program made since the last call; throws the compiler's message for one that failed.
@@ -416,11 +458,25 @@ export class Runtime {
   draw(pid, ...args) {
     if (this.lostReason !== null || this.gl.isContextLost()) this.checkDevice();
     const gl = this.gl;
-    const entry = this.programs[pid];
+    let entry = this.programs[pid];
     if (!entry.linked) throw new Error("WebGL: a program was used before it was checked: await ready() first");
     const spec = entry.spec;
     const nout = spec.outputs === "v" ? 1 : spec.outputs, nin = spec.inputs.length;
-    for (let k = 0; k < nin; k++) this.materialize(args[nout + k]);
+    // An input whose unpack is deferred is read from its packed twin when the kernel allows it (saves
+    // the unpack draw); otherwise it is unpacked now.
+    let packedMask = 0;
+    for (let k = 0; k < nin; k++) {
+      const id = args[nout + k];
+      const input = this.textures[id];
+      if (input && input.lazy && entry.packable[k] && !args.slice(0, nout).includes(id)) packedMask |= 1 << k;
+      else this.materialize(id);
+    }
+    const inputTextures = [];
+    for (let k = 0; k < nin; k++) {
+      const input = this.textures[args[nout + k]];
+      inputTextures.push(packedMask & (1 << k) ? this.textures[input.lazy.packedId].tex : input.tex);
+    }
+    if (packedMask) entry = this.packedVariant(entry, packedMask);
     for (let k = 0; k < nout; k++) this.overwritten(this.textures[args[k]]);
     if (this.current !== entry.program) {
       gl.useProgram(entry.program);
@@ -450,7 +506,7 @@ export class Runtime {
     // after the outputs: a fresh texture is made on unit 0
     for (let k = 0; k < nin; k++) {
       gl.activeTexture(gl.TEXTURE0 + k);
-      gl.bindTexture(gl.TEXTURE_2D, this.textures[args[nout + k]].tex);
+      gl.bindTexture(gl.TEXTURE_2D, inputTextures[k]);
     }
     this.attach(outputs);
     gl.uniform1i(entry.size, outputs[0].size);

@@ -56,16 +56,17 @@ float compute(int i) {
 // out = prev (when has_prev) + the first `count` parts; part k read as rows of width w_k starting at
 // offset f_k in rows of src width sw_k (a whole array: w = sw = its size, f = 0).
 uniform int count, has_prev, w0, sw0, f0, w1, sw1, f1, w2, sw2, f2, w3, sw3, f3;
-float part(sampler2D t, int i, int w, int sw, int f) {
+// (an index helper rather than a reading one: the runtime can then read a part from its packed twin)
+int part_index(int i, int w, int sw, int f) {
   int r = i / w;
-  return at(t, r * sw + f + i - r * w);
+  return r * sw + f + i - r * w;
 }
 float compute(int i) {
   float s = has_prev == 1 ? at(prev, i) : 0.0;
-  s += part(p0, i, w0, sw0, f0);
-  if (count > 1) s += part(p1, i, w1, sw1, f1);
-  if (count > 2) s += part(p2, i, w2, sw2, f2);
-  if (count > 3) s += part(p3, i, w3, sw3, f3);
+  s += at(p0, part_index(i, w0, sw0, f0));
+  if (count > 1) s += at(p1, part_index(i, w1, sw1, f1));
+  if (count > 2) s += at(p2, part_index(i, w2, sw2, f2));
+  if (count > 3) s += at(p3, part_index(i, w3, sw3, f3));
   return s;
 }
 
