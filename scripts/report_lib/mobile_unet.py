@@ -8,13 +8,15 @@ Each row trains `pybrowserml.zoo.mobile_unet` on the wasm backend in the harness
 nearest neighbour to the row's size, and reports test mean IoU, parameters, wasm inference ms per image
 (batch 32, the fastest of five passes) and training samples/s (the last epoch). Then the scaling check:
 inference ms divided by alpha^2 x pixels, relative to the median of the rows (1.00 = exactly
-proportional), and the two factors apart: per alpha, ms growth against pixel growth from the smallest
+proportional), also relative to a least-squares fit of the constant (log ms against log alpha^2 x pixels,
+slope fixed at 1: the geometric mean), and the two factors apart: per alpha, ms growth against pixel growth from the smallest
 size; per size, ms(alpha) / ms(1) against alpha^2.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -87,13 +89,24 @@ def mobile_unet_table(
     return add_scaling(rows)
 
 
+def _per_unit(rows):
+    return [row["infer_ms"] / (row["alpha"] ** 2 * row["size"] ** 2) for row in rows]
+
+
 def add_scaling(rows):
     """Each row's inference ms per (alpha^2 x pixels), relative to the median over the rows."""
-    per_unit = [row["infer_ms"] / (row["alpha"] ** 2 * row["size"] ** 2) for row in rows]
-    median = statistics.median(per_unit)
-    for row, value in zip(rows, per_unit):
-        row["scaling"] = value / median
+    for row, value in zip(rows, _relative(_per_unit(rows))):
+        row["scaling"] = value
     return rows
+
+
+def fitted_scaling(rows):
+    """The same ratios against the least-squares fit of log ms = log k + log(alpha^2 x pixels) over the
+    rows: k is the geometric mean of ms / (alpha^2 x pixels), the constant that minimises the squared
+    log ratios (a median instead ignores how far the outliers lie)."""
+    per_unit = _per_unit(rows)
+    k = math.exp(statistics.fmean(math.log(v) for v in per_unit))
+    return [v / k for v in per_unit]
 
 
 def format_row(row) -> str:
@@ -105,10 +118,10 @@ def format_row(row) -> str:
     )
 
 
-def _spread(label, ratios) -> str:
+def _spread(label, ratios, reference="the median") -> str:
     inside = sum(abs(r - 1) <= SCALING_TOLERANCE for r in ratios)
     return (
-        f"{label}: ratios to the median from {min(ratios):.2f} to {max(ratios):.2f}; "
+        f"{label}: ratios to {reference} from {min(ratios):.2f} to {max(ratios):.2f}; "
         f"{inside} of {len(ratios)} rows within {SCALING_TOLERANCE:.0%}"
     )
 
@@ -122,7 +135,12 @@ def format_table(rows) -> str:
         "|------:|:--------|------:|--------:|" + ("-------:|" if with_macs else "") + "---------:|---------:|------:|",
     ]
     lines += [format_row(row) for row in rows]
+    lines.append(
+        "ratio = (infer ms / (alpha^2 x pixels)) / the same over the table (median, or k of a least-squares fit);"
+        f" the target: every row within {SCALING_TOLERANCE:.0%} of 1"
+    )
     lines.append(_spread("inference ms vs alpha^2 x pixels", [row["scaling"] for row in rows]))
+    lines.append(_spread("inference ms vs k x alpha^2 x pixels, k fitted", fitted_scaling(rows), "the fit"))
     if with_macs:
         # The network's own arithmetic does not scale as alpha^2 (the stem, the depthwise convs and the
         # head grow with alpha or not at all): how far the MACs are from alpha^2 x pixels, and how far

@@ -1,6 +1,6 @@
 """Table (b)'s arithmetic: the alpha^2 x pixels scaling ratios and the printed table (no browser here)."""
 
-from report_lib.mobile_unet import add_scaling, format_table
+from report_lib.mobile_unet import add_scaling, fitted_scaling, format_table
 
 
 def row(alpha, size, ms):
@@ -31,3 +31,12 @@ def test_macs_lines_tell_the_network_arithmetic_from_the_kernels_speed():
     assert "| MMACs" in table
     assert "MACs vs alpha^2 x pixels: ratios to the median from 0.67 to 1.33" in table  # 50 MACs at 1/4 of 100
     assert "inference ms vs MACs: ratios to the median from 1.00 to 1.00; 4 of 4 rows within 25%" in table
+
+
+def test_the_fitted_constant_is_the_geometric_mean_of_the_per_unit_times():
+    # per-unit times 1, 1, 1, 16: median 1, geometric mean 2 (the least-squares constant in log space)
+    rows = add_scaling([row(1.0, 28, 1.0), row(0.5, 28, 0.25), row(1.0, 56, 4.0), row(0.5, 56, 16.0)])
+    assert [round(r, 2) for r in fitted_scaling(rows)] == [0.5, 0.5, 0.5, 8.0]
+    table = format_table(rows)
+    assert "k fitted: ratios to the fit from 0.50 to 8.00; 0 of 4 rows within 25%" in table
+    assert "ratio = (infer ms / (alpha^2 x pixels))" in table
