@@ -464,18 +464,17 @@ export class Runtime {
     const nout = spec.outputs === "v" ? 1 : spec.outputs, nin = spec.inputs.length;
     // An input whose unpack is deferred is read from its packed twin when the kernel allows it (saves
     // the unpack draw); otherwise it is unpacked now.
+    // The twin's id is taken now: the same array passed again at a slot that must unpack it clears `lazy`.
     let packedMask = 0;
+    const outputIds = args.slice(0, nout), readIds = args.slice(nout, nout + nin);
     for (let k = 0; k < nin; k++) {
-      const id = args[nout + k];
-      const input = this.textures[id];
-      if (input && input.lazy && entry.packable[k] && !args.slice(0, nout).includes(id)) packedMask |= 1 << k;
-      else this.materialize(id);
+      const input = this.textures[readIds[k]];
+      if (input && input.lazy && entry.packable[k] && !outputIds.includes(readIds[k])) {
+        packedMask |= 1 << k;
+        readIds[k] = input.lazy.packedId;
+      } else this.materialize(readIds[k]);
     }
-    const inputTextures = [];
-    for (let k = 0; k < nin; k++) {
-      const input = this.textures[args[nout + k]];
-      inputTextures.push(packedMask & (1 << k) ? this.textures[input.lazy.packedId].tex : input.tex);
-    }
+    const inputTextures = readIds.map((id) => this.textures[id].tex);
     if (packedMask) entry = this.packedVariant(entry, packedMask);
     for (let k = 0; k < nout; k++) this.overwritten(this.textures[args[k]]);
     if (this.current !== entry.program) {
