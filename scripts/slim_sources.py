@@ -54,8 +54,6 @@ SLIMMERS = {".py": slim_python, ".wgsl": slim_shader, ".glsl": slim_shader, ".mj
 
 
 def check_python(path: Path, source: str, slimmed: str) -> None:
-    if slimmed.count("\n") != source.count("\n"):
-        raise SystemExit(f"slim_sources: {path}: the line count changed")
     if ast.dump(ast.parse(slimmed)) != ast.dump(ast.parse(source)):
         raise SystemExit(f"slim_sources: {path}: removing comments changed the code")
 
@@ -71,10 +69,10 @@ def slim_tree(source_dir: Path, target_dir: Path) -> None:
             slimmed = slimmer(source)
         except ValueError as error:
             raise SystemExit(f"slim_sources: {path.relative_to(target_dir)}: {error}") from error
+        if slimmed.count("\n") != source.count("\n"):
+            raise SystemExit(f"slim_sources: {path.relative_to(target_dir)}: the line count changed")
         if path.suffix == ".py":
             check_python(path.relative_to(target_dir), source, slimmed)
-        elif slimmed.count("\n") != source.count("\n"):
-            raise SystemExit(f"slim_sources: {path.relative_to(target_dir)}: the line count changed")
         path.write_text(slimmed, encoding="utf-8")
 
 
