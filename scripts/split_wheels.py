@@ -64,7 +64,7 @@ def addon_pyproject(backend: str, config: dict) -> str:
         f"name = {json.dumps(addon_distribution(backend))}",
         f"version = {json.dumps(meta['version'])}",
         f"description = {json.dumps(f'The {backend} backend of pybrowserml (an add-on wheel).')}",
-        f"readme = {{text = {json.dumps(description)}, content-type = \"text/plain\"}}",
+        f'readme = {{text = {json.dumps(description)}, content-type = "text/plain"}}',
         f"requires-python = {json.dumps(meta['requires-python'])}",
         f"license = {json.dumps(meta['license'])}",
         f"license-files = {_toml_list(meta['license-files'])}",

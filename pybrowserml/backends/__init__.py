@@ -4,13 +4,17 @@ Backends are created lazily by name. A backend that needs asynchronous start-up 
 (compiling its WASM module, requesting a GPU adapter) provides ``create_async()`` in its module;
 ``set_backend_async`` awaits it and works in CPython too. ``set_backend`` is the synchronous form
 for backends that are ready (numpy always is; wasm once it has been created in this session).
+
+The browser backends ship as add-on wheels beside the core (backends/addons.py): creating one
+asynchronously installs its add-on in the page first when the page did not install it with the core.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 
-from . import auto, usable
+from . import addons, auto, usable
 from .base import Backend
 
 # name -> module path providing create() and, optionally, create_async(); numpy is the default
@@ -20,6 +24,7 @@ _MODULES = {
     "webgpu": "pybrowserml.backends.webgpu",
     "webgl": "pybrowserml.backends.webgl",
 }
+log = logging.getLogger("pybrowserml.backends")
 _created: dict[str, Backend] = {}
 _created_with: dict[str, dict] = {}  # the options each backend was created with
 
@@ -46,8 +51,20 @@ def available_backends() -> list[str]:
 
 
 async def available_backends_async() -> list[str]:
-    """available_backends, asking for a GPU adapter where that is the only way to know (webgpu)."""
-    return [name for name in _MODULES if _usable(name, await usable.check_async(name))]
+    """available_backends, asking for a GPU adapter where that is the only way to know (webgpu), and
+    installing the add-on wheel of each usable backend this page does not have yet (one whose add-on cannot
+    be installed is not available; the log says why)."""
+    names = []
+    for name in _MODULES:
+        if not _usable(name, await usable.check_async(name)):
+            continue
+        try:
+            await addons.ensure(name, _MODULES[name])
+        except addons.AddonUnavailable as error:
+            log.warning("%s", error)
+            continue
+        names.append(name)
+    return names
 
 
 def get_backend(name: str | None = None) -> Backend:
@@ -59,10 +76,26 @@ def get_backend(name: str | None = None) -> Backend:
     return _create(name)
 
 
-def _module_for(name):
+def _check_known(name):
     if name not in _MODULES:
         raise ValueError(f"unknown backend {name!r}: choose one of {registered_backends()}")
-    return importlib.import_module(_MODULES[name])
+
+
+def _module_for(name):
+    _check_known(name)
+    try:
+        return importlib.import_module(_MODULES[name])
+    except ModuleNotFoundError as error:
+        if error.name != _MODULES[name]:  # something the backend imports is missing, not the backend
+            raise
+        raise addons.AddonUnavailable(addons.not_installed(name)) from None
+
+
+async def _module_for_async(name):
+    """_module_for, installing the backend's add-on wheel first if this page does not have it."""
+    _check_known(name)
+    await addons.ensure(name, _MODULES[name])
+    return _module_for(name)
 
 
 def _create(name):
@@ -101,7 +134,7 @@ async def set_backend_async(name: str, **options) -> Backend:
         _current = backend
         return backend
     if name not in _created or (options and options != _created_with.get(name)):
-        module = _module_for(name)
+        module = await _module_for_async(name)
         create_async = getattr(module, "create_async", None)
         if create_async is None and options:
             raise TypeError(f"the {name!r} backend takes no options (got {sorted(options)})")

@@ -78,11 +78,19 @@ def probe(name: str, force: bool = False, asynchronous: bool = True):
     """Generator: (backend, None) if the named backend can be created and computes right, else
     (None, reason). A device that cannot render float32 is refused unless `force` (then used, with a
     warning). Not `asynchronous` (inside a synchronous fit), only backends that need no awaiting qualify."""
-    from . import _created, _module_for, registered_backends
+    from . import _MODULES, _created, _module_for, addons, registered_backends, usable
 
     if name not in registered_backends():
         return None, "not part of this build of pybrowserml"
     try:
+        if asynchronous and name not in _created and not addons.is_installed(_MODULES[name]):
+            # the quick device check first, so a page does not download the add-on of a backend it cannot run
+            if not (yield from _awaited(usable.check_async(name))):
+                return (
+                    None,
+                    f"this browser has no {usable.NEEDS.get(name, 'device for it')} (its add-on was not installed)",
+                )
+            yield from _awaited(addons.ensure(name, _MODULES[name]))
         backend = yield from _create(name, _module_for(name), force, asynchronous)
         problem = yield from _check_computation(backend, asynchronous)
     except Exception as error:  # any failure to start or to compute means: not this backend

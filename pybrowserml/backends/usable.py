@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ..browser import is_pyodide
 
+# What each backend needs of the browser, for messages.
+NEEDS = {"wasm": "WebAssembly", "webgl": "a WebGL2 context that renders float32", "webgpu": "a WebGPU adapter"}
 _adapter_found = False  # a GPU adapter was obtained in this page (check_async), so webgpu is usable
 
 

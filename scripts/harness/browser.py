@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .paths import CHROMIUM, check_built, wheel_path
+from .paths import CHROMIUM, addon_wheels, check_built, wheel_path
 from .server import StaticServer
 
 CHROMIUM_ARGS = [
@@ -76,12 +76,18 @@ class PyodideError(RuntimeError):
 
 
 class PyodidePage:
-    """One page with pybrowserml imported in Pyodide."""
+    """One page with pybrowserml imported in Pyodide: the core wheel and the add-ons of the backends named
+    in `addons` (None: every add-on of the build; (): only the core, which installs one on demand)."""
 
-    def __init__(self, browser: Browser, page, path: str = "/web/pages/blank.html"):
+    def __init__(self, browser: Browser, page, path: str = "/web/pages/blank.html", addons=None):
         self.browser = browser
         self.page = page
         self.path = path
+        wheels = addon_wheels()
+        unknown = sorted(set(addons or ()) - set(wheels))
+        if unknown:
+            raise ValueError(f"no add-on wheel for {unknown} in this build (it has {sorted(wheels)})")
+        self.addon_urls = ["/dist/" + wheels[name].name for name in (wheels if addons is None else addons)]
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
@@ -92,11 +98,11 @@ class PyodidePage:
         self.page.goto(self.browser.server.url(self.path))
         wheel_url = "/dist/" + wheel_path().name
         self.page.evaluate(
-            """async (wheelUrl) => {
+            """async ([wheelUrl, addonUrls]) => {
                  const { bootPybrowserml } = await import("/web/pages/boot.mjs");
-                 window.pyodide = await bootPybrowserml({ wheelUrl });
+                 window.pyodide = await bootPybrowserml({ wheelUrl, addonUrls });
                }""",
-            wheel_url,
+            [wheel_url, self.addon_urls],
         )
         self.page.evaluate(
             """(helpers) => { window.pyodide.runPython(helpers);
@@ -179,8 +185,9 @@ class Browser:
         """A plain Playwright page in this browser's context (no Pyodide)."""
         return self.context.new_page()
 
-    def new_pyodide_page(self, path: str = "/web/pages/blank.html") -> PyodidePage:
-        page = PyodidePage(self, self.context.new_page(), path)
+    def new_pyodide_page(self, path: str = "/web/pages/blank.html", addons=None) -> PyodidePage:
+        """A page with Pyodide and pybrowserml: the core and the named backends' add-ons (None: all)."""
+        page = PyodidePage(self, self.context.new_page(), path, addons)
         self.pages.append(page)
         return page
 

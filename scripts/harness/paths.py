@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -32,8 +33,21 @@ def wheel_path() -> Path:
     return wheels[-1]
 
 
+def addon_wheels() -> dict[str, Path]:
+    """The browser backends' add-on wheels scripts/build produced, by backend name (from latest.json)."""
+    latest = WHEEL_DIR / "latest.json"
+    if not latest.is_file():
+        raise FileNotFoundError(f"no {latest}: run scripts/build (or scripts/test) first")
+    addons = json.loads(latest.read_text()).get("addons", {})
+    missing = [name for name in addons.values() if not (WHEEL_DIR / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{missing} named in {latest} but not in {WHEEL_DIR}: run scripts/build")
+    return {backend: WHEEL_DIR / name for backend, name in addons.items()}
+
+
 def check_built() -> None:
     """Fail early, saying which step to run, when the offline Pyodide or the wheel is missing."""
     if not (PYODIDE_DIST / "pyodide.mjs").exists() or not (PYODIDE_DIST / "pyodide-lock.json").exists():
         raise FileNotFoundError(f"no offline Pyodide distribution in {PYODIDE_DIST}: run scripts/setup first")
     wheel_path()
+    addon_wheels()
