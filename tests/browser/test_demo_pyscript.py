@@ -17,7 +17,7 @@ from _demo_pages import (
     train_pause_continue,
 )
 
-from harness.paths import wheel_path
+from harness.paths import addon_wheels, wheel_path
 
 PAGE = Path(__file__).resolve().parents[2] / "web" / "demo" / "pyscript.html"
 
@@ -25,8 +25,9 @@ PAGE = Path(__file__).resolve().parents[2] / "web" / "demo" / "pyscript.html"
 def test_the_pyscript_config_installs_the_built_wheel():
     config = json.loads(re.search(r"config='([^']+)'", PAGE.read_text()).group(1))
     assert config["interpreter"] == "/pyodide/pyodide.mjs"  # the local Pyodide, never a CDN
-    assert config["packages"] == ["/dist/" + wheel_path().name], (
-        "pyscript.html names another wheel than scripts/build made: update its config's packages"
+    wheels = [wheel_path(), *addon_wheels().values()]  # the core, then every backend's add-on
+    assert config["packages"] == ["/dist/" + wheel.name for wheel in wheels], (
+        "pyscript.html names other wheels than scripts/build made: update its config's packages"
     )
 
 

@@ -201,8 +201,10 @@ def test_serve_serves_the_demos_and_a_folder_of_pages_cross_origin_isolated(tmp_
             assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
             assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
         with urllib.request.urlopen(origin + "/dist/latest.json") as response:
-            wheel = json.loads(response.read())["wheel"]
-        for path in (f"/dist/{wheel}", "/pyodide/pyodide.mjs", "/web/pages/boot.mjs", "/web/demo/index.html"):
+            latest = json.loads(response.read())
+        assert sorted(latest["addons"]) == ["wasm", "webgl", "webgpu"]
+        wheels = [f"/dist/{name}" for name in (latest["wheel"], *latest["addons"].values())]
+        for path in (*wheels, "/pyodide/pyodide.mjs", "/web/pages/boot.mjs", "/web/demo/index.html"):
             with urllib.request.urlopen(origin + path) as response:
                 assert response.status == 200, path
     finally:

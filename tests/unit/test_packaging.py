@@ -1,21 +1,23 @@
-"""The wheel and the WASM kernels served beside it are all a page needs, and the set-up scripts do not redo
+"""The core wheel, the browser backends' add-on wheels and the WASM kernels served beside them are all a page needs, and the set-up scripts do not redo
 finished work."""
 
 import hashlib
 import json
-import shutil
 import subprocess
-import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+import slim_sources  # scripts/ (tests/conftest.py puts it on the path)
+from split_wheels import ADDON_BACKENDS, ADDONS_TABLE
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 PACKAGE = REPO / "pybrowserml"
 WASM_BUILD = PACKAGE / "backends" / "wasm" / "_build"
+DIST = REPO / ".build" / "dist"
 WASM_MODULES = ("kernels.wasm", "kernels_threads.wasm", "kernels_relaxed.wasm", "kernels_threads_relaxed.wasm")
 
 
@@ -26,40 +28,73 @@ def _page_assets():
     return modules | {"backends/wasm/_build/modules.json"}
 
 
-def test_built_wheel_is_pure_python_and_carries_the_js_assets_but_no_wasm_and_no_c_sources(tmp_path):
+def _built_wheels() -> dict[str, Path]:
+    """The wheels scripts/build made, by what they hold: "core", or the backend of an add-on."""
+    latest = json.loads((DIST / "latest.json").read_text())
+    wheels = {"core": DIST / latest["wheel"], **{name: DIST / file for name, file in latest["addons"].items()}}
+    missing = [str(p) for p in wheels.values() if not p.is_file()]
+    if missing:
+        pytest.fail(f"{missing} missing: run scripts/build before the tests (scripts/test does)")
+    return wheels
+
+
+def test_the_core_and_each_backend_add_on_are_pure_python_wheels_that_together_carry_every_js_asset():
     missing = [name for name in (*WASM_MODULES, "modules.json") if not (WASM_BUILD / name).is_file()]
     if missing:
         pytest.fail(f"{missing} missing from {WASM_BUILD}: run scripts/build before the tests (scripts/test does)")
     assert {"backends/wasm/js/runtime.mjs", "storage/js/idb_store.mjs"} <= _page_assets()
-    # Build from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
-    source = tmp_path / "source"
-    shutil.copytree(PACKAGE, source / "pybrowserml", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy(REPO / name, source / name)
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
-        check=True,
-        capture_output=True,
+    wheels = _built_wheels()
+    assert sorted(wheels) == ["core", *ADDON_BACKENDS]
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    shipped = {}
+    for part, wheel in wheels.items():
+        assert wheel.name.endswith(f"-{version}-py3-none-any.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            names = set(archive.namelist())
+            files = {n.removeprefix("pybrowserml/") for n in names if n.startswith("pybrowserml/")}
+            folders = {f"backends/{name}/" for name in ADDON_BACKENDS}
+            if part == "core":  # everything but the browser backends' folders, and the table naming their wheels
+                assert not [n for n in files if n.startswith(tuple(folders))]
+                table = json.loads(archive.read("pybrowserml/" + ADDONS_TABLE))
+                assert table == {name: wheels[name].name for name in ADDON_BACKENDS}
+                assert "Requires-Dist: numpy" in _metadata(archive)
+                entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+                assert "pybrowserml = pybrowserml.cli:main" in entry_points  # the `pybrowserml` command
+                assert "pybrowserml/__init__.py" in names and "pybrowserml/backends/numpy/__init__.py" in names
+            else:  # exactly its backend's folder, installed where the registry imports it from
+                assert files and all(n.startswith(f"backends/{part}/") for n in files), part
+                assert "pybrowserml/__init__.py" not in names and "pybrowserml/backends/__init__.py" not in names
+                metadata = _metadata(archive)
+                assert f"Name: pybrowserml-backend-{part}" in metadata
+                assert f"Requires-Dist: pybrowserml=={version}" in metadata
+            assert not [n for n in names if n.endswith(".wasm")], f"WASM modules in {wheel.name} (served beside it)"
+            assert not [n for n in names if n.endswith((".c", ".h"))], f"C sources in {wheel.name}"
+            metadata = _metadata(archive)
+            assert "License-Expression: MIT" in metadata and "License-File: LICENSE" in metadata
+            assert "## " not in metadata, "the README is in the METADATA (the long description is a short text)"
+            license_file = next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))
+            assert archive.read(license_file) == (REPO / "LICENSE").read_bytes()
+            for name in files:
+                if name.endswith((".mjs", ".json")) and name != ADDONS_TABLE:
+                    assert name not in shipped, f"{name} in two wheels"
+                    shipped[name] = archive.read(f"pybrowserml/{name}").decode()
+    assert set(shipped) == _page_assets(), (
+        f"missing: {_page_assets() - set(shipped)}, unexpected: {set(shipped) - _page_assets()}"
     )
-    (wheel,) = tmp_path.glob("pybrowserml-*.whl")
-    assert wheel.name.endswith("-py3-none-any.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        names = set(archive.namelist())
-        wasm = [n for n in names if n.endswith(".wasm")]
-        assert not wasm, f"WASM modules in the wheel (they are served beside it, scripts/publish_wasm.py): {wasm}"
-        shipped = {n.removeprefix("pybrowserml/") for n in names if n.endswith((".mjs", ".json"))}
-        assert shipped == _page_assets(), f"missing: {_page_assets() - shipped}, unexpected: {shipped - _page_assets()}"
-        for name in shipped:  # byte for byte what the repository holds and scripts/build compiled
-            assert archive.read(f"pybrowserml/{name}") == (PACKAGE / name).read_bytes(), name
-        sources = [n for n in names if n.endswith((".c", ".h"))]
-        assert not sources, f"C sources in the wheel: {sources}"
-        metadata = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
-        assert "Requires-Dist: numpy" in metadata
-        assert "License-Expression: MIT" in metadata and "License-File: LICENSE" in metadata
-        license_file = next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))
-        assert archive.read(license_file) == (REPO / "LICENSE").read_bytes()
-        entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-        assert "pybrowserml = pybrowserml.cli:main" in entry_points  # the `pybrowserml` command
+    for name, text in shipped.items():  # what the repository holds (and scripts/build compiled), comment lines cut
+        source = (PACKAGE / name).read_text()
+        assert text == (slim_sources.slim_js(source) if name.endswith(".mjs") else source), name
+
+
+def test_every_registered_browser_backend_is_an_add_on():
+    from pybrowserml.backends import registered_backends
+
+    assert sorted(registered_backends()) == sorted(("numpy", *ADDON_BACKENDS))
+    assert all((PACKAGE / "backends" / name / "__init__.py").is_file() for name in ADDON_BACKENDS)
+
+
+def _metadata(archive) -> str:
+    return archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
 
 
 def test_build_serves_each_kernel_module_beside_the_wheel_under_the_name_the_wheel_knows():

@@ -2,8 +2,8 @@
 // competes with the page for its thread (the page only draws what this posts).
 // Messages: page -> worker {command, args} (demo_app.py's commands); worker -> page {kind, json}
 // (demo_app.py's events, plus "boot": where start-up time went).
-// Start-up is ordered for speed: the wheel's name and the app's source are fetched at once, then Pyodide
-// boots while it loads numpy and the wheel.
+// Start-up is ordered for speed: the wheels' names and the app's source are fetched at once, then Pyodide
+// boots while it loads numpy, the core wheel and the add-on wheels of the backends the demo may use.
 import { loadPyodide } from "/pyodide/pyodide.mjs";
 
 const started = performance.now();
@@ -21,14 +21,21 @@ async function boot() {
   const marks = {};
   const mark = (name) => { marks[name] = Math.round(performance.now() - started); };
   send("status", { text: "loading Pyodide" });
-  const wheelUrl = params.get("wheel")
-    ? Promise.resolve(params.get("wheel"))
-    : fetch("/dist/latest.json").then((r) => r.json()).then((latest) => "/dist/" + latest.wheel);
+  const latest = fetch("/dist/latest.json").then((r) => r.json());
   const appSource = fetch("/web/demo/demo_app.py").then((r) => r.text());
-  // numpy and the wheel go in loadPyodide's `packages`: Pyodide fetches and installs them while its
+  const { wheel, addons } = await latest;
+  const wheelUrl = new URL(params.get("wheel") || "/dist/" + wheel, self.location.href).href;
+  // The add-on wheels of the backends this start may use: the one asked for (?backend=), or for "auto"
+  // every one it may choose. The core finds any other beside its wheel when the app switches backend.
+  const backend = params.get("backend") || "auto";
+  const addonUrls = Object.entries(addons)
+    .filter(([name]) => backend === "auto" || name === backend)
+    .map(([, file]) => new URL(file, wheelUrl).href);
+  // numpy and the wheels go in loadPyodide's `packages`: Pyodide fetches and installs them while its
   // Python finishes booting (a loadPackage call afterwards would wait for the boot), side by side, and
-  // with no micropip to load and run (the wheel's one dependency, numpy, is named here).
-  const packages = ["numpy", new URL(await wheelUrl, self.location.href).href];
+  // with no micropip to load and run (the core's one dependency, numpy, is named here; an add-on's one
+  // dependency is the core).
+  const packages = ["numpy", wheelUrl, ...addonUrls];
   const pyodide = await loadPyodide({ indexURL: "/pyodide/", packages });
   mark("pyodide");
   mark("packages");
