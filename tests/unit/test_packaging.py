@@ -4,6 +4,7 @@ finished work."""
 import hashlib
 import json
 import subprocess
+import sys
 import tomllib
 import zipfile
 from pathlib import Path
@@ -127,3 +128,53 @@ def test_second_setup_and_build_redo_nothing():
     assert "apt-get install" not in setup.stdout and "npm ci" not in setup.stdout and "creating" not in setup.stdout
     assert "up to date" in build.stdout
     assert {p: p.stat().st_mtime_ns for p in watched} == before
+
+
+def test_the_core_wheel_alone_gives_cpython_the_numpy_backend_the_cli_and_a_clear_error_for_the_others(tmp_path):
+    core = _built_wheels()["core"]
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            str(target),
+            str(core),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert not (target / "pybrowserml" / "backends" / "wasm").exists()
+    script = """
+import asyncio, json, sys
+import pybrowserml as pb
+out = {"file": pb.__file__, "available": pb.available_backends(), "registered": pb.backends.registered_backends()}
+for name in ("wasm", "webgl"):
+    try:
+        pb.set_backend(name)
+    except RuntimeError as error:
+        out[name] = str(error)
+try:
+    asyncio.run(pb.set_backend_async("webgpu"))
+except RuntimeError as error:
+    out["webgpu"] = str(error)
+out["current"] = pb.get_backend().name
+print(json.dumps(out))
+"""
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["file"].startswith(str(target))  # the installed core, not the checkout
+    assert out["available"] == ["numpy"] and out["registered"] == ["numpy", "wasm", "webgpu", "webgl"]
+    for name in ("wasm", "webgl", "webgpu"):
+        assert f"the {name} backend runs inside Pyodide" in out[name], out
+        assert f"pybrowserml-backend-{name}, which is not installed here" in out[name], out
+    assert out["current"] == "numpy"
+    cli = subprocess.run([sys.executable, "-m", "pybrowserml", "--help"], capture_output=True, text=True, env=env)
+    assert cli.returncode == 0 and "serve" in cli.stdout, cli.stderr
