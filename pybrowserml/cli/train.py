@@ -181,7 +181,10 @@ def _train_in_browser(settings, renderer, args) -> Path:
         raise CLIError(f"the browser failed to start: {_first_line(error)}") from error
     try:
         with stack:
-            page = browser.new_pyodide_page()
+            # the add-on wheel of the chosen backend goes with the core (all of them for "auto", which may
+            # pick any; none for numpy, which is in the core)
+            chosen = settings["backend"]
+            page = browser.new_pyodide_page(addons=None if chosen == "auto" else [b for b in [chosen] if b != "numpy"])
             page.page.on("console", on_console)
             renderer.line(browser_line(page.page.evaluate("navigator.userAgent")))
             code = _PAGE_JOB.format(settings=json.dumps(settings))
