@@ -21,6 +21,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import sys
 from urllib.parse import urljoin
 
 from ..browser import is_pyodide
@@ -42,8 +43,8 @@ def distribution(name: str) -> str:
 
 
 def is_installed(module: str) -> bool:
-    """True when the backend module (e.g. "pybrowserml.backends.wasm") can be imported here."""
-    return importlib.util.find_spec(module) is not None
+    """True when the backend module (e.g. "pybrowserml.backends.wasm") is imported or can be imported here."""
+    return module in sys.modules or importlib.util.find_spec(module) is not None
 
 
 def wheel_file(name: str) -> str | None:
