@@ -1,7 +1,11 @@
 """The browser backends are add-on wheels: a page that installs only the core wheel gets a backend's add-on
 when it first creates that backend, and a missing add-on gives an error naming the URL tried and what to do."""
 
+import json
+
 import pytest
+
+from harness.paths import wheel_path
 
 TRAIN = """
 import numpy as np
@@ -96,3 +100,28 @@ message
     assert "globalThis.pybrowserml_wheels" in message and "pybrowserml serve" in message, message
     assert "micropip.install([core_wheel_url" in message and "PyScript" in message, message
     assert core_only_page.run("pb.backends.get_backend().name") == "numpy"
+
+
+def test_a_core_loaded_by_pyodide_load_package_fetches_an_add_on_beside_it_with_micropip_loaded_on_demand(browser):
+    # the worker demo's way: the core in loadPyodide's packages (no micropip loaded), another backend later
+    page = browser.new_page()
+    try:
+        page.goto(browser.server.url("/web/pages/blank.html"))
+        result = page.evaluate(
+            """async (core) => {
+                 const { loadPyodide } = await import("/pyodide/pyodide.mjs");
+                 const pyodide = await loadPyodide({ indexURL: "/pyodide/", packages: ["numpy", core] });
+                 return await pyodide.runPythonAsync(`
+import sys, json
+import pybrowserml as pb
+before = "micropip" in sys.modules
+backend = await pb.set_backend_async("webgl")
+json.dumps([before, backend.name, "micropip" in sys.modules])
+`);
+               }""",
+            browser.server.url("/dist/" + wheel_path().name),
+        )
+    finally:
+        page.close()
+    assert json.loads(result) == [False, "webgl", True]
+    assert not browser.blocked_requests
