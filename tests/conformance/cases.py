@@ -394,6 +394,15 @@ def depthwise_cases(rng):
             return be.run("depthwise_conv2d", x, be.upload(wt), None, **geo)
 
         yield f"{cid} s{s} m{m} fwd after a download", "depthwise_conv2d", read_after_download
+    # 3x3 with channels NOT a multiple of 4 (1 and the narrow students' 5, 11, 22): the wasm direct
+    # path's last channel block overlaps the one before it; odd sizes so that edges and interiors both run
+    for case, (c, s) in enumerate([(c, s) for c in (1, 5, 11, 22) for s in (1, 2)]):
+        h, w = (7, 9) if case % 2 else (9, 6)
+        padding = "valid" if case % 4 == 3 else "same"
+        x, wt = normal(rng, 3, h, w, c), normal(rng, 3, 3, c, 1)
+        b = normal(rng, c) if case % 2 else None
+        cid = f"dw tail x{x.shape} s{s} {padding} bias={b is not None}"
+        yield from _depthwise_triplet(rng, cid, x, wt, b, ACTIVATIONS[case % 3], dict(strides=(s, s), padding=padding))
 
 
 # -- pooling ----------------------------------------------------------------------------------------
