@@ -659,7 +659,8 @@ def _add_parts_cases(rng):
         yield f"add_parts {shape} x3", "add_parts", kernel("add_parts", [dy, y, dy], [None, None, None])
         # more parts than one C call of the wasm backend takes (4): the running sum leads the next call
         yield f"add_parts {shape} x8", "add_parts", kernel("add_parts", [dy, y] * 4, [None] * 8)
-    for shape, axis in [((4, 5, 6, 11), 3), ((32, 7, 7, 256), 3), ((5, 9, 4), 1), ((6, 10), 0)]:
+    # (2, 5, 6, 33): slices 11 and 22 channels wide, a dense block's gradient at alpha 0.35
+    for shape, axis in [((4, 5, 6, 11), 3), ((2, 5, 6, 33), 3), ((32, 7, 7, 256), 3), ((5, 9, 4), 1), ((6, 10), 0)]:
         g = normal(rng, *shape)
         size = shape[axis]
         for start, stop in [(0, size // 3), (size // 3, size), (1, 2)]:
