@@ -41,7 +41,6 @@ typedef struct Dw3Job {
  * overlaps cb's block), or c when none is left. */
 PB_INLINE int next_block(int cb, int c) { return cb + 4 >= c ? c : pb_min(cb + 4, c - 4); }
 
-
 /* acc + the three rows' values at one column times one tap column (ta: row 0, tb: row 1, tc: row 2) */
 PB_INLINE v128_t col3(v128_t acc, const float *r0, const float *r1, const float *r2, long off, v128_t ta,
                       v128_t tb, v128_t tc) {
@@ -232,78 +231,76 @@ static void gi2_task(void *ctx, int task, int thread) {
  * input rows; lo, hi: the row's interior dz columns. */
 static void gf_block(const float *r0, const float *r1, const float *r2, const float *d, float *t, int ld, int cb,
                      int w, int c, int ow, int sw, int pl, int lo, int hi) {
-  {
-    v128_t s0 = wasm_v128_load(t), s1 = wasm_v128_load(t + ld), s2 = wasm_v128_load(t + 2 * ld);
-    v128_t s3 = wasm_v128_load(t + 3 * ld), s4 = wasm_v128_load(t + 4 * ld), s5 = wasm_v128_load(t + 5 * ld);
-    v128_t s6 = wasm_v128_load(t + 6 * ld), s7 = wasm_v128_load(t + 7 * ld), s8 = wasm_v128_load(t + 8 * ld);
-    if (lo < hi) {
-      const long off = (long)(lo * sw - pl) * c + cb;
-      const float *q0 = r0 + off, *q1 = r1 + off, *q2 = r2 + off, *g = d + (long)lo * c + cb;
-      const v128_t zero = wasm_f32x4_splat(0.f);
-      if (sw == 1) {
-        v128_t g1 = zero, g2 = zero;
+  v128_t s0 = wasm_v128_load(t), s1 = wasm_v128_load(t + ld), s2 = wasm_v128_load(t + 2 * ld);
+  v128_t s3 = wasm_v128_load(t + 3 * ld), s4 = wasm_v128_load(t + 4 * ld), s5 = wasm_v128_load(t + 5 * ld);
+  v128_t s6 = wasm_v128_load(t + 6 * ld), s7 = wasm_v128_load(t + 7 * ld), s8 = wasm_v128_load(t + 8 * ld);
+  if (lo < hi) {
+    const long off = (long)(lo * sw - pl) * c + cb;
+    const float *q0 = r0 + off, *q1 = r1 + off, *q2 = r2 + off, *g = d + (long)lo * c + cb;
+    const v128_t zero = wasm_f32x4_splat(0.f);
+    if (sw == 1) {
+      v128_t g1 = zero, g2 = zero;
 #pragma clang loop unroll(disable)
-        for (int k = lo; k < hi; k++) {
-          const v128_t g0 = wasm_v128_load(g);
-          GF_COLUMN(g0, g1, g2);
-          g2 = g1; g1 = g0;
-          g += c;
-        }
-        GF_COLUMN(zero, g1, g2);
-        GF_COLUMN(zero, zero, g1);
-      } else {
-        /* stride 2: window column 0 is column 2 of the previous window; column 1 is its own */
-        v128_t gp = zero;
-#pragma clang loop unroll(disable)
-        for (int k = lo; k < hi; k++) {
-          const v128_t g0 = wasm_v128_load(g);
-          v128_t x = wasm_v128_load(q0);
-          s0 = PB_MADD(x, g0, s0); s2 = PB_MADD(x, gp, s2);
-          x = wasm_v128_load(q1);
-          s3 = PB_MADD(x, g0, s3); s5 = PB_MADD(x, gp, s5);
-          x = wasm_v128_load(q2);
-          s6 = PB_MADD(x, g0, s6); s8 = PB_MADD(x, gp, s8);
-          s1 = PB_MADD(wasm_v128_load(q0 + c), g0, s1);
-          s4 = PB_MADD(wasm_v128_load(q1 + c), g0, s4);
-          s7 = PB_MADD(wasm_v128_load(q2 + c), g0, s7);
-          q0 += 2 * c; q1 += 2 * c; q2 += 2 * c;
-          gp = g0;
-          g += c;
-        }
-        s2 = PB_MADD(wasm_v128_load(q0), gp, s2);
-        s5 = PB_MADD(wasm_v128_load(q1), gp, s5);
-        s8 = PB_MADD(wasm_v128_load(q2), gp, s8);
+      for (int k = lo; k < hi; k++) {
+        const v128_t g0 = wasm_v128_load(g);
+        GF_COLUMN(g0, g1, g2);
+        g2 = g1; g1 = g0;
+        g += c;
       }
+      GF_COLUMN(zero, g1, g2);
+      GF_COLUMN(zero, zero, g1);
+    } else {
+      /* stride 2: window column 0 is column 2 of the previous window; column 1 is its own */
+      v128_t gp = zero;
+#pragma clang loop unroll(disable)
+      for (int k = lo; k < hi; k++) {
+        const v128_t g0 = wasm_v128_load(g);
+        v128_t x = wasm_v128_load(q0);
+        s0 = PB_MADD(x, g0, s0); s2 = PB_MADD(x, gp, s2);
+        x = wasm_v128_load(q1);
+        s3 = PB_MADD(x, g0, s3); s5 = PB_MADD(x, gp, s5);
+        x = wasm_v128_load(q2);
+        s6 = PB_MADD(x, g0, s6); s8 = PB_MADD(x, gp, s8);
+        s1 = PB_MADD(wasm_v128_load(q0 + c), g0, s1);
+        s4 = PB_MADD(wasm_v128_load(q1 + c), g0, s4);
+        s7 = PB_MADD(wasm_v128_load(q2 + c), g0, s7);
+        q0 += 2 * c; q1 += 2 * c; q2 += 2 * c;
+        gp = g0;
+        g += c;
+      }
+      s2 = PB_MADD(wasm_v128_load(q0), gp, s2);
+      s5 = PB_MADD(wasm_v128_load(q1), gp, s5);
+      s8 = PB_MADD(wasm_v128_load(q2), gp, s8);
     }
-#pragma clang loop unroll(disable)
-    for (int ox = 0; ox < ow; ox++) {
-      if (ox == lo) ox = pb_max(lo, hi);
-      if (ox >= ow) break;
-      const int ix0 = ox * sw - pl;
-      const v128_t gv = wasm_v128_load(d + (long)ox * c + cb);
-      if (ix0 >= 0 && ix0 < w) {
-        const long o = (long)ix0 * c + cb;
-        s0 = PB_MADD(wasm_v128_load(r0 + o), gv, s0);
-        s3 = PB_MADD(wasm_v128_load(r1 + o), gv, s3);
-        s6 = PB_MADD(wasm_v128_load(r2 + o), gv, s6);
-      }
-      if (ix0 + 1 >= 0 && ix0 + 1 < w) {
-        const long o = (long)(ix0 + 1) * c + cb;
-        s1 = PB_MADD(wasm_v128_load(r0 + o), gv, s1);
-        s4 = PB_MADD(wasm_v128_load(r1 + o), gv, s4);
-        s7 = PB_MADD(wasm_v128_load(r2 + o), gv, s7);
-      }
-      if (ix0 + 2 >= 0 && ix0 + 2 < w) {
-        const long o = (long)(ix0 + 2) * c + cb;
-        s2 = PB_MADD(wasm_v128_load(r0 + o), gv, s2);
-        s5 = PB_MADD(wasm_v128_load(r1 + o), gv, s5);
-        s8 = PB_MADD(wasm_v128_load(r2 + o), gv, s8);
-      }
-    }
-    wasm_v128_store(t, s0); wasm_v128_store(t + ld, s1); wasm_v128_store(t + 2 * ld, s2);
-    wasm_v128_store(t + 3 * ld, s3); wasm_v128_store(t + 4 * ld, s4); wasm_v128_store(t + 5 * ld, s5);
-    wasm_v128_store(t + 6 * ld, s6); wasm_v128_store(t + 7 * ld, s7); wasm_v128_store(t + 8 * ld, s8);
   }
+#pragma clang loop unroll(disable)
+  for (int ox = 0; ox < ow; ox++) {
+    if (ox == lo) ox = pb_max(lo, hi);
+    if (ox >= ow) break;
+    const int ix0 = ox * sw - pl;
+    const v128_t gv = wasm_v128_load(d + (long)ox * c + cb);
+    if (ix0 >= 0 && ix0 < w) {
+      const long o = (long)ix0 * c + cb;
+      s0 = PB_MADD(wasm_v128_load(r0 + o), gv, s0);
+      s3 = PB_MADD(wasm_v128_load(r1 + o), gv, s3);
+      s6 = PB_MADD(wasm_v128_load(r2 + o), gv, s6);
+    }
+    if (ix0 + 1 >= 0 && ix0 + 1 < w) {
+      const long o = (long)(ix0 + 1) * c + cb;
+      s1 = PB_MADD(wasm_v128_load(r0 + o), gv, s1);
+      s4 = PB_MADD(wasm_v128_load(r1 + o), gv, s4);
+      s7 = PB_MADD(wasm_v128_load(r2 + o), gv, s7);
+    }
+    if (ix0 + 2 >= 0 && ix0 + 2 < w) {
+      const long o = (long)(ix0 + 2) * c + cb;
+      s2 = PB_MADD(wasm_v128_load(r0 + o), gv, s2);
+      s5 = PB_MADD(wasm_v128_load(r1 + o), gv, s5);
+      s8 = PB_MADD(wasm_v128_load(r2 + o), gv, s8);
+    }
+  }
+  wasm_v128_store(t, s0); wasm_v128_store(t + ld, s1); wasm_v128_store(t + 2 * ld, s2);
+  wasm_v128_store(t + 3 * ld, s3); wasm_v128_store(t + 4 * ld, s4); wasm_v128_store(t + 5 * ld, s5);
+  wasm_v128_store(t + 6 * ld, s6); wasm_v128_store(t + 7 * ld, s7); wasm_v128_store(t + 8 * ld, s8);
 }
 #undef GF_COLUMN
 
