@@ -394,6 +394,15 @@ def depthwise_cases(rng):
             return be.run("depthwise_conv2d", x, be.upload(wt), None, **geo)
 
         yield f"{cid} s{s} m{m} fwd after a download", "depthwise_conv2d", read_after_download
+    # 3x3 with channels NOT a multiple of 4 (1 and the narrow students' 5, 11, 22): the wasm direct
+    # path's last channel block overlaps the one before it; odd sizes so that edges and interiors both run
+    for case, (c, s) in enumerate([(c, s) for c in (1, 5, 11, 22) for s in (1, 2)]):
+        h, w = (7, 9) if case % 2 else (9, 6)
+        padding = "valid" if case % 4 == 3 else "same"
+        x, wt = normal(rng, 3, h, w, c), normal(rng, 3, 3, c, 1)
+        b = normal(rng, c) if case % 2 else None
+        cid = f"dw tail x{x.shape} s{s} {padding} bias={b is not None}"
+        yield from _depthwise_triplet(rng, cid, x, wt, b, ACTIVATIONS[case % 3], dict(strides=(s, s), padding=padding))
 
 
 # -- pooling ----------------------------------------------------------------------------------------
@@ -650,7 +659,8 @@ def _add_parts_cases(rng):
         yield f"add_parts {shape} x3", "add_parts", kernel("add_parts", [dy, y, dy], [None, None, None])
         # more parts than one C call of the wasm backend takes (4): the running sum leads the next call
         yield f"add_parts {shape} x8", "add_parts", kernel("add_parts", [dy, y] * 4, [None] * 8)
-    for shape, axis in [((4, 5, 6, 11), 3), ((32, 7, 7, 256), 3), ((5, 9, 4), 1), ((6, 10), 0)]:
+    # (2, 5, 6, 33): slices 11 and 22 channels wide, a dense block's gradient at alpha 0.35
+    for shape, axis in [((4, 5, 6, 11), 3), ((2, 5, 6, 33), 3), ((32, 7, 7, 256), 3), ((5, 9, 4), 1), ((6, 10), 0)]:
         g = normal(rng, *shape)
         size = shape[axis]
         for start, stop in [(0, size // 3), (size // 3, size), (1, 2)]:

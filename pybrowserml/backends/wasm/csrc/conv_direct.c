@@ -255,8 +255,16 @@ static void grad_filter_task(void *ctx, int task, int thread) {
     pad_image(j, j->x + (long)b * j->h * j->w * j->c, xp, b == b0);
     const float *dzi = j->dz + (long)b * pix * j->o;
     if (j->o != j->op) {   /* whole-vector loads need O padded to op: a copy with zero lanes */
-      for (int p = 0; p < pix; p++)
-        for (int q = 0; q < j->op; q++) dzp[(long)p * j->op + q] = q < j->o ? dzi[(long)p * j->o + q] : 0.f;
+      const int o = j->o, whole = o & ~3;
+      for (int p = 0; p < pix; p++) {
+        const float *src = dzi + (long)p * o;
+        float *dst = dzp + (long)p * j->op;
+        for (int q = 0; q < whole; q += 4) wasm_v128_store(dst + q, wasm_v128_load(src + q));
+        v128_t last = wasm_f32x4_replace_lane(wasm_f32x4_splat(0.f), 0, src[whole]);
+        if (o - whole > 1) last = wasm_f32x4_replace_lane(last, 1, src[whole + 1]);
+        if (o - whole > 2) last = wasm_f32x4_replace_lane(last, 2, src[whole + 2]);
+        wasm_v128_store(dst + whole, last);
+      }
       dzi = dzp;
     }
     grad_filter_image(j, xp, dzi, j->op, acc);

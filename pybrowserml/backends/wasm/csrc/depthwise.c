@@ -18,11 +18,23 @@
  *
  * Work buffers: pb_work slot 1 (the padded filter and bias, main thread, read by every task), the
  * per-thread pb_work_of slots 0..1 (padded image, padded dz) and thread 0's slot 2 (grad_filter's
- * per-task partial sums). 3x3 kernels with channels a multiple of 4 go to depthwise3x3.c, which reads
+ * per-task partial sums). 3x3 kernels with at least 4 channels go to depthwise3x3.c, which reads
  * the arrays directly, except for stride 1 forward/grad_input and for grouped (lazy concat) inputs.
  */
 #include "depthwise.h"
 
+
+/* One pixel's c channels from src to dst: whole v128s, the last one at c - 4 overlapping the one
+ * before it when c % 4 != 0 (so nothing past c is read or written); scalars only when c < 4. */
+PB_INLINE void copy_channels(float *dst, const float *src, int c) {
+  if (c < 4) {
+    for (int k = 0; k < c; k++) dst[k] = src[k];
+    return;
+  }
+  int k = 0;
+  for (; k + 4 < c; k += 4) wasm_v128_store(dst + k, wasm_v128_load(src + k));
+  wasm_v128_store(dst + c - 4, wasm_v128_load(src + c - 4));
+}
 
 /* Copy one (h, w, c) image into a (hp, wp, cp) buffer at row `top`, column `left`. Everything
  * outside that interior must be zero: callers zero the buffer once per call (`clear`), after which
@@ -38,7 +50,7 @@ static void pad_image(const float *x, int h, int w, int c, float *xp, int hp, in
       __builtin_memcpy(dst, src, (size_t)w * c * 4);
     } else {
       for (int q = 0; q < w; q++) {
-        for (int k = 0; k < c; k++) dst[k] = src[k];
+        copy_channels(dst, src, c);
         src += c;
         dst += cp;
       }
@@ -74,10 +86,7 @@ static void pad_image_parts(const DwParts *parts, int b, int h, int w, int c, fl
       float *d = dst;
       for (int i = 0; i < parts->count; i++) {
         const int ci = parts->c[i];
-        const float *src = parts->p[i] + (pixels + (long)r * w + q) * ci;
-        int k = 0;
-        for (; k + 4 <= ci; k += 4) wasm_v128_store(d + k, wasm_v128_load(src + k));
-        for (; k < ci; k++) d[k] = src[k];
+        copy_channels(d, parts->p[i] + (pixels + (long)r * w + q) * ci, ci);
         d += ci;
       }
     }

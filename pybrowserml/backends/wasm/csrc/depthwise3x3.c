@@ -1,4 +1,4 @@
-/* depthwise3x3.c - the 3x3, multiplier-1, c % 4 == 0 depthwise kernels read straight from the
+/* depthwise3x3.c - the 3x3, multiplier-1, c >= 4 depthwise kernels read straight from the
  * caller's NHWC arrays: forward and grad_input with stride 2, grad_filter with stride 1 and 2
  * (depthwise.c hands them these cases; everything else keeps its padded-copy path).
  *
@@ -13,7 +13,13 @@
  *    L1 (whole-image column strips alias in L1 at c = 64..192, a 256-768 byte pixel stride);
  *  - grad_input with stride 2 gathers each input pixel's 1, 2 or 4 taps directly by parity;
  *  - grad_filter sums each task's images into that task's own partial sums, added up in task
- *    order at the end: the result never depends on which thread ran which task.
+ *    order at the end: the result never depends on which thread ran which task;
+ *  - any c >= 4: channel blocks of 4 at 0, 4, ..., and when c % 4 != 0 one last block at c - 4 that
+ *    overlaps the one before it (next_block), so every load and store is a whole in-bounds v128.
+ *    Forward and grad_input write the overlapped channels twice with the same values; grad_filter
+ *    sums that last block into a column block of its own (gf_row) and keeps only its new
+ *    channels. A copy widened to a multiple of 4 would cost about what the SIMD saves at 5-22
+ *    channels; c < 4 stays on the padded path (one zero-padded block).
  * Tasks are chunks of images (pb_parallel_for), as in depthwise.c.
  */
 #include "depthwise.h"
@@ -30,6 +36,10 @@ typedef struct Dw3Job {
   int oh, ow;          /* result image rows, columns (grad_filter: dz) */
   int sh, sw, pt, pl, act;
 } Dw3Job;
+
+/* The channel block after the one at cb: cb + 4, or c - 4 for the last partial one (which then
+ * overlaps cb's block), or c when none is left. */
+PB_INLINE int next_block(int cb, int c) { return cb + 4 >= c ? c : pb_min(cb + 4, c - 4); }
 
 /* acc + the three rows' values at one column times one tap column (ta: row 0, tb: row 1, tc: row 2) */
 PB_INLINE v128_t col3(v128_t acc, const float *r0, const float *r1, const float *r2, long off, v128_t ta,
@@ -92,7 +102,7 @@ PB_INLINE void fwd_row(const float *r0, const float *r1, const float *r2, float 
   int lo, hi;
   interior_range(w, ow, sw, pl, &lo, &hi);
 #pragma clang loop unroll(disable)
-  for (int cb = 0; cb < c; cb += 4) {
+  for (int cb = 0; cb < c; cb = next_block(cb, c)) {
     const float *t = taps + cb;
     const v128_t t0 = wasm_v128_load(t), t1 = wasm_v128_load(t + c), t2 = wasm_v128_load(t + 2 * c);
     const v128_t t3 = wasm_v128_load(t + 3 * c), t4 = wasm_v128_load(t + 4 * c), t5 = wasm_v128_load(t + 5 * c);
@@ -150,7 +160,7 @@ static void fwd_task(void *ctx, int task, int thread) {
 PB_INLINE void gi2_row(const float *za, const float *ta, const float *zb, const float *tb, int nrows, float *dx,
                        const float *zero, int w, int c, int ow, int pl) {
   const int k0 = pl / 2, k1 = (w - 1 + pl) / 2;
-  for (int cb = 0; cb < c; cb += 4) {
+  for (int cb = 0; cb < c; cb = next_block(cb, c)) {
     const v128_t a0 = wasm_v128_load(ta + cb), a1 = wasm_v128_load(ta + c + cb), a2 = wasm_v128_load(ta + 2 * c + cb);
     v128_t b0 = a0, b1 = a1, b2 = a2;
     if (nrows == 2) {
@@ -217,108 +227,119 @@ static void gi2_task(void *ctx, int task, int thread) {
     q0 += c; q1 += c; q2 += c;                                                                             \
   } while (0)
 
-/* acc (9, c) += the taps of one dz row against its three input rows. */
-static void gf_row(const float *r0, const float *r1, const float *r2, const float *d, float *acc, int w, int c,
-                   int ow, int sw, int pl) {
-  int lo, hi;
-  interior_range(w, ow, sw, pl, &lo, &hi);
+/* The 9 sums t (rows ld apart) += the taps of channels cb .. cb + 3 of one dz row against its three
+ * input rows; lo, hi: the row's interior dz columns. */
+static void gf_block(const float *r0, const float *r1, const float *r2, const float *d, float *t, int ld, int cb,
+                     int w, int c, int ow, int sw, int pl, int lo, int hi) {
+  v128_t s0 = wasm_v128_load(t), s1 = wasm_v128_load(t + ld), s2 = wasm_v128_load(t + 2 * ld);
+  v128_t s3 = wasm_v128_load(t + 3 * ld), s4 = wasm_v128_load(t + 4 * ld), s5 = wasm_v128_load(t + 5 * ld);
+  v128_t s6 = wasm_v128_load(t + 6 * ld), s7 = wasm_v128_load(t + 7 * ld), s8 = wasm_v128_load(t + 8 * ld);
+  if (lo < hi) {
+    const long off = (long)(lo * sw - pl) * c + cb;
+    const float *q0 = r0 + off, *q1 = r1 + off, *q2 = r2 + off, *g = d + (long)lo * c + cb;
+    const v128_t zero = wasm_f32x4_splat(0.f);
+    if (sw == 1) {
+      v128_t g1 = zero, g2 = zero;
 #pragma clang loop unroll(disable)
-  for (int cb = 0; cb < c; cb += 4) {
-    float *t = acc + cb;
-    v128_t s0 = wasm_v128_load(t), s1 = wasm_v128_load(t + c), s2 = wasm_v128_load(t + 2 * c);
-    v128_t s3 = wasm_v128_load(t + 3 * c), s4 = wasm_v128_load(t + 4 * c), s5 = wasm_v128_load(t + 5 * c);
-    v128_t s6 = wasm_v128_load(t + 6 * c), s7 = wasm_v128_load(t + 7 * c), s8 = wasm_v128_load(t + 8 * c);
-    if (lo < hi) {
-      const long off = (long)(lo * sw - pl) * c + cb;
-      const float *q0 = r0 + off, *q1 = r1 + off, *q2 = r2 + off, *g = d + (long)lo * c + cb;
-      const v128_t zero = wasm_f32x4_splat(0.f);
-      if (sw == 1) {
-        v128_t g1 = zero, g2 = zero;
-#pragma clang loop unroll(disable)
-        for (int k = lo; k < hi; k++) {
-          const v128_t g0 = wasm_v128_load(g);
-          GF_COLUMN(g0, g1, g2);
-          g2 = g1; g1 = g0;
-          g += c;
-        }
-        GF_COLUMN(zero, g1, g2);
-        GF_COLUMN(zero, zero, g1);
-      } else {
-        /* stride 2: window column 0 is column 2 of the previous window; column 1 is its own */
-        v128_t gp = zero;
-#pragma clang loop unroll(disable)
-        for (int k = lo; k < hi; k++) {
-          const v128_t g0 = wasm_v128_load(g);
-          v128_t x = wasm_v128_load(q0);
-          s0 = PB_MADD(x, g0, s0); s2 = PB_MADD(x, gp, s2);
-          x = wasm_v128_load(q1);
-          s3 = PB_MADD(x, g0, s3); s5 = PB_MADD(x, gp, s5);
-          x = wasm_v128_load(q2);
-          s6 = PB_MADD(x, g0, s6); s8 = PB_MADD(x, gp, s8);
-          s1 = PB_MADD(wasm_v128_load(q0 + c), g0, s1);
-          s4 = PB_MADD(wasm_v128_load(q1 + c), g0, s4);
-          s7 = PB_MADD(wasm_v128_load(q2 + c), g0, s7);
-          q0 += 2 * c; q1 += 2 * c; q2 += 2 * c;
-          gp = g0;
-          g += c;
-        }
-        s2 = PB_MADD(wasm_v128_load(q0), gp, s2);
-        s5 = PB_MADD(wasm_v128_load(q1), gp, s5);
-        s8 = PB_MADD(wasm_v128_load(q2), gp, s8);
+      for (int k = lo; k < hi; k++) {
+        const v128_t g0 = wasm_v128_load(g);
+        GF_COLUMN(g0, g1, g2);
+        g2 = g1; g1 = g0;
+        g += c;
       }
+      GF_COLUMN(zero, g1, g2);
+      GF_COLUMN(zero, zero, g1);
+    } else {
+      /* stride 2: window column 0 is column 2 of the previous window; column 1 is its own */
+      v128_t gp = zero;
+#pragma clang loop unroll(disable)
+      for (int k = lo; k < hi; k++) {
+        const v128_t g0 = wasm_v128_load(g);
+        v128_t x = wasm_v128_load(q0);
+        s0 = PB_MADD(x, g0, s0); s2 = PB_MADD(x, gp, s2);
+        x = wasm_v128_load(q1);
+        s3 = PB_MADD(x, g0, s3); s5 = PB_MADD(x, gp, s5);
+        x = wasm_v128_load(q2);
+        s6 = PB_MADD(x, g0, s6); s8 = PB_MADD(x, gp, s8);
+        s1 = PB_MADD(wasm_v128_load(q0 + c), g0, s1);
+        s4 = PB_MADD(wasm_v128_load(q1 + c), g0, s4);
+        s7 = PB_MADD(wasm_v128_load(q2 + c), g0, s7);
+        q0 += 2 * c; q1 += 2 * c; q2 += 2 * c;
+        gp = g0;
+        g += c;
+      }
+      s2 = PB_MADD(wasm_v128_load(q0), gp, s2);
+      s5 = PB_MADD(wasm_v128_load(q1), gp, s5);
+      s8 = PB_MADD(wasm_v128_load(q2), gp, s8);
     }
-#pragma clang loop unroll(disable)
-    for (int ox = 0; ox < ow; ox++) {
-      if (ox == lo) ox = pb_max(lo, hi);
-      if (ox >= ow) break;
-      const int ix0 = ox * sw - pl;
-      const v128_t gv = wasm_v128_load(d + (long)ox * c + cb);
-      if (ix0 >= 0 && ix0 < w) {
-        const long o = (long)ix0 * c + cb;
-        s0 = PB_MADD(wasm_v128_load(r0 + o), gv, s0);
-        s3 = PB_MADD(wasm_v128_load(r1 + o), gv, s3);
-        s6 = PB_MADD(wasm_v128_load(r2 + o), gv, s6);
-      }
-      if (ix0 + 1 >= 0 && ix0 + 1 < w) {
-        const long o = (long)(ix0 + 1) * c + cb;
-        s1 = PB_MADD(wasm_v128_load(r0 + o), gv, s1);
-        s4 = PB_MADD(wasm_v128_load(r1 + o), gv, s4);
-        s7 = PB_MADD(wasm_v128_load(r2 + o), gv, s7);
-      }
-      if (ix0 + 2 >= 0 && ix0 + 2 < w) {
-        const long o = (long)(ix0 + 2) * c + cb;
-        s2 = PB_MADD(wasm_v128_load(r0 + o), gv, s2);
-        s5 = PB_MADD(wasm_v128_load(r1 + o), gv, s5);
-        s8 = PB_MADD(wasm_v128_load(r2 + o), gv, s8);
-      }
-    }
-    wasm_v128_store(t, s0); wasm_v128_store(t + c, s1); wasm_v128_store(t + 2 * c, s2);
-    wasm_v128_store(t + 3 * c, s3); wasm_v128_store(t + 4 * c, s4); wasm_v128_store(t + 5 * c, s5);
-    wasm_v128_store(t + 6 * c, s6); wasm_v128_store(t + 7 * c, s7); wasm_v128_store(t + 8 * c, s8);
   }
+#pragma clang loop unroll(disable)
+  for (int ox = 0; ox < ow; ox++) {
+    if (ox == lo) ox = pb_max(lo, hi);
+    if (ox >= ow) break;
+    const int ix0 = ox * sw - pl;
+    const v128_t gv = wasm_v128_load(d + (long)ox * c + cb);
+    if (ix0 >= 0 && ix0 < w) {
+      const long o = (long)ix0 * c + cb;
+      s0 = PB_MADD(wasm_v128_load(r0 + o), gv, s0);
+      s3 = PB_MADD(wasm_v128_load(r1 + o), gv, s3);
+      s6 = PB_MADD(wasm_v128_load(r2 + o), gv, s6);
+    }
+    if (ix0 + 1 >= 0 && ix0 + 1 < w) {
+      const long o = (long)(ix0 + 1) * c + cb;
+      s1 = PB_MADD(wasm_v128_load(r0 + o), gv, s1);
+      s4 = PB_MADD(wasm_v128_load(r1 + o), gv, s4);
+      s7 = PB_MADD(wasm_v128_load(r2 + o), gv, s7);
+    }
+    if (ix0 + 2 >= 0 && ix0 + 2 < w) {
+      const long o = (long)(ix0 + 2) * c + cb;
+      s2 = PB_MADD(wasm_v128_load(r0 + o), gv, s2);
+      s5 = PB_MADD(wasm_v128_load(r1 + o), gv, s5);
+      s8 = PB_MADD(wasm_v128_load(r2 + o), gv, s8);
+    }
+  }
+  wasm_v128_store(t, s0); wasm_v128_store(t + ld, s1); wasm_v128_store(t + 2 * ld, s2);
+  wasm_v128_store(t + 3 * ld, s3); wasm_v128_store(t + 4 * ld, s4); wasm_v128_store(t + 5 * ld, s5);
+  wasm_v128_store(t + 6 * ld, s6); wasm_v128_store(t + 7 * ld, s7); wasm_v128_store(t + 8 * ld, s8);
 }
 #undef GF_COLUMN
 
+/* acc (9, ld) += the taps of one dz row against its three input rows: the whole blocks, then the
+ * last partial one (at c - 4) into columns ld - 4 .. ld - 1. A single loop over next_block's blocks
+ * measured 20-40% slower at stride 1 with c a multiple of 4. */
+static void gf_row(const float *r0, const float *r1, const float *r2, const float *d, float *acc, int ld, int w,
+                   int c, int ow, int sw, int pl) {
+  int lo, hi;
+  interior_range(w, ow, sw, pl, &lo, &hi);
+  int cb = 0;
+#pragma clang loop unroll(disable)
+  for (; cb + 4 <= c; cb += 4) gf_block(r0, r1, r2, d, acc + cb, ld, cb, w, c, ow, sw, pl, lo, hi);
+  if (cb < c) gf_block(r0, r1, r2, d, acc + ld - 4, ld, c - 4, w, c, ow, sw, pl, lo, hi);
+}
+
 static void gf_task(void *ctx, int task, int thread) {
   const Dw3Job *j = (const Dw3Job *)ctx;
-  const int c = j->c;
+  const int c = j->c, ld = round4(c);
   const long in_row = (long)j->sw_ * c, in_img = j->sh_ * in_row, z_row = (long)j->ow * c, z_img = j->oh * z_row;
-  float *acc = j->dst + (long)task * 9 * c;
-  __builtin_memset(acc, 0, (size_t)9 * c * 4);
+  float *acc = j->dst + (long)task * 9 * ld;
+  __builtin_memset(acc, 0, (size_t)9 * ld * 4);
   const int b1 = pb_min(j->n, (task + 1) * j->chunk);
   for (int b = task * j->chunk; b < b1; b++) {
     for (int oy = 0; oy < j->oh; oy++) {
       const float *r[3];
       three_rows(j->src + b * in_img, j->sh_, in_row, oy * j->sh - j->pt, j->zero, r);
-      gf_row(r[0], r[1], r[2], j->dz + b * z_img + oy * z_row, acc, j->sw_, c, j->ow, j->sw, j->pl);
+      gf_row(r[0], r[1], r[2], j->dz + b * z_img + oy * z_row, acc, ld, j->sw_, c, j->ow, j->sw, j->pl);
     }
   }
+  /* channels c & ~3 .. c - 1 from the last block's columns (ld - 4 + their place in it) to their own */
+  for (int t = 0; t < 9; t++)
+    for (int k = c & ~3; k < c; k++) acc[t * ld + k] = acc[t * ld + k + ld - c];
 }
 
 /* ---- entry points (depthwise.h) --------------------------------------------------------------- */
 
 int dw3x3_applies(int m, int kh, int kw, int c, int sh, int sw) {
-  return m == 1 && kh == 3 && kw == 3 && c % 4 == 0 && c > 0 && sh >= 1 && sh <= 2 && sw >= 1 && sw <= 2;
+  return m == 1 && kh == 3 && kw == 3 && c >= 4 && sh >= 1 && sh <= 2 && sw >= 1 && sw <= 2;
 }
 
 /* Zeros for the rows outside an image: `floats` of them, in pb_work slot 2. */
@@ -367,10 +388,10 @@ void dw3x3_grad_filter(const float *x, const float *dz, float *dw, int n, int h,
   Dw3Job j = {0};
   const int chunk = dw3_chunk(n), ntasks = n > 0 ? (n + chunk - 1) / chunk : 0;
   j.src = x; j.dz = dz; j.zero = zero_row((long)pb_max(w_, 1) * c);
-  j.dst = pb_work(3, (size_t)pb_max(ntasks, 1) * 9 * c);
+  j.dst = pb_work(3, (size_t)pb_max(ntasks, 1) * 9 * round4(c));
   j.n = n; j.chunk = chunk; j.c = c; j.sh_ = h; j.sw_ = w_; j.oh = oh; j.ow = ow;
   j.sh = sh; j.sw = sw; j.pt = pt; j.pl = pl;
   if (ntasks) pb_parallel_for(gf_task, &j, ntasks);
-  /* filter layout (3, 3, c, 1) is the partial sums' (9, c) */
-  pb_sum_partials(dw, j.dst, ntasks, 9, c, c);
+  /* filter layout (3, 3, c, 1) is the partial sums' (9, c) (their rows round4(c) apart) */
+  pb_sum_partials(dw, j.dst, ntasks, 9, c, round4(c));
 }

@@ -20,22 +20,36 @@ PB_INLINE void copy_row(float *dst, const float *src, int width) {
     wasm_v128_store(dst + j + 8, c);
     wasm_v128_store(dst + j + 12, d);
   }
-  for (; j + 4 <= width; j += 4) wasm_v128_store(dst + j, wasm_v128_load(src + j));
-  for (; j < width; j++) dst[j] = src[j];
+  if (width < 4 || j == width) {
+    for (; j < width; j++) dst[j] = src[j];
+    return;
+  }
+  /* the rest as v128s, the last one at width - 4 (overlapping: the same values written twice) */
+  for (; j + 4 < width; j += 4) wasm_v128_store(dst + j, wasm_v128_load(src + j));
+  wasm_v128_store(dst + width - 4, wasm_v128_load(src + width - 4));
 }
 
 /* The row ranges of the copies below are independent: large ones are split over the threads
  * (pb_parallel_rows), since one core does not saturate the memory bandwidth. */
 typedef struct { const float *src; float *dst; int src_stride, dst_stride, width; } copy_job;
 
-/* dst[0:width] += src[0:width] */
+/* dst[0:width] += src[0:width]. A width >= 4 that is not a multiple of 4 ends with one v128 at
+ * width - 4, summed from dst's values before the loop touches them (so the lanes it shares with the
+ * last whole block get the same sum, not the sum added twice). */
 PB_INLINE void add_row_into(float *dst, const float *src, int width) {
+  const int tail = width >= 4 && width % 4;
+  const v128_t last = tail ? wasm_f32x4_add(wasm_v128_load(dst + width - 4), wasm_v128_load(src + width - 4))
+                           : wasm_f32x4_splat(0.f);
   int j = 0;
   for (; j + 8 <= width; j += 8) {
     wasm_v128_store(dst + j, wasm_f32x4_add(wasm_v128_load(dst + j), wasm_v128_load(src + j)));
     wasm_v128_store(dst + j + 4, wasm_f32x4_add(wasm_v128_load(dst + j + 4), wasm_v128_load(src + j + 4)));
   }
   for (; j + 4 <= width; j += 4) wasm_v128_store(dst + j, wasm_f32x4_add(wasm_v128_load(dst + j), wasm_v128_load(src + j)));
+  if (tail) {
+    wasm_v128_store(dst + width - 4, last);
+    return;
+  }
   for (; j < width; j++) dst[j] += src[j];
 }
 
