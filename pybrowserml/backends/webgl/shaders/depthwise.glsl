@@ -39,14 +39,14 @@ float compute(int i) {
   int iy = q % H;
   int nb = q / H;
   float s = 0.0;
-  for (int ky = 0; ky < KH; ky++) {
-    int ty = iy + PT - ky;
-    if (ty < 0 || ty % SH != 0 || ty / SH >= OH) continue;
-    int oy = ty / SH;
-    for (int kx = 0; kx < KW; kx++) {
-      int tx = ix + PL - kx;
-      if (tx < 0 || tx % SW != 0 || tx / SW >= OW) continue;
-      int ox = tx / SW;
+  // the taps whose window covers (iy, ix): iy + PT - ky a multiple of SH, the output row oy falling by one
+  // per step, so each axis divides once (SwiftShader's integer division is slow)
+  int oy0 = (iy + PT) / SH, ox0 = (ix + PL) / SW;
+  int ky0 = iy + PT - oy0 * SH, kx0 = ix + PL - ox0 * SW;
+  for (int ky = ky0, oy = oy0; ky < KH && oy >= 0; ky += SH, oy--) {
+    if (oy >= OH) continue;
+    for (int kx = kx0, ox = ox0; kx < KW && ox >= 0; kx += SW, ox--) {
+      if (ox >= OW) continue;
       int d = ((nb * OH + oy) * OW + ox) * CM + c * M;
       int f = (ky * KW + kx) * CM + c * M;
       for (int m = 0; m < M; m++) s += at(dz, d + m) * at(w, f + m);
@@ -140,14 +140,15 @@ vec4 compute4(int t) {
   int iy = q % H;
   int nb = q / H;
   vec4 s = vec4(0.0);
-  for (int ky = 0; ky < KH; ky++) {
-    int ty = iy + PT - ky;
-    if (ty < 0 || ty % SH != 0 || ty / SH >= OH) continue;
-    int oy = ty / SH;
-    for (int kx = 0; kx < KW; kx++) {
-      int tx = ix + PL - kx;
-      if (tx < 0 || tx % SW != 0 || tx / SW >= OW) continue;
-      s += at4(dz4, ((nb * OH + oy) * OW + tx / SW) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
+  // the taps whose window covers (iy, ix): iy + PT - ky a multiple of SH, the output row oy falling by one
+  // per step, so each axis divides once (SwiftShader's integer division is slow)
+  int oy0 = (iy + PT) / SH, ox0 = (ix + PL) / SW;
+  int ky0 = iy + PT - oy0 * SH, kx0 = ix + PL - ox0 * SW;
+  for (int ky = ky0, oy = oy0; ky < KH && oy >= 0; ky += SH, oy--) {
+    if (oy >= OH) continue;
+    for (int kx = kx0, ox = ox0; kx < KW && ox >= 0; kx += SW, ox--) {
+      if (ox >= OW) continue;
+      s += at4(dz4, ((nb * OH + oy) * OW + ox) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
     }
   }
   return s;
