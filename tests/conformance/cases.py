@@ -143,6 +143,14 @@ def gemm_cases(rng):
             "matmul",
             kernel("matmul", rand(rng, k, m), rand(rng, n, k), transpose_a=True, transpose_b=True),
         )
+    # A^T B with the long sum of a weight gradient (the reference model's pointwise filters: k = the pixels
+    # of a batch), summed in parts by GPU backends; one with m and n not multiples of 4 and a short last part
+    for m, k, n in [(96, 6272, 32), (192, 1568, 64), (10, 701, 6)]:
+        yield (
+            f"weight-gradient matmul^T a {m}x{k}x{n}",
+            "matmul",
+            kernel("matmul", rand(rng, k, m), rand(rng, k, n), transpose_a=True),
+        )
     for shape, units, has_bias, act in [
         ((32, 50), 10, True, None),
         ((2, 3, 5), 7, True, "relu"),

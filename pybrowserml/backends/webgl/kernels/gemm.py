@@ -14,6 +14,17 @@ from ..runtime import RGBA32F
 PACK_MIN_K = 8
 # Packed GEMMs of at least this many columns compute four columns per fragment (one more draw: the unpack).
 BLOCK_MIN_N = 8
+# A^T B (the weight gradients: k = the pixels of a batch, m * n small) as outer products of 4x4 blocks
+# summed in parts: about this many fragments, each part summing at least OUTER_MIN_CHUNK rows.
+OUTER_FRAGMENTS = 8192
+OUTER_MIN_CHUNK = 32
+
+
+def outer_split(k: int, blocks: int) -> tuple[int, int]:
+    """(parts, chunk): k rows summed in `parts` chunks of `chunk` for each of `blocks` 4x4 blocks."""
+    parts = max(1, min(OUTER_FRAGMENTS // max(blocks, 1), k // OUTER_MIN_CHUNK))
+    chunk = -(-k // parts)
+    return -(-k // chunk), chunk
 
 
 def make_table(rt) -> dict:
@@ -54,7 +65,24 @@ def make_table(rt) -> dict:
 
     rt.pack, rt.unpack = pack, unpack  # the depthwise kernels pack along channels too
 
+    outer_pipe = rt.program("gemm", "outer4")
+    outer_sum_pipe = rt.program("gemm", "outer_sum4")
+
+    def gemm_outer(a, b, m, n, k):
+        """A^T B for stored a (k, m), b (k, n): both packed along their rows as they are stored (a deferred
+        unpack's packed twin serves as is), 4x4 blocks of outer products in parts, then the parts' sum."""
+        a4, m4 = pack(a, k, m, m, 1)
+        b4, n4 = pack(b, k, n, n, 1)
+        parts, chunk = outer_split(k, m4 * n4)
+        partials = [empty((parts * m4 * n4, 4), a.dtype, RGBA32F) for _ in range(4)]
+        draw(outer_pipe, *(r.id for r in partials), a4.id, b4.id, m4, n4, k, chunk)
+        out4 = empty((m * n4, 4), a.dtype, RGBA32F)
+        draw(outer_sum_pipe, out4.id, *(r.id for r in partials), n4, parts, m4 * n4)
+        return unpack(out4, (m, n), n)
+
     def gemm(a, b, bias, m, n, k, ta, tb, act):
+        if m and n and k >= PACK_MIN_K and ta and not tb and bias is None and act == 0:
+            return gemm_outer(a, b, m, n, k)
         if m and n and k >= PACK_MIN_K:
             a4, kp = pack(a, m, k, 1 if ta else k, m if ta else 1)
             b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n)
