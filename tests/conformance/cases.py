@@ -156,6 +156,8 @@ def gemm_cases(rng):
         ((2, 3, 5), 7, True, "relu"),
         ((7, 129), 33, False, "relu6"),
         ((1, 1), 1, True, "relu"),
+        ((70, 40), 12, True, "relu6"),  # rows and columns enough for GPU backends' blocked GEMMs
+        ((66, 9), 20, True, None),
     ]:
         x, w = rand(rng, *shape), rand(rng, shape[-1], units)
         b = rand(rng, units) if has_bias else None

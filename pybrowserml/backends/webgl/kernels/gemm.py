@@ -14,6 +14,8 @@ from ..runtime import RGBA32F
 PACK_MIN_K = 8
 # Packed GEMMs of at least this many columns compute four columns per fragment (one more draw: the unpack).
 BLOCK_MIN_N = 8
+# ... and with this many rows too, four rows as well (4x4 blocks: one more draw, the interleave).
+BLOCK4_MIN_M = 64
 # A^T B (the weight gradients: k = the pixels of a batch, m * n small) as outer products of 4x4 blocks
 # summed in parts: about this many fragments, each part summing at least OUTER_MIN_CHUNK rows.
 OUTER_FRAGMENTS = 8192
@@ -33,6 +35,8 @@ def make_table(rt) -> dict:
     pack_pipe = rt.program("gemm", "pack4")
     packed_pipe = rt.program("gemm", "gemm_packed")
     packed4_pipe = rt.program("gemm", "gemm_packed4")
+    block4_pipe = rt.program("gemm", "gemm_block4")
+    interleave_pipe = rt.program("gemm", "interleave4")
 
     def pack(a, rows, k, row_stride, k_stride):
         """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed."""
@@ -88,6 +92,13 @@ def make_table(rt) -> dict:
             b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n)
             has_bias = 0 if bias is None else 1
             bias_id = rt.dummy_id if bias is None else bias.id
+            if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 blocks in four quarters, then interleaved
+                mq, n4 = -(-m // 4), -(-n // 4)
+                quarters = [empty((mq * n4, 4), a.dtype, RGBA32F) for _ in range(4)]
+                draw(block4_pipe, *(q.id for q in quarters), a4.id, b4.id, bias_id, m, mq, n, n4, kp, has_bias, act)
+                out4 = empty((m * n4, 4), a.dtype, RGBA32F)
+                draw(interleave_pipe, out4.id, *(q.id for q in quarters), mq, n4)
+                return unpack(out4, (m, n), n)
             if n >= BLOCK_MIN_N:  # four columns per fragment, then unpacked
                 n4 = -(-n // 4)
                 out4 = empty((m * n4, 4), a.dtype, RGBA32F)

@@ -127,3 +127,64 @@ vec4 compute4(int t) {
   }
   return s;
 }
+
+//# kernel gemm_block4 v4 a4,b4,bias m,mq,n,n4,kp,has_bias,act
+// gemm_packed4 for four rows at once: fragment (row, j4) of mq * n4 computes rows row + r * mq (output r:
+// the result's quarter r, its rows r * mq ...) at columns 4 * j4 ..., a 4x4 block from eight fetches per
+// sixty-four multiply-adds. interleave4 puts the quarters back in one packed texture.
+uniform int m, mq, n, n4, kp, has_bias, act;
+void compute4(int t, inout vec4 r[4]) {
+  int row = t / n4;
+  int col = (t - row * n4) * 4;
+  // rows past m (the last quarter's tail) read row m - 1 and are never read back
+  Cursor a0 = cursor(a4, min(row, m - 1) * kp, 1);
+  Cursor a1 = cursor(a4, min(row + mq, m - 1) * kp, 1);
+  Cursor a2 = cursor(a4, min(row + 2 * mq, m - 1) * kp, 1);
+  Cursor a3 = cursor(a4, min(row + 3 * mq, m - 1) * kp, 1);
+  Cursor b0 = cursor(b4, col * kp, 1);
+  Cursor b1 = cursor(b4, (col + 1) * kp, 1);
+  Cursor b2 = cursor(b4, (col + 2) * kp, 1);
+  Cursor b3 = cursor(b4, (col + 3) * kp, 1);
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int j = 0; j < kp; j++) {
+    mat4 b = mat4(next4(b4, b0), next4(b4, b1), next4(b4, b2), next4(b4, b3));
+    // (a row vector times b's columns: the four dot products)
+    s0 += next4(a4, a0) * b;
+    s1 += next4(a4, a1) * b;
+    s2 += next4(a4, a2) * b;
+    s3 += next4(a4, a3) * b;
+  }
+  if (has_bias == 1) {
+    vec4 bv = vec4(at(bias, col), at(bias, min(col + 1, n - 1)), at(bias, min(col + 2, n - 1)), at(bias, min(col + 3, n - 1)));
+    s0 += bv;
+    s1 += bv;
+    s2 += bv;
+    s3 += bv;
+  }
+  if (act == 1) {
+    s0 = max(s0, 0.0);
+    s1 = max(s1, 0.0);
+    s2 = max(s2, 0.0);
+    s3 = max(s3, 0.0);
+  }
+  if (act == 2) {
+    s0 = clamp(s0, 0.0, 6.0);
+    s1 = clamp(s1, 0.0, 6.0);
+    s2 = clamp(s2, 0.0, 6.0);
+    s3 = clamp(s3, 0.0, 6.0);
+  }
+  r[0] = s0;
+  r[1] = s1;
+  r[2] = s2;
+  r[3] = s3;
+}
+
+//# kernel interleave4 v q0,q1,q2,q3 mq,n4
+// gemm_block4's four quarters (rows of n4 texels, mq rows each) as one packed texture in row order.
+uniform int mq, n4;
+vec4 compute4(int t) {
+  int T = mq * n4;
+  int r = t / T;
+  int f = t - r * T;
+  return r == 0 ? at4(q0, f) : r == 1 ? at4(q1, f) : r == 2 ? at4(q2, f) : at4(q3, f);
+}
