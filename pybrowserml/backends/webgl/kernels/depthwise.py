@@ -16,6 +16,9 @@ from ..runtime import RGBA32F
 from .conv import split
 
 PACK_MIN_CHANNELS = 4
+# The packed forward computes four output pixels per fragment (one per quarter of the output) from this
+# many output pixels on (shaders/depthwise.glsl forward4_quarters; one more draw, the interleave).
+QUARTERS_MIN_PIXELS = 64
 
 
 def make_table(rt) -> dict:
@@ -26,6 +29,8 @@ def make_table(rt) -> dict:
     forward4_pipe = rt.program("depthwise", "forward4")
     grad_input4_pipe = rt.program("depthwise", "grad_input4")
     grad_filter4_pipe = rt.program("depthwise", "grad_filter4")
+    quarters_pipe = rt.program("depthwise", "forward4_quarters")
+    interleave_pipe = rt.program("gemm", "interleave4")
 
     def packed_channels(array, pixels, c):
         """`array` viewed as (pixels, c), packed four channels per texel."""
@@ -50,8 +55,15 @@ def make_table(rt) -> dict:
             c4 = -(-c // 4)
             x4, w4 = packed_channels(x, x.size // c, c), packed_channels(w, kh * kw, c)
             out4 = empty((math.prod(shape[:3]) * c4, 4), x.dtype, RGBA32F)
-            bias = rt.dummy_id if b is None else b.id
-            draw(forward4_pipe, out4.id, x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, 0 if b is None else 1, act)
+            bias, has_bias = (rt.dummy_id, 0) if b is None else (b.id, 1)
+            pixels = math.prod(shape[:3])
+            if pixels >= QUARTERS_MIN_PIXELS:
+                pq = -(-pixels // 4)
+                quarters = [empty((pq * c4, 4), x.dtype, RGBA32F) for _ in range(4)]
+                draw(quarters_pipe, *(q.id for q in quarters), x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, pq, has_bias, act)
+                draw(interleave_pipe, out4.id, *(q.id for q in quarters), pq, c4)
+            else:
+                draw(forward4_pipe, out4.id, x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, has_bias, act)
             return rt.unpack(out4, shape, c)
         out = empty(shape, x.dtype)
         if out.size:

@@ -192,3 +192,70 @@ vec4 compute4(int t) {
   }
   return s;
 }
+
+//# kernel forward4_quarters v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,PQ,has_bias,act packed
+// forward4 for four output pixels at once, one per quarter of the output (output k: pixels k * PQ ...,
+// PQ = a quarter of them rounded up): each tap's filter texel is fetched once for the four (five fetches
+// per four multiply-adds of vec4s instead of eight). gemm.glsl's interleave4 puts the quarters together.
+uniform int PQ, has_bias, act;
+// (batch, row, column) of pixel p plus those of d (< one batch of pixels each), with carries
+ivec3 advance(ivec3 p, ivec3 d) {
+  p += d;
+  if (p.z >= OW) { p.z -= OW; p.y++; }
+  if (p.y >= OH) { p.y -= OH; p.x++; }
+  return p;
+}
+// the tap (ky, kx) of the window whose top-left input pixel is (top, left), at texel base
+void tap(inout vec4 s, int top, int left, int base, int ky, int kx, vec4 wv) {
+  int iy = top + ky, ix = left + kx;
+  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at4(x4, base + (ky * W + kx) * C4) * wv;
+}
+void compute4(int t, inout vec4 r[4]) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ox = q % OW;
+  q /= OW;
+  ivec3 p0 = ivec3(q / OH, q % OH, ox);
+  ivec3 d = ivec3(PQ / (OW * OH), (PQ / OW) % OH, PQ % OW);
+  ivec3 p1 = advance(p0, d), p2 = advance(p1, d), p3 = advance(p2, d);
+  // the last quarter's tail (pixels past the batch) covers no input row
+  ivec4 top = ivec4(p0.y, p1.y, p2.y, p3.y) * SH - PT;
+  if (p3.x >= N) top.w = -KH;
+  if (p2.x >= N) top.z = -KH;
+  ivec4 left = ivec4(p0.z, p1.z, p2.z, p3.z) * SW - PL;
+  ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * H + top) * W + left) * C4 + c4;
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    for (int kx = 0; kx < KW; kx++) {
+      vec4 wv = at4(w4, (ky * KW + kx) * C4 + c4);
+      tap(s0, top.x, left.x, base.x, ky, kx, wv);
+      tap(s1, top.y, left.y, base.y, ky, kx, wv);
+      tap(s2, top.z, left.z, base.z, ky, kx, wv);
+      tap(s3, top.w, left.w, base.w, ky, kx, wv);
+    }
+  }
+  if (has_bias == 1) {
+    int c = c4 * 4;
+    vec4 b = vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
+    s0 += b;
+    s1 += b;
+    s2 += b;
+    s3 += b;
+  }
+  if (act == 1) {
+    s0 = max(s0, 0.0);
+    s1 = max(s1, 0.0);
+    s2 = max(s2, 0.0);
+    s3 = max(s3, 0.0);
+  }
+  if (act == 2) {
+    s0 = clamp(s0, 0.0, 6.0);
+    s1 = clamp(s1, 0.0, 6.0);
+    s2 = clamp(s2, 0.0, 6.0);
+    s3 = clamp(s3, 0.0, 6.0);
+  }
+  r[0] = s0;
+  r[1] = s1;
+  r[2] = s2;
+  r[3] = s3;
+}
