@@ -59,6 +59,14 @@ vec4 next4(sampler2D t, inout Cursor c) {
   if (c.p.x >= c.w) { c.p.x -= c.w; c.p.y += 1; }
   return v;
 }
+// Pixel p = (batch, row, column) of an (OH, OW) grid plus d (each part < its range), with carries: the
+// kernels that compute a pixel in each quarter of their output step from one to the next without dividing.
+ivec3 pixel_advance(ivec3 p, ivec3 d, int OH, int OW) {
+  p += d;
+  if (p.z >= OW) { p.z -= OW; p.y++; }
+  if (p.y >= OH) { p.y -= OH; p.x++; }
+  return p;
+}
 // Element i of an array read from its packed twin (four consecutive elements per texel): what \`at\`
 // becomes in a program variant that reads a deferred array without unpacking it (Runtime.packedReads).
 float pb_at_packed(sampler2D t, int i) {

@@ -16,6 +16,9 @@ TARGET_FRAGMENTS = 16384
 MIN_CHUNK = 64
 # A forward with at least this many output channels computes four per fragment (forward4).
 PACK_MIN_OUTPUTS = 4
+# ... and from this many output pixels on, four pixels (one per quarter of the output) share each filter
+# fetch (forward4_quarters; one more draw, the interleave).
+QUARTERS_MIN_PIXELS = 64
 
 
 def split(pixels: int, size: int) -> tuple[int, int]:
@@ -34,6 +37,8 @@ def make_table(rt) -> dict:
     draw, empty = rt.draw, rt.empty
     forward_pipe = rt.program("conv", "forward")
     forward4_pipe = rt.program("conv", "forward4")
+    quarters_pipe = rt.program("conv", "forward4_quarters")
+    interleave_pipe = rt.program("gemm", "interleave4")
     grad_input_pipe = rt.program("conv", "grad_input")
     grad_filter_pipe = rt.program("conv", "grad_filter")
 
@@ -60,8 +65,16 @@ def make_table(rt) -> dict:
         if o >= PACK_MIN_OUTPUTS and math.prod(shape):
             o4 = -(-o // 4)
             w4 = rt.pack(w, kh * kw * c, o, o, 1)[0]
-            out4 = empty((math.prod(shape[:3]) * o4, 4), x.dtype, RGBA32F)
-            draw(forward4_pipe, out4.id, x.id, w4.id, bias, *geo, o4, 0 if b is None else 1, act)
+            pixels = math.prod(shape[:3])
+            out4 = empty((pixels * o4, 4), x.dtype, RGBA32F)
+            has_bias = 0 if b is None else 1
+            if pixels >= QUARTERS_MIN_PIXELS:
+                pq = -(-pixels // 4)
+                quarters = [empty((pq * o4, 4), x.dtype, RGBA32F) for _ in range(4)]
+                draw(quarters_pipe, *(q.id for q in quarters), x.id, w4.id, bias, *geo, o4, pq, has_bias, act)
+                draw(interleave_pipe, out4.id, *(q.id for q in quarters), pq, o4)
+            else:
+                draw(forward4_pipe, out4.id, x.id, w4.id, bias, *geo, o4, has_bias, act)
             return rt.unpack(out4, shape, o)
         out = empty(shape, x.dtype)
         if out.size:

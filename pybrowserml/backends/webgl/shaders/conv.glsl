@@ -131,3 +131,65 @@ vec4 compute4(int t) {
   if (act == 2) s = clamp(s, 0.0, 6.0);
   return s;
 }
+
+//# kernel forward4_quarters v4 x,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,O,O4,PQ,has_bias,act
+// forward4 for four output pixels at once, one per quarter of the output (output k: pixels k * PQ ...,
+// PQ = a quarter of them rounded up), so each filter texel fetched serves four pixels (five fetches per
+// four vec4 multiply-adds instead of eight). gemm.glsl's interleave4 puts the quarters together.
+uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, O, O4, PQ, has_bias, act;
+// input channel c at tap (ky, kx) of the window whose top-left input pixel is (top, left), at index base
+void tap(inout vec4 s, int top, int left, int base, int ky, int kx, int c, vec4 wv) {
+  int iy = top + ky, ix = left + kx;
+  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at(x, base + (ky * W + kx) * C + c) * wv;
+}
+void compute4(int t, inout vec4 r[4]) {
+  int o4 = t % O4;
+  int q = t / O4;
+  int ox = q % OW;
+  q /= OW;
+  ivec3 p0 = ivec3(q / OH, q % OH, ox);
+  ivec3 d = ivec3(PQ / (OW * OH), (PQ / OW) % OH, PQ % OW);
+  ivec3 p1 = pixel_advance(p0, d, OH, OW), p2 = pixel_advance(p1, d, OH, OW), p3 = pixel_advance(p2, d, OH, OW);
+  // the last quarter's tail (pixels past the batch) covers no input row
+  ivec4 top = ivec4(p0.y, p1.y, p2.y, p3.y) * SH - PT;
+  if (p3.x >= N) top.w = -KH;
+  ivec4 left = ivec4(p0.z, p1.z, p2.z, p3.z) * SW - PL;
+  ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * H + top) * W + left) * C;
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    for (int kx = 0; kx < KW; kx++) {
+      Cursor cw = cursor(w4, (ky * KW + kx) * C * O4 + o4, O4);
+      for (int c = 0; c < C; c++) {
+        vec4 wv = next4(w4, cw);
+        tap(s0, top.x, left.x, base.x, ky, kx, c, wv);
+        tap(s1, top.y, left.y, base.y, ky, kx, c, wv);
+        tap(s2, top.z, left.z, base.z, ky, kx, c, wv);
+        tap(s3, top.w, left.w, base.w, ky, kx, c, wv);
+      }
+    }
+  }
+  if (has_bias == 1) {
+    int o = o4 * 4;
+    vec4 b = vec4(at(bias, o), at(bias, min(o + 1, O - 1)), at(bias, min(o + 2, O - 1)), at(bias, min(o + 3, O - 1)));
+    s0 += b;
+    s1 += b;
+    s2 += b;
+    s3 += b;
+  }
+  if (act == 1) {
+    s0 = max(s0, 0.0);
+    s1 = max(s1, 0.0);
+    s2 = max(s2, 0.0);
+    s3 = max(s3, 0.0);
+  }
+  if (act == 2) {
+    s0 = clamp(s0, 0.0, 6.0);
+    s1 = clamp(s1, 0.0, 6.0);
+    s2 = clamp(s2, 0.0, 6.0);
+    s3 = clamp(s3, 0.0, 6.0);
+  }
+  r[0] = s0;
+  r[1] = s1;
+  r[2] = s2;
+  r[3] = s3;
+}

@@ -198,13 +198,6 @@ vec4 compute4(int t) {
 // PQ = a quarter of them rounded up): each tap's filter texel is fetched once for the four (five fetches
 // per four multiply-adds of vec4s instead of eight). gemm.glsl's interleave4 puts the quarters together.
 uniform int PQ, has_bias, act;
-// (batch, row, column) of pixel p plus those of d (< one batch of pixels each), with carries
-ivec3 advance(ivec3 p, ivec3 d) {
-  p += d;
-  if (p.z >= OW) { p.z -= OW; p.y++; }
-  if (p.y >= OH) { p.y -= OH; p.x++; }
-  return p;
-}
 // the tap (ky, kx) of the window whose top-left input pixel is (top, left), at texel base
 void tap(inout vec4 s, int top, int left, int base, int ky, int kx, vec4 wv) {
   int iy = top + ky, ix = left + kx;
@@ -217,11 +210,10 @@ void compute4(int t, inout vec4 r[4]) {
   q /= OW;
   ivec3 p0 = ivec3(q / OH, q % OH, ox);
   ivec3 d = ivec3(PQ / (OW * OH), (PQ / OW) % OH, PQ % OW);
-  ivec3 p1 = advance(p0, d), p2 = advance(p1, d), p3 = advance(p2, d);
+  ivec3 p1 = pixel_advance(p0, d, OH, OW), p2 = pixel_advance(p1, d, OH, OW), p3 = pixel_advance(p2, d, OH, OW);
   // the last quarter's tail (pixels past the batch) covers no input row
   ivec4 top = ivec4(p0.y, p1.y, p2.y, p3.y) * SH - PT;
   if (p3.x >= N) top.w = -KH;
-  if (p2.x >= N) top.z = -KH;
   ivec4 left = ivec4(p0.z, p1.z, p2.z, p3.z) * SW - PL;
   ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * H + top) * W + left) * C4 + c4;
   vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
