@@ -16,8 +16,8 @@ from ..runtime import RGBA32F
 from .conv import split
 
 PACK_MIN_CHANNELS = 4
-# The packed forward computes four output pixels per fragment (one per quarter of the output) from this
-# many output pixels on (shaders/depthwise.glsl forward4_quarters; one more draw, the interleave).
+# The packed forward (and the input gradient at stride 1) computes four pixels per fragment, one per quarter
+# of its result, from this many pixels on (shaders/depthwise.glsl *_quarters; one more draw, the interleave).
 QUARTERS_MIN_PIXELS = 64
 
 
@@ -30,6 +30,7 @@ def make_table(rt) -> dict:
     grad_input4_pipe = rt.program("depthwise", "grad_input4")
     grad_filter4_pipe = rt.program("depthwise", "grad_filter4")
     quarters_pipe = rt.program("depthwise", "forward4_quarters")
+    grad_input_quarters_pipe = rt.program("depthwise", "grad_input4_quarters")
     interleave_pipe = rt.program("gemm", "interleave4")
 
     def packed_channels(array, pixels, c):
@@ -78,8 +79,15 @@ def make_table(rt) -> dict:
         if mult == 1 and c >= PACK_MIN_CHANNELS and math.prod(input_shape):
             c4 = -(-c // 4)
             dz4, w4 = packed_channels(dz, dz.size // c, c), packed_channels(w, kh * kw, c)
-            out4 = empty((math.prod(input_shape[:3]) * c4, 4), dz.dtype, RGBA32F)
-            draw(grad_input4_pipe, out4.id, dz4.id, w4.id, *geo[:4], *geo[5:], c4)
+            pixels = math.prod(input_shape[:3])
+            out4 = empty((pixels * c4, 4), dz.dtype, RGBA32F)
+            if pixels >= QUARTERS_MIN_PIXELS and tuple(strides) == (1, 1):
+                pq = -(-pixels // 4)
+                quarters = [empty((pq * c4, 4), dz.dtype, RGBA32F) for _ in range(4)]
+                draw(grad_input_quarters_pipe, *(q.id for q in quarters), dz4.id, w4.id, *geo[:4], *geo[5:], c4, pq)
+                draw(interleave_pipe, out4.id, *(q.id for q in quarters), pq, c4)
+            else:
+                draw(grad_input4_pipe, out4.id, dz4.id, w4.id, *geo[:4], *geo[5:], c4)
             return rt.unpack(out4, input_shape, c)
         out = empty(input_shape, dz.dtype)
         if out.size:

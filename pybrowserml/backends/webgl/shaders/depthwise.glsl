@@ -154,6 +154,44 @@ vec4 compute4(int t) {
   return s;
 }
 
+//# kernel grad_input4_quarters v4 dz4,w4 N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,PQ packed
+// grad_input4 at stride 1 for four input pixels at once, one per quarter of the result (PQ pixels each):
+// every tap reaches every pixel (bar the edges), so each filter texel fetched serves four pixels.
+uniform int PQ;
+// the output pixel (iy + PT - ky, ix + PL - kx) that tap (ky, kx) of input pixel (iy, ix) feeds, if any
+void tap(inout vec4 s, int ty, int tx, int base, int ky, int kx, vec4 wv) {
+  int oy = ty - ky, ox = tx - kx;
+  if (oy >= 0 && oy < OH && ox >= 0 && ox < OW) s += at4(dz4, base - (ky * OW + kx) * C4) * wv;
+}
+void compute4(int t, inout vec4 r[4]) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ix = q % W;
+  q /= W;
+  ivec3 p0 = ivec3(q / H, q % H, ix);
+  ivec3 d = ivec3(PQ / (W * H), (PQ / W) % H, PQ % W);
+  ivec3 p1 = pixel_advance(p0, d, H, W), p2 = pixel_advance(p1, d, H, W), p3 = pixel_advance(p2, d, H, W);
+  // (ty, tx): the output pixel of tap (0, 0); the last quarter's tail (past the batch) reaches none
+  ivec4 ty = ivec4(p0.y, p1.y, p2.y, p3.y) + PT;
+  if (p3.x >= N) ty.w = OH + KH;
+  ivec4 tx = ivec4(p0.z, p1.z, p2.z, p3.z) + PL;
+  ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * OH + ty) * OW + tx) * C4 + c4;
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    for (int kx = 0; kx < KW; kx++) {
+      vec4 wv = at4(w4, (ky * KW + kx) * C4 + c4);
+      tap(s0, ty.x, tx.x, base.x, ky, kx, wv);
+      tap(s1, ty.y, tx.y, base.y, ky, kx, wv);
+      tap(s2, ty.z, tx.z, base.z, ky, kx, wv);
+      tap(s3, ty.w, tx.w, base.w, ky, kx, wv);
+    }
+  }
+  r[0] = s0;
+  r[1] = s1;
+  r[2] = s2;
+  r[3] = s3;
+}
+
 //# kernel grad_filter4 v x4,dz4 N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,F4,P,chunk packed
 // out[part, tap, c4]: four channels' filter gradient at one tap summed over output pixels
 // part * chunk ... + chunk (of P); F4 = KH * KW * C4 texels per part.
