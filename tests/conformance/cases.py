@@ -246,6 +246,22 @@ def conv_cases(rng):
             rng, f"big conv{i}:{n}x{h}x{w}x{c} k{k} o{o} s{s} {pad}", n, h, w, c, k, k, o, s, pad, True, "relu"
         )
 
+    # One array fed to one draw twice: a dense result (a GPU backend may keep it packed and read it from
+    # there where a kernel allows) as both the input and the output gradient of a filter gradient, whose
+    # kernel may read the input from the packed form while the output gradient must be unpacked.
+    twice = _dense_result(rng, 8, rows=2 * 5 * 5)
+    yield (
+        "dw of one dense result as both x and dz",
+        "conv2d_grad_filter",
+        lambda be: be.run(
+            "conv2d_grad_filter",
+            *[be.run("reshape", twice(be), (2, 5, 5, 8))] * 2,
+            filter_shape=(3, 3, 8, 8),
+            strides=(1, 1),
+            padding="same",
+        ),
+    )
+
     # Conv2DTranspose runs on these three kernels: its forward is conv2d_grad_input into the upsampled
     # shape, its input gradient conv2d, its filter gradient conv2d_grad_filter with the roles swapped.
     for i, (n, h, w, c, k, filters, s, pad) in enumerate(
