@@ -752,6 +752,12 @@ def elementwise_cases(rng):
         yield f"sum_to_shape {shape}", "sum_to_shape", kernel("sum_to_shape", g, shape=shape)
     for shape in [(4, 5, 6, 7), (3, 13), (1000, 3), (5,)]:
         yield f"bias_grad {shape}", "bias_grad", kernel("bias_grad", rand(rng, *shape))
+    # column sums of dense results a GPU backend may keep packed (40 rows: one part; 400: partial sums)
+    for n in PACKED_RESULT_WIDTHS:
+        for rows in (40, 400):
+            d = _dense_result(rng, n, rows)
+            yield f"bias_grad of a dense result {rows}x{n}", "bias_grad", lambda be, d=d: be.run("bias_grad", d(be))
+            yield f"sum axis=0 of a dense result {rows}x{n}", "sum", lambda be, d=d: be.run("sum", d(be), axis=0)
     # autograd's backward kernels on small odd shapes and shapes large enough to be split over threads
     for shape in [(3, 5), (2, 3, 3, 7), (1, 1, 1, 1), (32, 14, 14, 32), (4, 33, 29, 13)]:
         dy = normal(rng, *shape)

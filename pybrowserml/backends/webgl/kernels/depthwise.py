@@ -109,10 +109,9 @@ def make_table(rt) -> dict:
             x4, dz4 = packed_channels(x, x.size // c, c), packed_channels(dz, pixels, c)
             partial4 = empty((parts * texels, 4), x.dtype, RGBA32F)
             draw(grad_filter4_pipe, partial4.id, x4.id, dz4.id, *geo[:4], *geo[5:], c4, texels, pixels, chunk)
-            partial = rt.unpack(partial4, (parts, size), c)
-            if parts == 1:
-                return rt.view(partial, filter_shape)
-            return rt.column_sum(partial, parts, size, filter_shape)
+            if parts > 1:  # summed packed: (tap, c4) texels, rows of c channels in c4 texels
+                partial4 = rt.column_sum_packed(partial4, parts, texels)
+            return rt.unpack(partial4, filter_shape, c)
         parts, chunk = split(pixels, size)
         partial = empty((parts, size), x.dtype)
         draw(grad_filter_pipe, partial.id, x.id, dz.id, *geo, size, pixels, chunk)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ...kernel_names import GRAD_ACTIVATIONS
-from ..runtime import F32, GLArray
+from ..runtime import F32, RGBA32F, GLArray
 
 BINARY_OPS = {"add": 0, "sub": 1, "mul": 2, "div": 3, "maximum": 4}
 UNARY_OPS = {
@@ -63,6 +63,7 @@ def make_table(rt) -> dict:
     unary_pipe = rt.program("elementwise", "unary")
     grad_pipe = rt.program("elementwise", "activation_grad")
     sum_pipe = rt.program("elementwise", "column_sum")
+    sum4_pipe = rt.program("elementwise", "column_sum4")
     max_pipe = rt.program("elementwise", "column_max")
     argmax_pipe = rt.program("elementwise", "row_argmax")
 
@@ -115,24 +116,45 @@ def make_table(rt) -> dict:
             draw(grad_pipe, out.id, dy.id, y.id, code)
         return out
 
+    def parts_of(rows: int, cols: int) -> tuple[int, int]:
+        """(parts, chunk) of a column reduction's partial sums, or (1, rows) when it needs none."""
+        if cols >= TARGET_FRAGMENTS or rows < 2 * MIN_CHUNK:
+            return 1, rows
+        chunk = -(-rows // min(-(-TARGET_FRAGMENTS // cols), rows // MIN_CHUNK))
+        return -(-rows // chunk), chunk
+
     def column_reduce(a: GLArray, rows: int, cols: int, shape: tuple, scale: float = 1.0, pipe=sum_pipe):
         """shape-d array of the sums (or, with max_pipe, maxima) over rows of `a` viewed as (rows, cols),
-        times scale."""
+        times scale. A sum of an array that has a packed twin (a deferred unpack) sums the twin."""
         out = empty(shape, a.dtype)
         if cols == 0 or not out.size:
             return out
         if rows == 0:
             rt.js.fill(out.id, 0)
             return out
-        if cols < TARGET_FRAGMENTS and rows >= 2 * MIN_CHUNK:
-            parts = min(-(-TARGET_FRAGMENTS // cols), rows // MIN_CHUNK)
-            chunk = -(-rows // parts)
-            parts = -(-rows // chunk)
+        twin = rt.packed_twin(a) if pipe is sum_pipe and cols % 4 == 0 else None
+        if twin is not None:
+            return rt.unpack(column_sum_packed(twin, rows, cols // 4, scale), shape, cols)
+        parts, chunk = parts_of(rows, cols)
+        if parts > 1:
             partial = empty((parts, cols), a.dtype)
             draw(pipe, partial.id, a.id, rows, cols, chunk, 1.0)
             a, rows = partial, parts
         draw(pipe, out.id, a.id, rows, cols, rows, scale)
         return out
+
+    def column_sum_packed(a4: GLArray, rows: int, cols4: int, scale: float = 1.0) -> GLArray:
+        """The column sums of a packed array of rows of cols4 texels, as one packed row (cols4 texels)."""
+        parts, chunk = parts_of(rows, cols4)
+        if parts > 1:
+            partial = empty((parts * cols4, 4), a4.dtype, RGBA32F)
+            draw(sum4_pipe, partial.id, a4.id, rows, cols4, chunk, 1.0)
+            a4, rows = partial, parts
+        out4 = empty((cols4, 4), a4.dtype, RGBA32F)
+        draw(sum4_pipe, out4.id, a4.id, rows, cols4, rows, scale)
+        return out4
+
+    rt.column_sum_packed = column_sum_packed  # the depthwise filter gradient's packed partial sums
 
     def column_sum(a: GLArray, rows: int, cols: int, shape: tuple, scale: float = 1.0) -> GLArray:
         return column_reduce(a, rows, cols, shape, scale)

@@ -38,15 +38,24 @@ def make_table(rt) -> dict:
     block4_pipe = rt.program("gemm", "gemm_block4")
     interleave_pipe = rt.program("gemm", "interleave4")
 
+    def packed_twin(a):
+        """The packed texture holding a's values in its flat order (four per texel), if a came from a
+        deferred unpack and was not written since (the JS side forgets the twin then), else None."""
+        owner = a if a.base is None else a.base
+        if owner.packed is not None and owner.packed.size == a.size and rt.js.twin(a.id) == owner.packed.id:
+            return owner.packed
+        return None
+
+    rt.packed_twin = packed_twin  # column sums read it too (kernels/elementwise.py)
+
     def pack(a, rows, k, row_stride, k_stride):
         """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed."""
         kp = -(-k // 4)
-        owner = a if a.base is None else a.base
-        if owner.packed is not None and row_stride == k and k_stride == 1 and rows * k == a.size:
-            # a came from unpack of rows of this k (4 | k): its packed texture is this packing, unless
-            # the array was written since (the JS side forgets the twin then)
-            if k % 4 == 0 and owner.packed.size == a.size and rt.js.twin(a.id) == owner.packed.id:
-                return owner.packed, kp
+        if row_stride == k and k_stride == 1 and rows * k == a.size and k % 4 == 0:
+            # rows of 4k values packed are a's flat order: a deferred unpack's twin is this packing
+            twin = packed_twin(a)
+            if twin is not None:
+                return twin, kp
         packed = empty((rows * kp, 4), a.dtype, RGBA32F)
         draw(pack_pipe, packed.id, a.id, kp, k, row_stride, k_stride)
         return packed, kp

@@ -72,6 +72,22 @@ float compute(int i) {
   return s * scale;
 }
 
+//# kernel column_sum4 v a4 rows,cols4,chunk,scale
+// column_sum over a packed array: a4 viewed as (rows, cols4 texels); out texel (p, c4) = scale * the sum of
+// rows p * chunk ... of texel column c4 (four columns per fetch).
+uniform int rows, cols4, chunk;
+uniform float scale;
+vec4 compute4(int i) {
+  int p = i / cols4;
+  int c = i - p * cols4;
+  int r0 = p * chunk;
+  int r1 = min(rows, r0 + chunk);
+  Cursor k = cursor(a4, r0 * cols4 + c, cols4);
+  vec4 s = vec4(0.0);
+  for (int r = r0; r < r1; r++) s += next4(a4, k);
+  return s * scale;
+}
+
 //# kernel column_max 1 a rows,cols,chunk,scale
 uniform int rows, cols, chunk;
 uniform float scale;
