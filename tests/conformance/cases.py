@@ -248,15 +248,16 @@ def conv_cases(rng):
 
     # One array fed to one draw twice: a dense result (a GPU backend may keep it packed and read it from
     # there where a kernel allows) as both the input and the output gradient of a filter gradient, whose
-    # kernel may read the input from the packed form while the output gradient must be unpacked.
-    twice = _dense_result(rng, 8, rows=2 * 5 * 5)
+    # kernel may read the input from the packed form while the output gradient must be unpacked (3 output
+    # channels: webgl's direct filter gradient, whose one draw reads both).
+    twice = _dense_result(rng, 8, rows=15)
     yield (
         "dw of one dense result as both x and dz",
         "conv2d_grad_filter",
         lambda be: be.run(
             "conv2d_grad_filter",
-            *[be.run("reshape", twice(be), (2, 5, 5, 8))] * 2,
-            filter_shape=(3, 3, 8, 8),
+            *[be.run("reshape", twice(be), (2, 4, 5, 3))] * 2,
+            filter_shape=(3, 3, 3, 3),
             strides=(1, 1),
             padding="same",
         ),

@@ -1,7 +1,8 @@
 """conv2d and its gradients (shaders/conv.glsl; pointwise 1x1 convolutions run the GEMM of gemm.glsl): direct forward with the bias and activation fused, a
 gather for the input gradient, and the filter gradient in partial sums over chunks of output pixels
 (added by the column sum) so that enough fragments run when the filter is small. A forward with 4 or
-more output channels computes four of them per fragment from the filter packed along them."""
+more output channels computes four of them per fragment from the filter packed along them, and the filter
+gradient four of them from the output gradient packed along them."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def make_table(rt) -> dict:
     interleave_pipe = rt.program("gemm", "interleave4")
     grad_input_pipe = rt.program("conv", "grad_input")
     grad_filter_pipe = rt.program("conv", "grad_filter")
+    grad_filter4_pipe = rt.program("conv", "grad_filter4")
 
     def params(input_shape, filter_shape, strides, padding):
         n, h, w, c = input_shape
@@ -104,6 +106,17 @@ def make_table(rt) -> dict:
             c, o = filter_shape[2:]
             out = rt.gemm(rt.view(x, (pixels, c)), rt.view(dz, (pixels, o)), None, c, o, pixels, 1, 0, 0)
             return rt.view(out, filter_shape)
+        kh, kw, c, o = filter_shape
+        if o >= PACK_MIN_OUTPUTS:  # four output channels per fragment, partial sums packed
+            o4 = -(-o // 4)
+            texels = kh * kw * c * o4
+            parts, chunk = split(pixels, texels)
+            dz4 = rt.pack(dz, pixels, o, o, 1)[0]
+            partial4 = empty((parts * texels, 4), x.dtype, RGBA32F)
+            draw(grad_filter4_pipe, partial4.id, x.id, dz4.id, *geo[:-1], o4, texels, pixels, chunk)
+            if parts > 1:
+                partial4 = rt.column_sum_packed(partial4, parts, texels)
+            return rt.unpack(partial4, filter_shape, o)
         parts, chunk = split(pixels, size)
         partial = empty((parts, size), x.dtype)
         draw(grad_filter_pipe, partial.id, x.id, dz.id, *geo, size, pixels, chunk)

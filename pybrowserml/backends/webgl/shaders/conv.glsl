@@ -97,6 +97,49 @@ float compute(int i) {
   return s;
 }
 
+//# kernel grad_filter4 v x,dz4 N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,O4,F4,P,chunk
+// grad_filter for four output channels at once: dz4 is dz packed along O (O4 texels per pixel); out texel
+// (part, f4) of F4 = KH * KW * C * O4 per part is (tap, input channel, o4), summed over output pixels
+// part * chunk ... + chunk (of P): each input value fetched serves four outputs.
+uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, O4, F4, P, chunk;
+vec4 compute4(int i) {
+  int part = i / F4;
+  int f = i - part * F4;
+  int o4 = f % O4;
+  int t = f / O4;
+  int c = t % C;
+  t /= C;
+  int kx = t % KW;
+  int ky = t / KW;
+  int q0 = part * chunk;
+  int q1 = min(P, q0 + chunk);
+  int ox = q0 % OW;
+  int oy = (q0 / OW) % OH;
+  int nb = q0 / (OW * OH);
+  Cursor cd = cursor(dz4, q0 * O4 + o4, O4);
+  // x's flat index at (nb, iy, ix, c), moved along with the output pixel (no division per pixel)
+  int iy = oy * SH - PT + ky;
+  int ix = ox * SW - PL + kx;
+  int xi = ((nb * H + iy) * W + ix) * C + c;
+  vec4 s = vec4(0.0);
+  for (int q = q0; q < q1; q++) {
+    vec4 g = next4(dz4, cd);
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at(x, xi) * g;
+    ox++;
+    ix += SW;
+    xi += SW * C;
+    if (ox == OW) {
+      ox = 0;
+      oy++;
+      if (oy == OH) { oy = 0; nb++; }
+      iy = oy * SH - PT + ky;
+      ix = kx - PL;
+      xi = ((nb * H + iy) * W + ix) * C + c;
+    }
+  }
+  return s;
+}
+
 //# kernel forward4 v x,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,O,O4,has_bias,act
 // Four output channels per fragment: w4 is the filter packed along O (gemm.glsl's pack4: O4 texels per
 // (tap, input channel)), so each input value read serves four outputs; the result packed, then unpacked.
