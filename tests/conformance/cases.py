@@ -772,6 +772,20 @@ def elementwise_cases(rng):
             yield f"activation_grad {shape} {act}", "activation_grad", kernel("activation_grad", dy, y, activation=act)
         for a, b in [(dy, y), (dy, y[0]), (dy, np.full((), 2.5, np.float32))]:
             yield f"add {a.shape} + {b.shape}", "add", kernel("add", a, b)
+    # the same on dense results a GPU backend may keep packed (12 columns) or not (10), in every pairing
+    for act in ("relu", "relu6", "tanh"):
+        for n_dy, n_y in [(12, 12), (10, 12), (12, 10)]:
+            dy_part, y_part = _dense_result(rng, n_dy, 1200 // n_dy), _dense_result(rng, n_y, 1200 // n_y)
+            yield (
+                f"activation_bias_grad of dense results ({n_dy}, {n_y} columns) {act}",
+                "activation_bias_grad",
+                lambda be, dy_part=dy_part, y_part=y_part, act=act: be.run(
+                    "activation_bias_grad",
+                    be.run("reshape", dy_part(be), (-1, 12)),
+                    be.run("reshape", y_part(be), (-1, 12)),
+                    activation=act,
+                ),
+            )
     for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
         parts, cid = _lazy_inputs(rng, case, widths, h)
         other = normal(rng, 3, h, h, sum(widths))

@@ -37,6 +37,8 @@ UNARY_OPS = {
 # A column sum splits its rows into partial sums when fewer than TARGET_FRAGMENTS outputs would run.
 TARGET_FRAGMENTS = 4096
 MIN_CHUNK = 32
+# activation_grad of at least this many elements (a multiple of 4) computes four per fragment, packed.
+PACKED_GRAD_MIN_SIZE = 1024
 
 
 def broadcast_counts(a_shape: tuple, b_shape: tuple):
@@ -62,6 +64,7 @@ def make_table(rt) -> dict:
     binary_pipe = rt.program("elementwise", "binary")
     unary_pipe = rt.program("elementwise", "unary")
     grad_pipe = rt.program("elementwise", "activation_grad")
+    grad4_pipe = rt.program("elementwise", "activation_grad4")
     sum_pipe = rt.program("elementwise", "column_sum")
     sum4_pipe = rt.program("elementwise", "column_sum4")
     max_pipe = rt.program("elementwise", "column_max")
@@ -111,6 +114,11 @@ def make_table(rt) -> dict:
         code = GRAD_ACTIVATIONS.get(activation)
         if code is None:
             raise ValueError(f"unknown activation {activation!r}: use one of {sorted(map(str, GRAD_ACTIVATIONS))}")
+        if dy.size % 4 == 0 and dy.size >= PACKED_GRAD_MIN_SIZE:
+            dy4, y4 = rt.packed_twin(dy), rt.packed_twin(y)
+            out4 = empty((dy.size // 4, 4), dy.dtype, RGBA32F)
+            draw(grad4_pipe, out4.id, (dy4 or dy).id, (y4 or y).id, code, int(dy4 is not None), int(y4 is not None))
+            return rt.unpack(out4, dy.shape, 4)
         out = empty(dy.shape, dy.dtype)
         if out.size:
             draw(grad_pipe, out.id, dy.id, y.id, code)

@@ -57,6 +57,27 @@ float compute(int i) {
   return g;
 }
 
+//# kernel activation_grad4 v dy,y act,dy_packed,y_packed
+// activation_grad for four consecutive elements per fragment, the result packed (left as a deferred
+// unpack: the next GEMMs' packs and the bias gradient's column sum read it as it is); dy and y come from
+// their packed twins where they have one (dy_packed, y_packed), else as four values each.
+uniform int act, dy_packed, y_packed;
+vec4 four(sampler2D t, int packed, int i) {
+  if (packed == 1) return at4(t, i);
+  int e = 4 * i;
+  return vec4(at(t, e), at(t, e + 1), at(t, e + 2), at(t, e + 3));
+}
+vec4 compute4(int i) {
+  vec4 g = four(dy, dy_packed, i);
+  vec4 v = four(y, y_packed, i);
+  vec4 zero = vec4(0.0);
+  if (act == 1) return mix(zero, g, greaterThan(v, zero));
+  if (act == 2) return mix(zero, mix(zero, g, greaterThan(v, zero)), lessThan(v, vec4(6.0)));
+  if (act == 3) return g * v * (1.0 - v);
+  if (act == 4) return g * (1.0 - v * v);
+  return g;
+}
+
 //# kernel column_sum 1 a rows,cols,chunk,scale
 // a viewed as (rows, cols); out[p, c] = scale * the sum of rows p * chunk ... (p + 1) * chunk of column c.
 uniform int rows, cols, chunk;
