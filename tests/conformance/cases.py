@@ -657,6 +657,19 @@ def shape_cases(rng):
             "slice",
             lambda be, d1=d1, n=n: be.run("slice", d1(be), axis=1, start=1, stop=n - 2),
         )
+    # slices on multiples of 4 columns and more parts than one draw takes (a GPU backend may add packed
+    # forms four values at a time, the running sum packed too)
+    d1, d2 = _dense_result(rng, 16), _dense_result(rng, 16)
+    yield (
+        "add_parts of dense result slices on 4-column bounds",
+        "add_parts",
+        lambda be: be.run("add_parts", [d1(be), d2(be)], [(1, 4, 12), (1, 8, 16)]),
+    )
+    yield (
+        "add_parts of six dense results",
+        "add_parts",
+        lambda be: be.run("add_parts", [d1(be), d2(be)] * 3, [None, (0, 0, 40)] * 3),
+    )
     for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
         parts, cid = _lazy_inputs(rng, case, widths, h)
         c, lazy = sum(widths), _lazy_concat(parts)
