@@ -4,7 +4,8 @@ over chunks of output pixels in partial rows, added by the column sum.
 With multiplier 1 and at least PACK_MIN_CHANNELS channels (the reference network's case), the forward
 and the input gradient pack their operands along channels (gemm.glsl's pack4: four channels per RGBA32F
 texel), compute four channels per fragment and unpack the result: three extra small draws for about a
-third of the texture fetches. The filter gradient does the same with its partial sums."""
+third of the texture fetches; from QUARTERS_MIN_PIXELS on they also compute four pixels per fragment that
+share each filter fetch. The filter gradient packs too, and sums its packed partial sums."""
 
 from __future__ import annotations
 
@@ -60,9 +61,10 @@ def make_table(rt) -> dict:
             pixels = math.prod(shape[:3])
             if pixels >= QUARTERS_MIN_PIXELS:
                 pq = -(-pixels // 4)
-                quarters = [empty((pq * c4, 4), x.dtype, RGBA32F) for _ in range(4)]
-                draw(quarters_pipe, *(q.id for q in quarters), x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, pq, has_bias, act)
-                draw(interleave_pipe, out4.id, *(q.id for q in quarters), pq, c4)
+                quarters = [empty((pq * c4, 4), x.dtype, RGBA32F) for _ in range(4)]  # (alive until drawn)
+                ids = [q.id for q in quarters]
+                draw(quarters_pipe, *ids, x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, pq, has_bias, act)
+                draw(interleave_pipe, out4.id, *ids, pq, c4)
             else:
                 draw(forward4_pipe, out4.id, x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, has_bias, act)
             return rt.unpack(out4, shape, c)

@@ -4,7 +4,10 @@ A GEMM with K >= PACK_MIN_K packs both operands first into RGBA32F textures of f
 texel (A's rows, B's columns: two small draws), then takes vec4 dot products: two fetches per four
 multiply-adds instead of two per one (measured 2.5x on a 512^3 GEMM on SwiftShader; texture fetches
 bound it); with BLOCK_MIN_N columns or more, each fragment computes four columns (five fetches per
-sixteen multiply-adds) and the result is unpacked. Smaller K: one draw reading the operands as they are."""
+sixteen multiply-adds), and with BLOCK4_MIN_M rows too a 4x4 block (eight per 64: the rows' four quarters
+as render targets, then interleaved); the result is unpacked. A^T B without bias or activation (the weight
+gradients) sums 4x4 outer products of both operands packed as stored, in parts over k. Smaller K: one
+draw reading the operands as they are."""
 
 from __future__ import annotations
 
