@@ -451,6 +451,14 @@ def pooling_cases(rng):
             "global_avg_pool_grad",
             kernel("global_avg_pool_grad", normal(rng, n, c), input_shape=x.shape),
         )
+    # over a dense result a GPU backend may keep packed (12 channels: four per texel)
+    for n, h, w in [(2, 3, 3), (3, 1, 5)]:
+        d = _dense_result(rng, 12, rows=n * h * w)
+        yield (
+            f"gap of a dense result ({n}, {h}, {w}, 12)",
+            "global_avg_pool",
+            lambda be, d=d, shape=(n, h, w, 12): be.run("global_avg_pool", be.run("reshape", d(be), shape)),
+        )
     for case, (n, h, w, c, size) in enumerate(
         [
             (1, 1, 1, 1, (2, 2)),
