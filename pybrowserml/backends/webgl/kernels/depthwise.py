@@ -4,8 +4,10 @@ over chunks of output pixels in partial rows, added by the column sum.
 With multiplier 1 and at least PACK_MIN_CHANNELS channels (the reference network's case), the forward
 and the input gradient pack their operands along channels (gemm.glsl's pack4: four channels per RGBA32F
 texel), compute four channels per fragment and unpack the result: three extra small draws for about a
-third of the texture fetches; from QUARTERS_MIN_PIXELS on they also compute four pixels per fragment that
-share each filter fetch. The filter gradient packs too, and sums its packed partial sums."""
+third of the texture fetches. They also compute four pixels per fragment: a 3-wide forward at stride 1 four
+neighbours of a row sharing their input and filter fetches, the others (from QUARTERS_MIN_PIXELS on) one
+pixel per quarter of the result sharing each filter fetch. The filter gradient packs too, and sums its
+packed partial sums."""
 
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ def make_table(rt) -> dict:
     quarters_pipe = rt.program("depthwise", "forward4_quarters")
     grad_input_quarters_pipe = rt.program("depthwise", "grad_input4_quarters")
     interleave_pipe = rt.program("gemm", "interleave4")
+    row3_pipe = rt.program("depthwise", "forward4_row3")
+    columns_pipe = rt.program("depthwise", "interleave_columns")
 
     def packed_channels(array, pixels, c):
         """`array` viewed as (pixels, c), packed four channels per texel."""
@@ -59,7 +63,13 @@ def make_table(rt) -> dict:
             out4 = empty((math.prod(shape[:3]) * c4, 4), x.dtype, RGBA32F)
             bias, has_bias = (rt.dummy_id, 0) if b is None else (b.id, 1)
             pixels = math.prod(shape[:3])
-            if pixels >= QUARTERS_MIN_PIXELS:
+            if kw == 3 and strides[1] == 1 and g.out_w >= 4:
+                ow4 = -(-g.out_w // 4)
+                cols = [empty((shape[0] * g.out_h * ow4 * c4, 4), x.dtype, RGBA32F) for _ in range(4)]
+                ids = [q.id for q in cols]
+                draw(row3_pipe, *ids, x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, ow4, has_bias, act)
+                draw(columns_pipe, out4.id, *ids, g.out_w, ow4, c4)
+            elif pixels >= QUARTERS_MIN_PIXELS:
                 pq = -(-pixels // 4)
                 quarters = [empty((pq * c4, 4), x.dtype, RGBA32F) for _ in range(4)]  # (alive until drawn)
                 ids = [q.id for q in quarters]

@@ -289,3 +289,71 @@ void compute4(int t, inout vec4 r[4]) {
   r[2] = s2;
   r[3] = s3;
 }
+
+//# kernel forward4_row3 v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,OW4,has_bias,act packed
+// forward4 for a 3-wide filter at stride 1, four neighbouring pixels of a row per fragment (output r: the
+// pixels of column 4g + r): per filter row, six input texels and three filter texels serve all four
+// (nine fetches per twelve vec4 multiply-adds instead of twenty-four). interleave_columns reorders.
+uniform int OW4, has_bias, act;
+vec4 x_at(int base, int ix) {
+  return ix >= 0 && ix < W ? at4(x4, base + ix * C4) : vec4(0.0);
+}
+void compute4(int t, inout vec4 r[4]) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int g = q % OW4;
+  q /= OW4;
+  int oy = q % OH;
+  int nb = q / OH;
+  int ix = 4 * g - PL;
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    int base = (nb * H + iy) * W * C4 + c4;
+    vec4 x0 = x_at(base, ix), x1 = x_at(base, ix + 1), x2 = x_at(base, ix + 2);
+    vec4 x3 = x_at(base, ix + 3), x4_ = x_at(base, ix + 4), x5 = x_at(base, ix + 5);
+    int wi = ky * 3 * C4 + c4;
+    vec4 w0 = at4(w4, wi), w1 = at4(w4, wi + C4), w2 = at4(w4, wi + 2 * C4);
+    s0 += x0 * w0 + x1 * w1 + x2 * w2;
+    s1 += x1 * w0 + x2 * w1 + x3 * w2;
+    s2 += x2 * w0 + x3 * w1 + x4_ * w2;
+    s3 += x3 * w0 + x4_ * w1 + x5 * w2;
+  }
+  if (has_bias == 1) {
+    int c = c4 * 4;
+    vec4 b = vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
+    s0 += b;
+    s1 += b;
+    s2 += b;
+    s3 += b;
+  }
+  if (act == 1) {
+    s0 = max(s0, 0.0);
+    s1 = max(s1, 0.0);
+    s2 = max(s2, 0.0);
+    s3 = max(s3, 0.0);
+  }
+  if (act == 2) {
+    s0 = clamp(s0, 0.0, 6.0);
+    s1 = clamp(s1, 0.0, 6.0);
+    s2 = clamp(s2, 0.0, 6.0);
+    s3 = clamp(s3, 0.0, 6.0);
+  }
+  r[0] = s0;
+  r[1] = s1;
+  r[2] = s2;
+  r[3] = s3;
+}
+
+//# kernel interleave_columns v q0,q1,q2,q3 OW,OW4,C4
+// forward4_row3's four outputs as one texture packed along channels in pixel order.
+uniform int OW, OW4, C4;
+vec4 compute4(int t) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ox = q % OW;
+  int f = ((q / OW) * OW4 + (ox >> 2)) * C4 + c4;
+  int r = ox & 3;
+  return r == 0 ? at4(q0, f) : r == 1 ? at4(q1, f) : r == 2 ? at4(q2, f) : at4(q3, f);
+}
