@@ -14,7 +14,7 @@ from bench_lib.cold_start import PHASES, format_cold_start
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "pybrowserml"
-WHEEL_GUARD_BYTES = 315_000
+WHEEL_GUARD_BYTES = 320_000
 
 
 def built_wheel() -> Path:

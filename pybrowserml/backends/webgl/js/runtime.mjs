@@ -59,6 +59,10 @@ vec4 next4(sampler2D t, inout Cursor c) {
   if (c.p.x >= c.w) { c.p.x -= c.w; c.p.y += 1; }
   return v;
 }
+// A fused activation of four results: 0 none, 1 relu, 2 relu6 (the kernels' act uniform).
+vec4 pb_activate(vec4 s, int act) {
+  return act == 1 ? max(s, 0.0) : act == 2 ? clamp(s, 0.0, 6.0) : s;
+}
 // Pixel p = (batch, row, column) of an (OH, OW) grid plus d (each part < its range), with carries: the
 // kernels that compute a pixel in each quarter of their output step from one to the next without dividing.
 ivec3 pixel_advance(ivec3 p, ivec3 d, int OH, int OW) {

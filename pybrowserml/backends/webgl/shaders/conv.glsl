@@ -211,28 +211,10 @@ void compute4(int t, inout vec4 r[4]) {
       }
     }
   }
-  if (has_bias == 1) {
-    int o = o4 * 4;
-    vec4 b = vec4(at(bias, o), at(bias, min(o + 1, O - 1)), at(bias, min(o + 2, O - 1)), at(bias, min(o + 3, O - 1)));
-    s0 += b;
-    s1 += b;
-    s2 += b;
-    s3 += b;
-  }
-  if (act == 1) {
-    s0 = max(s0, 0.0);
-    s1 = max(s1, 0.0);
-    s2 = max(s2, 0.0);
-    s3 = max(s3, 0.0);
-  }
-  if (act == 2) {
-    s0 = clamp(s0, 0.0, 6.0);
-    s1 = clamp(s1, 0.0, 6.0);
-    s2 = clamp(s2, 0.0, 6.0);
-    s3 = clamp(s3, 0.0, 6.0);
-  }
-  r[0] = s0;
-  r[1] = s1;
-  r[2] = s2;
-  r[3] = s3;
+  int o = o4 * 4;
+  vec4 b = has_bias == 0 ? vec4(0.0) : vec4(at(bias, o), at(bias, min(o + 1, O - 1)), at(bias, min(o + 2, O - 1)), at(bias, min(o + 3, O - 1)));
+  r[0] = pb_activate(s0 + b, act);
+  r[1] = pb_activate(s1 + b, act);
+  r[2] = pb_activate(s2 + b, act);
+  r[3] = pb_activate(s3 + b, act);
 }

@@ -264,30 +264,12 @@ void compute4(int t, inout vec4 r[4]) {
       tap(s3, top.w, left.w, base.w, ky, kx, wv);
     }
   }
-  if (has_bias == 1) {
-    int c = c4 * 4;
-    vec4 b = vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
-    s0 += b;
-    s1 += b;
-    s2 += b;
-    s3 += b;
-  }
-  if (act == 1) {
-    s0 = max(s0, 0.0);
-    s1 = max(s1, 0.0);
-    s2 = max(s2, 0.0);
-    s3 = max(s3, 0.0);
-  }
-  if (act == 2) {
-    s0 = clamp(s0, 0.0, 6.0);
-    s1 = clamp(s1, 0.0, 6.0);
-    s2 = clamp(s2, 0.0, 6.0);
-    s3 = clamp(s3, 0.0, 6.0);
-  }
-  r[0] = s0;
-  r[1] = s1;
-  r[2] = s2;
-  r[3] = s3;
+  int c = c4 * 4;
+  vec4 b = has_bias == 0 ? vec4(0.0) : vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
+  r[0] = pb_activate(s0 + b, act);
+  r[1] = pb_activate(s1 + b, act);
+  r[2] = pb_activate(s2 + b, act);
+  r[3] = pb_activate(s3 + b, act);
 }
 
 //# kernel forward4_row3 v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,OW4,has_bias,act packed
@@ -320,30 +302,12 @@ void compute4(int t, inout vec4 r[4]) {
     s2 += x2 * w0 + x3 * w1 + x4_ * w2;
     s3 += x3 * w0 + x4_ * w1 + x5 * w2;
   }
-  if (has_bias == 1) {
-    int c = c4 * 4;
-    vec4 b = vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
-    s0 += b;
-    s1 += b;
-    s2 += b;
-    s3 += b;
-  }
-  if (act == 1) {
-    s0 = max(s0, 0.0);
-    s1 = max(s1, 0.0);
-    s2 = max(s2, 0.0);
-    s3 = max(s3, 0.0);
-  }
-  if (act == 2) {
-    s0 = clamp(s0, 0.0, 6.0);
-    s1 = clamp(s1, 0.0, 6.0);
-    s2 = clamp(s2, 0.0, 6.0);
-    s3 = clamp(s3, 0.0, 6.0);
-  }
-  r[0] = s0;
-  r[1] = s1;
-  r[2] = s2;
-  r[3] = s3;
+  int c = c4 * 4;
+  vec4 b = has_bias == 0 ? vec4(0.0) : vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
+  r[0] = pb_activate(s0 + b, act);
+  r[1] = pb_activate(s1 + b, act);
+  r[2] = pb_activate(s2 + b, act);
+  r[3] = pb_activate(s3 + b, act);
 }
 
 //# kernel interleave_columns v q0,q1,q2,q3 OW,OW4,C4

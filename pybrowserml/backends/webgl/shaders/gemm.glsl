@@ -154,29 +154,11 @@ void compute4(int t, inout vec4 r[4]) {
     s2 += next4(a4, a2) * b;
     s3 += next4(a4, a3) * b;
   }
-  if (has_bias == 1) {
-    vec4 bv = vec4(at(bias, col), at(bias, min(col + 1, n - 1)), at(bias, min(col + 2, n - 1)), at(bias, min(col + 3, n - 1)));
-    s0 += bv;
-    s1 += bv;
-    s2 += bv;
-    s3 += bv;
-  }
-  if (act == 1) {
-    s0 = max(s0, 0.0);
-    s1 = max(s1, 0.0);
-    s2 = max(s2, 0.0);
-    s3 = max(s3, 0.0);
-  }
-  if (act == 2) {
-    s0 = clamp(s0, 0.0, 6.0);
-    s1 = clamp(s1, 0.0, 6.0);
-    s2 = clamp(s2, 0.0, 6.0);
-    s3 = clamp(s3, 0.0, 6.0);
-  }
-  r[0] = s0;
-  r[1] = s1;
-  r[2] = s2;
-  r[3] = s3;
+  vec4 bv = has_bias == 0 ? vec4(0.0) : vec4(at(bias, col), at(bias, min(col + 1, n - 1)), at(bias, min(col + 2, n - 1)), at(bias, min(col + 3, n - 1)));
+  r[0] = pb_activate(s0 + bv, act);
+  r[1] = pb_activate(s1 + bv, act);
+  r[2] = pb_activate(s2 + bv, act);
+  r[3] = pb_activate(s3 + bv, act);
 }
 
 //# kernel interleave4 v q0,q1,q2,q3 mq,n4
