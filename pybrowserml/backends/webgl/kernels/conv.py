@@ -17,8 +17,9 @@ TARGET_FRAGMENTS = 16384
 MIN_CHUNK = 64
 # A forward with at least this many output channels computes four per fragment (forward4).
 PACK_MIN_OUTPUTS = 4
-# ... and from this many output pixels on, four pixels (one per quarter of the output) share each filter
-# fetch (forward4_quarters; one more draw, the interleave).
+# ... and four pixels share each filter fetch: four neighbours of a row with a 3-wide filter at stride 1
+# (forward4_row3, sharing input values too), else one per quarter of the output from this many pixels on
+# (forward4_quarters); one more draw each, the interleave.
 QUARTERS_MIN_PIXELS = 64
 
 
@@ -39,6 +40,8 @@ def make_table(rt) -> dict:
     forward_pipe = rt.program("conv", "forward")
     forward4_pipe = rt.program("conv", "forward4")
     quarters_pipe = rt.program("conv", "forward4_quarters")
+    row3_pipe = rt.program("conv", "forward4_row3")
+    columns_pipe = rt.program("depthwise", "interleave_columns")
     interleave_pipe = rt.program("gemm", "interleave4")
     grad_input_pipe = rt.program("conv", "grad_input")
     grad_filter_pipe = rt.program("conv", "grad_filter")
@@ -70,7 +73,13 @@ def make_table(rt) -> dict:
             pixels = math.prod(shape[:3])
             out4 = empty((pixels * o4, 4), x.dtype, RGBA32F)
             has_bias = 0 if b is None else 1
-            if pixels >= QUARTERS_MIN_PIXELS:
+            if kw == 3 and strides[1] == 1 and g.out_w >= 4:  # four neighbouring pixels of a row
+                ow4 = -(-g.out_w // 4)
+                cols = [empty((shape[0] * g.out_h * ow4 * o4, 4), x.dtype, RGBA32F) for _ in range(4)]
+                ids = [q.id for q in cols]
+                draw(row3_pipe, *ids, x.id, w4.id, bias, *geo, o4, ow4, has_bias, act)
+                draw(columns_pipe, out4.id, *ids, g.out_w, ow4, o4)
+            elif pixels >= QUARTERS_MIN_PIXELS:
                 pq = -(-pixels // 4)
                 quarters = [empty((pq * o4, 4), x.dtype, RGBA32F) for _ in range(4)]
                 draw(quarters_pipe, *(q.id for q in quarters), x.id, w4.id, bias, *geo, o4, pq, has_bias, act)

@@ -218,3 +218,43 @@ void compute4(int t, inout vec4 r[4]) {
   r[2] = pb_activate(s2 + b, act);
   r[3] = pb_activate(s3 + b, act);
 }
+
+//# kernel forward4_row3 v4 x,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,O,O4,OW4,has_bias,act
+// forward4 for a 3-wide filter at stride 1, four neighbouring pixels of a row per fragment (output r: the
+// pixels of column 4g + r, as depthwise.glsl's forward4_row3): per filter row and input channel, six
+// input values and three filter texels serve all four. depthwise.glsl's interleave_columns reorders.
+uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, O, O4, OW4, has_bias, act;
+float x_at(int base, int ix) {
+  return ix >= 0 && ix < W ? at(x, base + ix * C) : 0.0;
+}
+void compute4(int t, inout vec4 r[4]) {
+  int o4 = t % O4;
+  int q = t / O4;
+  int g = q % OW4;
+  q /= OW4;
+  int oy = q % OH;
+  int nb = q / OH;
+  int ix = 4 * g - PL;
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    for (int c = 0; c < C; c++) {
+      int base = (nb * H + iy) * W * C + c;
+      float x0 = x_at(base, ix), x1 = x_at(base, ix + 1), x2 = x_at(base, ix + 2);
+      float x3 = x_at(base, ix + 3), x4 = x_at(base, ix + 4), x5 = x_at(base, ix + 5);
+      int wi = (ky * 3 * C + c) * O4 + o4;
+      vec4 w0 = at4(w4, wi), w1 = at4(w4, wi + C * O4), w2 = at4(w4, wi + 2 * C * O4);
+      s0 += x0 * w0 + x1 * w1 + x2 * w2;
+      s1 += x1 * w0 + x2 * w1 + x3 * w2;
+      s2 += x2 * w0 + x3 * w1 + x4 * w2;
+      s3 += x3 * w0 + x4 * w1 + x5 * w2;
+    }
+  }
+  int o = o4 * 4;
+  vec4 b = has_bias == 0 ? vec4(0.0) : vec4(at(bias, o), at(bias, min(o + 1, O - 1)), at(bias, min(o + 2, O - 1)), at(bias, min(o + 3, O - 1)));
+  r[0] = pb_activate(s0 + b, act);
+  r[1] = pb_activate(s1 + b, act);
+  r[2] = pb_activate(s2 + b, act);
+  r[3] = pb_activate(s3 + b, act);
+}
