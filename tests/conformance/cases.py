@@ -143,11 +143,21 @@ def gemm_cases(rng):
             "matmul",
             kernel("matmul", rand(rng, k, m), rand(rng, n, k), transpose_a=True, transpose_b=True),
         )
+    # A^T B with the long sum of a weight gradient (the reference model's pointwise filters: k = the pixels
+    # of a batch), summed in parts by GPU backends; one with m and n not multiples of 4 and a short last part
+    for m, k, n in [(96, 6272, 32), (192, 1568, 64), (10, 701, 6)]:
+        yield (
+            f"weight-gradient matmul^T a {m}x{k}x{n}",
+            "matmul",
+            kernel("matmul", rand(rng, k, m), rand(rng, k, n), transpose_a=True),
+        )
     for shape, units, has_bias, act in [
         ((32, 50), 10, True, None),
         ((2, 3, 5), 7, True, "relu"),
         ((7, 129), 33, False, "relu6"),
         ((1, 1), 1, True, "relu"),
+        ((70, 40), 12, True, "relu6"),  # rows and columns enough for GPU backends' blocked GEMMs
+        ((66, 9), 20, True, None),
     ]:
         x, w = rand(rng, *shape), rand(rng, shape[-1], units)
         b = rand(rng, units) if has_bias else None
@@ -235,6 +245,23 @@ def conv_cases(rng):
         yield from _conv_triplet(
             rng, f"big conv{i}:{n}x{h}x{w}x{c} k{k} o{o} s{s} {pad}", n, h, w, c, k, k, o, s, pad, True, "relu"
         )
+
+    # One array fed to one draw twice: a dense result (a GPU backend may keep it packed and read it from
+    # there where a kernel allows) as both the input and the output gradient of a filter gradient, whose
+    # kernel may read the input from the packed form while the output gradient must be unpacked (3 output
+    # channels: webgl's direct filter gradient, whose one draw reads both).
+    twice = _dense_result(rng, 8, rows=15)
+    yield (
+        "dw of one dense result as both x and dz",
+        "conv2d_grad_filter",
+        lambda be: be.run(
+            "conv2d_grad_filter",
+            *[be.run("reshape", twice(be), (2, 4, 5, 3))] * 2,
+            filter_shape=(3, 3, 3, 3),
+            strides=(1, 1),
+            padding="same",
+        ),
+    )
 
     # Conv2DTranspose runs on these three kernels: its forward is conv2d_grad_input into the upsampled
     # shape, its input gradient conv2d, its filter gradient conv2d_grad_filter with the roles swapped.
@@ -432,6 +459,14 @@ def pooling_cases(rng):
             "gap_grad " + cid,
             "global_avg_pool_grad",
             kernel("global_avg_pool_grad", normal(rng, n, c), input_shape=x.shape),
+        )
+    # over a dense result a GPU backend may keep packed (12 channels: four per texel)
+    for n, h, w in [(2, 3, 3), (3, 1, 5)]:
+        d = _dense_result(rng, 12, rows=n * h * w)
+        yield (
+            f"gap of a dense result ({n}, {h}, {w}, 12)",
+            "global_avg_pool",
+            lambda be, d=d, shape=(n, h, w, 12): be.run("global_avg_pool", be.run("reshape", d(be), shape)),
         )
     for case, (n, h, w, c, size) in enumerate(
         [
@@ -639,6 +674,19 @@ def shape_cases(rng):
             "slice",
             lambda be, d1=d1, n=n: be.run("slice", d1(be), axis=1, start=1, stop=n - 2),
         )
+    # slices on multiples of 4 columns and more parts than one draw takes (a GPU backend may add packed
+    # forms four values at a time, the running sum packed too)
+    d1, d2 = _dense_result(rng, 16), _dense_result(rng, 16)
+    yield (
+        "add_parts of dense result slices on 4-column bounds",
+        "add_parts",
+        lambda be: be.run("add_parts", [d1(be), d2(be)], [(1, 4, 12), (1, 8, 16)]),
+    )
+    yield (
+        "add_parts of six dense results",
+        "add_parts",
+        lambda be: be.run("add_parts", [d1(be), d2(be)] * 3, [None, (0, 0, 40)] * 3),
+    )
     for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
         parts, cid = _lazy_inputs(rng, case, widths, h)
         c, lazy = sum(widths), _lazy_concat(parts)
@@ -736,6 +784,12 @@ def elementwise_cases(rng):
         yield f"sum_to_shape {shape}", "sum_to_shape", kernel("sum_to_shape", g, shape=shape)
     for shape in [(4, 5, 6, 7), (3, 13), (1000, 3), (5,)]:
         yield f"bias_grad {shape}", "bias_grad", kernel("bias_grad", rand(rng, *shape))
+    # column sums of dense results a GPU backend may keep packed (40 rows: one part; 400: partial sums)
+    for n in PACKED_RESULT_WIDTHS:
+        for rows in (40, 400):
+            d = _dense_result(rng, n, rows)
+            yield f"bias_grad of a dense result {rows}x{n}", "bias_grad", lambda be, d=d: be.run("bias_grad", d(be))
+            yield f"sum axis=0 of a dense result {rows}x{n}", "sum", lambda be, d=d: be.run("sum", d(be), axis=0)
     # autograd's backward kernels on small odd shapes and shapes large enough to be split over threads
     for shape in [(3, 5), (2, 3, 3, 7), (1, 1, 1, 1), (32, 14, 14, 32), (4, 33, 29, 13)]:
         dy = normal(rng, *shape)
@@ -749,6 +803,20 @@ def elementwise_cases(rng):
             yield f"activation_grad {shape} {act}", "activation_grad", kernel("activation_grad", dy, y, activation=act)
         for a, b in [(dy, y), (dy, y[0]), (dy, np.full((), 2.5, np.float32))]:
             yield f"add {a.shape} + {b.shape}", "add", kernel("add", a, b)
+    # the same on dense results a GPU backend may keep packed (12 columns) or not (10), in every pairing
+    for act in ("relu", "relu6", "tanh"):
+        for n_dy, n_y in [(12, 12), (10, 12), (12, 10)]:
+            dy_part, y_part = _dense_result(rng, n_dy, 1200 // n_dy), _dense_result(rng, n_y, 1200 // n_y)
+            yield (
+                f"activation_bias_grad of dense results ({n_dy}, {n_y} columns) {act}",
+                "activation_bias_grad",
+                lambda be, dy_part=dy_part, y_part=y_part, act=act: be.run(
+                    "activation_bias_grad",
+                    be.run("reshape", dy_part(be), (-1, 12)),
+                    be.run("reshape", y_part(be), (-1, 12)),
+                    activation=act,
+                ),
+            )
     for case, (widths, h, _, _) in enumerate(LAZY_CONCATS):
         parts, cid = _lazy_inputs(rng, case, widths, h)
         other = normal(rng, 3, h, h, sum(widths))

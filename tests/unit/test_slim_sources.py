@@ -16,9 +16,9 @@ from bench_lib.cold_start import PHASES, format_cold_start
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "pybrowserml"
 # The core wheel's target (what a page that trains on numpy downloads of pybrowserml), and a guard on each
-# browser backend's add-on wheel (each was 34-42 KB when they were split off the core).
+# browser backend's add-on wheel (34-47 KB each; the guard catches uncut comments or a .wasm inside).
 CORE_WHEEL_TARGET_BYTES = 200 * 1024
-ADDON_GUARD_BYTES = 48_000
+ADDON_GUARD_BYTES = 56_000
 
 
 def built_wheels() -> list[Path]:

@@ -8,7 +8,8 @@
 // Kernels may also make RGBA32F temporaries (four consecutive values per texel: the GEMM's operands,
 // channel-packed convolution operands), never stored arrays.
 // A kernel is a fragment shader computing one output element from its flat index (a few write up to 4
-// outputs of the same size at once, as multiple render targets; packing kernels write one vec4 per texel).
+// outputs of the same size at once, as multiple render targets; packed kernels write one vec4 per texel
+// of each of their outputs).
 
 const LOST = "WebGL context lost: ";
 // Texture width: a power of two (shaders find a texel with a shift and a mask), narrow enough that
@@ -58,6 +59,18 @@ vec4 next4(sampler2D t, inout Cursor c) {
   if (c.p.x >= c.w) { c.p.x -= c.w; c.p.y += 1; }
   return v;
 }
+// A fused activation of four results: 0 none, 1 relu, 2 relu6 (the kernels' act uniform).
+vec4 pb_activate(vec4 s, int act) {
+  return act == 1 ? max(s, 0.0) : act == 2 ? clamp(s, 0.0, 6.0) : s;
+}
+// Pixel p = (batch, row, column) of an (OH, OW) grid plus d (each part < its range), with carries: the
+// kernels that compute a pixel in each quarter of their output step from one to the next without dividing.
+ivec3 pixel_advance(ivec3 p, ivec3 d, int OH, int OW) {
+  p += d;
+  if (p.z >= OW) { p.z -= OW; p.y++; }
+  if (p.y >= OH) { p.y -= OH; p.x++; }
+  return p;
+}
 // Element i of an array read from its packed twin (four consecutive elements per texel): what \`at\`
 // becomes in a program variant that reads a deferred array without unpacking it (Runtime.packedReads).
 float pb_at_packed(sampler2D t, int i) {
@@ -73,8 +86,9 @@ void main() {
 }
 `;
 
-function mainFor(outputs) {  // (WIDTH_BITS comes from the prelude)
-  if (outputs === "v") {  // one packed output: vec4 compute4(int i)
+function mainFor(spec) {  // (WIDTH_BITS comes from the prelude)
+  const outputs = spec.outputs;
+  if (spec.packed && outputs === 1) {  // one packed output: vec4 compute4(int i)
     return `out vec4 pb_out0;
 void main() {
   ivec2 p = ivec2(gl_FragCoord.xy);
@@ -92,17 +106,19 @@ void main() {
 }
 `;
   }
+  const [type, zero, call, value] = spec.packed
+    ? ["vec4", "vec4(0.0)", "compute4", (k) => `r[${k}]`] : ["float", "0.0", "compute", (k) => `vec4(r[${k}])`];
   let decl = "", write = "";
   for (let k = 0; k < outputs; k++) {
     decl += `layout(location = ${k}) out vec4 pb_out${k};\n`;
-    write += `  pb_out${k} = vec4(r[${k}]);\n`;
+    write += `  pb_out${k} = ${value(k)};\n`;
   }
   return `${decl}void main() {
   ivec2 p = ivec2(gl_FragCoord.xy);
   int i = (p.y << WIDTH_BITS) | p.x;
-  float r[${outputs}];
-  for (int k = 0; k < ${outputs}; k++) r[k] = 0.0;
-  if (i < pb_size) compute(i, r);
+  ${type} r[${outputs}];
+  for (int k = 0; k < ${outputs}; k++) r[k] = ${zero};
+  if (i < pb_size) ${call}(i, r);
 ${write}}
 `;
 }
@@ -111,7 +127,8 @@ ${write}}
 //   "//# common <name>"                                        code several kernels share
 //   "//# kernel <name> <outputs> <inputs|-> <uniforms|-> [common...]"  one kernel: <outputs> is how many
 //     arrays it writes (1: it defines `float compute(int i)`; k > 1: `void compute(int i, inout float r[k])`;
-//     "v": one packed RGBA32F array, `vec4 compute4(int i)`),
+//     "v": one packed RGBA32F array, `vec4 compute4(int i)`; "v2" to "v4": that many packed arrays of one
+//     size, `void compute4(int i, inout vec4 r[k])`),
 //     <inputs> the comma-separated names of its sampler2D uniforms, <uniforms> the comma-separated names of
 //     its int/float uniforms, in the order Python passes them; then the common blocks it includes.
 // Text before the first header is a prelude included in every kernel of the file.
@@ -129,10 +146,11 @@ function parseFamily(source) {
     } else if (kind === "kernel") {
       const [outputs, inputs, uniforms, ...uses] = rest;
       const list = (text) => (text === "-" ? [] : text.split(","));
-      const count = outputs === "v" ? "v" : Number(outputs);
-      kernels[name] = { body, uses, outputs: count, inputs: list(inputs), uniforms: list(uniforms) };
-      if (count !== "v" && !(count >= 1 && count <= 4)) {
-        throw new Error(`kernel ${name}: outputs must be 1 to 4, got ${outputs}`);
+      const packed = outputs.startsWith("v");
+      const count = packed ? Number(outputs.slice(1) || 1) : Number(outputs);
+      kernels[name] = { body, uses, outputs: count, packed, inputs: list(inputs), uniforms: list(uniforms) };
+      if (!(count >= 1 && count <= 4) || outputs === "v1") {
+        throw new Error(`kernel ${name}: outputs must be 1 to 4, v or v2 to v4, got ${outputs}`);
       }
     } else {
       throw new Error(`unknown block header "//# ${kind}" in a .glsl family file`);
@@ -286,7 +304,7 @@ export class Runtime {
 
   link(spec, code, defineLines, key, family, kernel) {
     const gl = this.gl;
-    const source = this.prelude + defineLines + code + "\n" + mainFor(spec.outputs);
+    const source = this.prelude + defineLines + code + "\n" + mainFor(spec);
     const fragment = this.compileShader(gl.FRAGMENT_SHADER, source);
     const program = gl.createProgram();
     gl.attachShader(program, this.vertex);
@@ -461,7 +479,7 @@ export class Runtime {
     let entry = this.programs[pid];
     if (!entry.linked) throw new Error("WebGL: a program was used before it was checked: await ready() first");
     const spec = entry.spec;
-    const nout = spec.outputs === "v" ? 1 : spec.outputs, nin = spec.inputs.length;
+    const nout = spec.outputs, nin = spec.inputs.length;
     // An input whose unpack is deferred is read from its packed twin when the kernel allows it (saves
     // the unpack draw); otherwise it is unpacked now.
     // The twin's id is taken now: the same array passed again at a slot that must unpack it clears `lazy`.

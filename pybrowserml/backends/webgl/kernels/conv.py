@@ -1,7 +1,8 @@
 """conv2d and its gradients (shaders/conv.glsl; pointwise 1x1 convolutions run the GEMM of gemm.glsl): direct forward with the bias and activation fused, a
 gather for the input gradient, and the filter gradient in partial sums over chunks of output pixels
 (added by the column sum) so that enough fragments run when the filter is small. A forward with 4 or
-more output channels computes four of them per fragment from the filter packed along them."""
+more output channels computes four of them per fragment from the filter packed along them, and the filter
+gradient four of them from the output gradient packed along them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ TARGET_FRAGMENTS = 16384
 MIN_CHUNK = 64
 # A forward with at least this many output channels computes four per fragment (forward4).
 PACK_MIN_OUTPUTS = 4
+# ... and four pixels share each filter fetch: four neighbours of a row with a 3-wide filter at stride 1
+# (forward4_row3, sharing input values too), else one per quarter of the output from this many pixels on
+# (forward4_quarters); one more draw each, the interleave.
+QUARTERS_MIN_PIXELS = 64
 
 
 def split(pixels: int, size: int) -> tuple[int, int]:
@@ -34,8 +39,13 @@ def make_table(rt) -> dict:
     draw, empty = rt.draw, rt.empty
     forward_pipe = rt.program("conv", "forward")
     forward4_pipe = rt.program("conv", "forward4")
+    quarters_pipe = rt.program("conv", "forward4_quarters")
+    row3_pipe = rt.program("conv", "forward4_row3")
+    columns_pipe = rt.program("depthwise", "interleave_columns")
+    interleave_pipe = rt.program("gemm", "interleave4")
     grad_input_pipe = rt.program("conv", "grad_input")
     grad_filter_pipe = rt.program("conv", "grad_filter")
+    grad_filter4_pipe = rt.program("conv", "grad_filter4")
 
     def params(input_shape, filter_shape, strides, padding):
         n, h, w, c = input_shape
@@ -60,8 +70,22 @@ def make_table(rt) -> dict:
         if o >= PACK_MIN_OUTPUTS and math.prod(shape):
             o4 = -(-o // 4)
             w4 = rt.pack(w, kh * kw * c, o, o, 1)[0]
-            out4 = empty((math.prod(shape[:3]) * o4, 4), x.dtype, RGBA32F)
-            draw(forward4_pipe, out4.id, x.id, w4.id, bias, *geo, o4, 0 if b is None else 1, act)
+            pixels = math.prod(shape[:3])
+            out4 = empty((pixels * o4, 4), x.dtype, RGBA32F)
+            has_bias = 0 if b is None else 1
+            if kw == 3 and strides[1] == 1 and g.out_w >= 4:  # four neighbouring pixels of a row
+                ow4 = -(-g.out_w // 4)
+                cols = [empty((shape[0] * g.out_h * ow4 * o4, 4), x.dtype, RGBA32F) for _ in range(4)]
+                ids = [q.id for q in cols]
+                draw(row3_pipe, *ids, x.id, w4.id, bias, *geo, o4, ow4, has_bias, act)
+                draw(columns_pipe, out4.id, *ids, g.out_w, ow4, o4)
+            elif pixels >= QUARTERS_MIN_PIXELS:
+                pq = -(-pixels // 4)
+                quarters = [empty((pq * o4, 4), x.dtype, RGBA32F) for _ in range(4)]
+                draw(quarters_pipe, *(q.id for q in quarters), x.id, w4.id, bias, *geo, o4, pq, has_bias, act)
+                draw(interleave_pipe, out4.id, *(q.id for q in quarters), pq, o4)
+            else:
+                draw(forward4_pipe, out4.id, x.id, w4.id, bias, *geo, o4, has_bias, act)
             return rt.unpack(out4, shape, o)
         out = empty(shape, x.dtype)
         if out.size:
@@ -91,6 +115,17 @@ def make_table(rt) -> dict:
             c, o = filter_shape[2:]
             out = rt.gemm(rt.view(x, (pixels, c)), rt.view(dz, (pixels, o)), None, c, o, pixels, 1, 0, 0)
             return rt.view(out, filter_shape)
+        kh, kw, c, o = filter_shape
+        if o >= PACK_MIN_OUTPUTS:  # four output channels per fragment, partial sums packed
+            o4 = -(-o // 4)
+            texels = kh * kw * c * o4
+            parts, chunk = split(pixels, texels)
+            dz4 = rt.pack(dz, pixels, o, o, 1)[0]
+            partial4 = empty((parts * texels, 4), x.dtype, RGBA32F)
+            draw(grad_filter4_pipe, partial4.id, x.id, dz4.id, *geo[:-1], o4, texels, pixels, chunk)
+            if parts > 1:
+                partial4 = rt.column_sum_packed(partial4, parts, texels)
+            return rt.unpack(partial4, filter_shape, o)
         parts, chunk = split(pixels, size)
         partial = empty((parts, size), x.dtype)
         draw(grad_filter_pipe, partial.id, x.id, dz.id, *geo, size, pixels, chunk)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ...kernel_names import GRAD_ACTIVATIONS
-from ..runtime import F32, GLArray
+from ..runtime import F32, RGBA32F, GLArray
 
 BINARY_OPS = {"add": 0, "sub": 1, "mul": 2, "div": 3, "maximum": 4}
 UNARY_OPS = {
@@ -37,6 +37,8 @@ UNARY_OPS = {
 # A column sum splits its rows into partial sums when fewer than TARGET_FRAGMENTS outputs would run.
 TARGET_FRAGMENTS = 4096
 MIN_CHUNK = 32
+# activation_grad of at least this many elements (a multiple of 4) computes four per fragment, packed.
+PACKED_GRAD_MIN_SIZE = 1024
 
 
 def broadcast_counts(a_shape: tuple, b_shape: tuple):
@@ -62,7 +64,9 @@ def make_table(rt) -> dict:
     binary_pipe = rt.program("elementwise", "binary")
     unary_pipe = rt.program("elementwise", "unary")
     grad_pipe = rt.program("elementwise", "activation_grad")
+    grad4_pipe = rt.program("elementwise", "activation_grad4")
     sum_pipe = rt.program("elementwise", "column_sum")
+    sum4_pipe = rt.program("elementwise", "column_sum4")
     max_pipe = rt.program("elementwise", "column_max")
     argmax_pipe = rt.program("elementwise", "row_argmax")
 
@@ -110,29 +114,55 @@ def make_table(rt) -> dict:
         code = GRAD_ACTIVATIONS.get(activation)
         if code is None:
             raise ValueError(f"unknown activation {activation!r}: use one of {sorted(map(str, GRAD_ACTIVATIONS))}")
+        if dy.size % 4 == 0 and dy.size >= PACKED_GRAD_MIN_SIZE:
+            dy4, y4 = rt.packed_twin(dy), rt.packed_twin(y)
+            out4 = empty((dy.size // 4, 4), dy.dtype, RGBA32F)
+            draw(grad4_pipe, out4.id, (dy4 or dy).id, (y4 or y).id, code, int(dy4 is not None), int(y4 is not None))
+            return rt.unpack(out4, dy.shape, 4)
         out = empty(dy.shape, dy.dtype)
         if out.size:
             draw(grad_pipe, out.id, dy.id, y.id, code)
         return out
 
+    def parts_of(rows: int, cols: int) -> tuple[int, int]:
+        """(parts, chunk) of a column reduction's partial sums, or (1, rows) when it needs none."""
+        if cols >= TARGET_FRAGMENTS or rows < 2 * MIN_CHUNK:
+            return 1, rows
+        chunk = -(-rows // min(-(-TARGET_FRAGMENTS // cols), rows // MIN_CHUNK))
+        return -(-rows // chunk), chunk
+
     def column_reduce(a: GLArray, rows: int, cols: int, shape: tuple, scale: float = 1.0, pipe=sum_pipe):
         """shape-d array of the sums (or, with max_pipe, maxima) over rows of `a` viewed as (rows, cols),
-        times scale."""
+        times scale. A sum of an array that has a packed twin (a deferred unpack) sums the twin."""
         out = empty(shape, a.dtype)
         if cols == 0 or not out.size:
             return out
         if rows == 0:
             rt.js.fill(out.id, 0)
             return out
-        if cols < TARGET_FRAGMENTS and rows >= 2 * MIN_CHUNK:
-            parts = min(-(-TARGET_FRAGMENTS // cols), rows // MIN_CHUNK)
-            chunk = -(-rows // parts)
-            parts = -(-rows // chunk)
+        twin = rt.packed_twin(a) if pipe is sum_pipe and cols % 4 == 0 else None
+        if twin is not None:
+            return rt.unpack(column_sum_packed(twin, rows, cols // 4, scale), shape, cols)
+        parts, chunk = parts_of(rows, cols)
+        if parts > 1:
             partial = empty((parts, cols), a.dtype)
             draw(pipe, partial.id, a.id, rows, cols, chunk, 1.0)
             a, rows = partial, parts
         draw(pipe, out.id, a.id, rows, cols, rows, scale)
         return out
+
+    def column_sum_packed(a4: GLArray, rows: int, cols4: int, scale: float = 1.0) -> GLArray:
+        """The column sums of a packed array of rows of cols4 texels, as one packed row (cols4 texels)."""
+        parts, chunk = parts_of(rows, cols4)
+        if parts > 1:
+            partial = empty((parts * cols4, 4), a4.dtype, RGBA32F)
+            draw(sum4_pipe, partial.id, a4.id, rows, cols4, chunk, 1.0)
+            a4, rows = partial, parts
+        out4 = empty((cols4, 4), a4.dtype, RGBA32F)
+        draw(sum4_pipe, out4.id, a4.id, rows, cols4, rows, scale)
+        return out4
+
+    rt.column_sum_packed = column_sum_packed  # the depthwise filter gradient's packed partial sums
 
     def column_sum(a: GLArray, rows: int, cols: int, shape: tuple, scale: float = 1.0) -> GLArray:
         return column_reduce(a, rows, cols, shape, scale)

@@ -4,7 +4,10 @@ A GEMM with K >= PACK_MIN_K packs both operands first into RGBA32F textures of f
 texel (A's rows, B's columns: two small draws), then takes vec4 dot products: two fetches per four
 multiply-adds instead of two per one (measured 2.5x on a 512^3 GEMM on SwiftShader; texture fetches
 bound it); with BLOCK_MIN_N columns or more, each fragment computes four columns (five fetches per
-sixteen multiply-adds) and the result is unpacked. Smaller K: one draw reading the operands as they are."""
+sixteen multiply-adds), and with BLOCK4_MIN_M rows too a 4x4 block (eight per 64: the rows' four quarters
+as render targets, then interleaved); the result is unpacked. A^T B without bias or activation (the weight
+gradients) sums 4x4 outer products of both operands packed as stored, in parts over k. Smaller K: one
+draw reading the operands as they are."""
 
 from __future__ import annotations
 
@@ -14,6 +17,19 @@ from ..runtime import RGBA32F
 PACK_MIN_K = 8
 # Packed GEMMs of at least this many columns compute four columns per fragment (one more draw: the unpack).
 BLOCK_MIN_N = 8
+# ... and with this many rows too, four rows as well (4x4 blocks: one more draw, the interleave).
+BLOCK4_MIN_M = 64
+# A^T B (the weight gradients: k = the pixels of a batch, m * n small) as outer products of 4x4 blocks
+# summed in parts: about this many fragments, each part summing at least OUTER_MIN_CHUNK rows.
+OUTER_FRAGMENTS = 8192
+OUTER_MIN_CHUNK = 32
+
+
+def outer_split(k: int, blocks: int) -> tuple[int, int]:
+    """(parts, chunk): k rows summed in `parts` chunks of `chunk` for each of `blocks` 4x4 blocks."""
+    parts = max(1, min(OUTER_FRAGMENTS // max(blocks, 1), k // OUTER_MIN_CHUNK))
+    chunk = -(-k // parts)
+    return -(-k // chunk), chunk
 
 
 def make_table(rt) -> dict:
@@ -22,16 +38,27 @@ def make_table(rt) -> dict:
     pack_pipe = rt.program("gemm", "pack4")
     packed_pipe = rt.program("gemm", "gemm_packed")
     packed4_pipe = rt.program("gemm", "gemm_packed4")
+    block4_pipe = rt.program("gemm", "gemm_block4")
+    interleave_pipe = rt.program("gemm", "interleave4")
+
+    def packed_twin(a):
+        """The packed texture holding a's values in its flat order (four per texel), if a came from a
+        deferred unpack and was not written since (the JS side forgets the twin then), else None."""
+        owner = a if a.base is None else a.base
+        if owner.packed is not None and owner.packed.size == a.size and rt.js.twin(a.id) == owner.packed.id:
+            return owner.packed
+        return None
+
+    rt.packed_twin = packed_twin  # column sums read it too (kernels/elementwise.py)
 
     def pack(a, rows, k, row_stride, k_stride):
         """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed."""
         kp = -(-k // 4)
-        owner = a if a.base is None else a.base
-        if owner.packed is not None and row_stride == k and k_stride == 1 and rows * k == a.size:
-            # a came from unpack of rows of this k (4 | k): its packed texture is this packing, unless
-            # the array was written since (the JS side forgets the twin then)
-            if k % 4 == 0 and owner.packed.size == a.size and rt.js.twin(a.id) == owner.packed.id:
-                return owner.packed, kp
+        if row_stride == k and k_stride == 1 and rows * k == a.size and k % 4 == 0:
+            # rows of 4k values packed are a's flat order: a deferred unpack's twin is this packing
+            twin = packed_twin(a)
+            if twin is not None:
+                return twin, kp
         packed = empty((rows * kp, 4), a.dtype, RGBA32F)
         draw(pack_pipe, packed.id, a.id, kp, k, row_stride, k_stride)
         return packed, kp
@@ -54,12 +81,36 @@ def make_table(rt) -> dict:
 
     rt.pack, rt.unpack = pack, unpack  # the depthwise kernels pack along channels too
 
+    outer_pipe = rt.program("gemm", "outer4")
+    outer_sum_pipe = rt.program("gemm", "outer_sum4")
+
+    def gemm_outer(a, b, m, n, k):
+        """A^T B for stored a (k, m), b (k, n): both packed along their rows as they are stored (a deferred
+        unpack's packed twin serves as is), 4x4 blocks of outer products in parts, then the parts' sum."""
+        a4, m4 = pack(a, k, m, m, 1)
+        b4, n4 = pack(b, k, n, n, 1)
+        parts, chunk = outer_split(k, m4 * n4)
+        partials = [empty((parts * m4 * n4, 4), a.dtype, RGBA32F) for _ in range(4)]
+        draw(outer_pipe, *(r.id for r in partials), a4.id, b4.id, m4, n4, k, chunk)
+        out4 = empty((m * n4, 4), a.dtype, RGBA32F)
+        draw(outer_sum_pipe, out4.id, *(r.id for r in partials), n4, parts, m4 * n4)
+        return unpack(out4, (m, n), n)
+
     def gemm(a, b, bias, m, n, k, ta, tb, act):
+        if m and n and k >= PACK_MIN_K and ta and not tb and bias is None and act == 0:
+            return gemm_outer(a, b, m, n, k)
         if m and n and k >= PACK_MIN_K:
             a4, kp = pack(a, m, k, 1 if ta else k, m if ta else 1)
             b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n)
             has_bias = 0 if bias is None else 1
             bias_id = rt.dummy_id if bias is None else bias.id
+            if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 blocks in four quarters, then interleaved
+                mq, n4 = -(-m // 4), -(-n // 4)
+                quarters = [empty((mq * n4, 4), a.dtype, RGBA32F) for _ in range(4)]
+                draw(block4_pipe, *(q.id for q in quarters), a4.id, b4.id, bias_id, m, mq, n, n4, kp, has_bias, act)
+                out4 = empty((m * n4, 4), a.dtype, RGBA32F)
+                draw(interleave_pipe, out4.id, *(q.id for q in quarters), mq, n4)
+                return unpack(out4, (m, n), n)
             if n >= BLOCK_MIN_N:  # four columns per fragment, then unpacked
                 n4 = -(-n // 4)
                 out4 = empty((m * n4, 4), a.dtype, RGBA32F)

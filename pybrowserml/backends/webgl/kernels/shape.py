@@ -22,6 +22,7 @@ def make_table(rt) -> dict:
     concat4_pipe = rt.program("shape", "concat4")
     slice_pipe = rt.program("shape", "slice")
     add_parts_pipe = rt.program("shape", "add_parts")
+    add_parts4_pipe = rt.program("shape", "add_parts4")
     cast_pipe = rt.program("shape", "cast")
     uint8_pipe = rt.program("shape", "from_uint8")
     dummy = rt.dummy_id
@@ -178,12 +179,24 @@ def make_table(rt) -> dict:
                 axis %= a.ndim
                 inner = math.prod(a.shape[axis + 1 :])
                 words.append((a.id, (stop - start) * inner, a.shape[axis] * inner, start * inner))
+        twins = [rt.packed_twin(a) for a in arrays]
+        if all(t is not None for t in twins) and all(v % 4 == 0 for w in words for v in w[1:]):
+            # every part has a packed twin and starts and ends on texels: sum the twins, four per fragment
+            out4 = empty((out.size // 4, 4), out.dtype, RGBA32F)
+            words = [(t.id, *(v // 4 for v in w[1:])) for t, w in zip(twins, words)]
+            sum_parts(add_parts4_pipe, out4, words)
+            return rt.unpack(out4, shape, 4)
+        sum_parts(add_parts_pipe, out, words)
+        return out
+
+    def sum_parts(pipe, out, words):
+        """out = the sum of the parts (id, width, source width, offset), PARTS_PER_DRAW per draw."""
         for start in range(0, len(words), PARTS_PER_DRAW):
             group = words[start : start + PARTS_PER_DRAW]
             padded = group + [(dummy, 1, 1, 0)] * (PARTS_PER_DRAW - len(group))
             has_prev = int(start > 0)
             draw(
-                add_parts_pipe,
+                pipe,
                 out.id,
                 *(w[0] for w in padded),
                 out.id if has_prev else dummy,
@@ -191,7 +204,6 @@ def make_table(rt) -> dict:
                 has_prev,
                 *(v for w in padded for v in w[1:]),
             )
-        return out
 
     return {
         "reshape": reshape,

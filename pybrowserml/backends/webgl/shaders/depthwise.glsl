@@ -39,14 +39,14 @@ float compute(int i) {
   int iy = q % H;
   int nb = q / H;
   float s = 0.0;
-  for (int ky = 0; ky < KH; ky++) {
-    int ty = iy + PT - ky;
-    if (ty < 0 || ty % SH != 0 || ty / SH >= OH) continue;
-    int oy = ty / SH;
-    for (int kx = 0; kx < KW; kx++) {
-      int tx = ix + PL - kx;
-      if (tx < 0 || tx % SW != 0 || tx / SW >= OW) continue;
-      int ox = tx / SW;
+  // the taps whose window covers (iy, ix): iy + PT - ky a multiple of SH, the output row oy falling by one
+  // per step, so each axis divides once (SwiftShader's integer division is slow)
+  int oy0 = (iy + PT) / SH, ox0 = (ix + PL) / SW;
+  int ky0 = iy + PT - oy0 * SH, kx0 = ix + PL - ox0 * SW;
+  for (int ky = ky0, oy = oy0; ky < KH && oy >= 0; ky += SH, oy--) {
+    if (oy >= OH) continue;
+    for (int kx = kx0, ox = ox0; kx < KW && ox >= 0; kx += SW, ox--) {
+      if (ox >= OW) continue;
       int d = ((nb * OH + oy) * OW + ox) * CM + c * M;
       int f = (ky * KW + kx) * CM + c * M;
       for (int m = 0; m < M; m++) s += at(dz, d + m) * at(w, f + m);
@@ -140,17 +140,56 @@ vec4 compute4(int t) {
   int iy = q % H;
   int nb = q / H;
   vec4 s = vec4(0.0);
-  for (int ky = 0; ky < KH; ky++) {
-    int ty = iy + PT - ky;
-    if (ty < 0 || ty % SH != 0 || ty / SH >= OH) continue;
-    int oy = ty / SH;
-    for (int kx = 0; kx < KW; kx++) {
-      int tx = ix + PL - kx;
-      if (tx < 0 || tx % SW != 0 || tx / SW >= OW) continue;
-      s += at4(dz4, ((nb * OH + oy) * OW + tx / SW) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
+  // the taps whose window covers (iy, ix): iy + PT - ky a multiple of SH, the output row oy falling by one
+  // per step, so each axis divides once (SwiftShader's integer division is slow)
+  int oy0 = (iy + PT) / SH, ox0 = (ix + PL) / SW;
+  int ky0 = iy + PT - oy0 * SH, kx0 = ix + PL - ox0 * SW;
+  for (int ky = ky0, oy = oy0; ky < KH && oy >= 0; ky += SH, oy--) {
+    if (oy >= OH) continue;
+    for (int kx = kx0, ox = ox0; kx < KW && ox >= 0; kx += SW, ox--) {
+      if (ox >= OW) continue;
+      s += at4(dz4, ((nb * OH + oy) * OW + ox) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
     }
   }
   return s;
+}
+
+//# kernel grad_input4_quarters v4 dz4,w4 N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,PQ packed
+// grad_input4 at stride 1 for four input pixels at once, one per quarter of the result (PQ pixels each):
+// every tap reaches every pixel (bar the edges), so each filter texel fetched serves four pixels.
+uniform int PQ;
+// the output pixel (iy + PT - ky, ix + PL - kx) that tap (ky, kx) of input pixel (iy, ix) feeds, if any
+void tap(inout vec4 s, int ty, int tx, int base, int ky, int kx, vec4 wv) {
+  int oy = ty - ky, ox = tx - kx;
+  if (oy >= 0 && oy < OH && ox >= 0 && ox < OW) s += at4(dz4, base - (ky * OW + kx) * C4) * wv;
+}
+void compute4(int t, inout vec4 r[4]) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ix = q % W;
+  q /= W;
+  ivec3 p0 = ivec3(q / H, q % H, ix);
+  ivec3 d = ivec3(PQ / (W * H), (PQ / W) % H, PQ % W);
+  ivec3 p1 = pixel_advance(p0, d, H, W), p2 = pixel_advance(p1, d, H, W), p3 = pixel_advance(p2, d, H, W);
+  // (ty, tx): the output pixel of tap (0, 0); the last quarter's tail (past the batch) reaches none
+  ivec4 ty = ivec4(p0.y, p1.y, p2.y, p3.y) + PT;
+  if (p3.x >= N) ty.w = OH + KH;
+  ivec4 tx = ivec4(p0.z, p1.z, p2.z, p3.z) + PL;
+  ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * OH + ty) * OW + tx) * C4 + c4;
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    for (int kx = 0; kx < KW; kx++) {
+      vec4 wv = at4(w4, (ky * KW + kx) * C4 + c4);
+      tap(s0, ty.x, tx.x, base.x, ky, kx, wv);
+      tap(s1, ty.y, tx.y, base.y, ky, kx, wv);
+      tap(s2, ty.z, tx.z, base.z, ky, kx, wv);
+      tap(s3, ty.w, tx.w, base.w, ky, kx, wv);
+    }
+  }
+  r[0] = s0;
+  r[1] = s1;
+  r[2] = s2;
+  r[3] = s3;
 }
 
 //# kernel grad_filter4 v x4,dz4 N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,F4,P,chunk packed
@@ -190,4 +229,95 @@ vec4 compute4(int t) {
     }
   }
   return s;
+}
+
+//# kernel forward4_quarters v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,PQ,has_bias,act packed
+// forward4 for four output pixels at once, one per quarter of the output (output k: pixels k * PQ ...,
+// PQ = a quarter of them rounded up): each tap's filter texel is fetched once for the four (five fetches
+// per four multiply-adds of vec4s instead of eight). gemm.glsl's interleave4 puts the quarters together.
+uniform int PQ, has_bias, act;
+// the tap (ky, kx) of the window whose top-left input pixel is (top, left), at texel base
+void tap(inout vec4 s, int top, int left, int base, int ky, int kx, vec4 wv) {
+  int iy = top + ky, ix = left + kx;
+  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at4(x4, base + (ky * W + kx) * C4) * wv;
+}
+void compute4(int t, inout vec4 r[4]) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ox = q % OW;
+  q /= OW;
+  ivec3 p0 = ivec3(q / OH, q % OH, ox);
+  ivec3 d = ivec3(PQ / (OW * OH), (PQ / OW) % OH, PQ % OW);
+  ivec3 p1 = pixel_advance(p0, d, OH, OW), p2 = pixel_advance(p1, d, OH, OW), p3 = pixel_advance(p2, d, OH, OW);
+  // the last quarter's tail (pixels past the batch) covers no input row
+  ivec4 top = ivec4(p0.y, p1.y, p2.y, p3.y) * SH - PT;
+  if (p3.x >= N) top.w = -KH;
+  ivec4 left = ivec4(p0.z, p1.z, p2.z, p3.z) * SW - PL;
+  ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * H + top) * W + left) * C4 + c4;
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    for (int kx = 0; kx < KW; kx++) {
+      vec4 wv = at4(w4, (ky * KW + kx) * C4 + c4);
+      tap(s0, top.x, left.x, base.x, ky, kx, wv);
+      tap(s1, top.y, left.y, base.y, ky, kx, wv);
+      tap(s2, top.z, left.z, base.z, ky, kx, wv);
+      tap(s3, top.w, left.w, base.w, ky, kx, wv);
+    }
+  }
+  int c = c4 * 4;
+  vec4 b = has_bias == 0 ? vec4(0.0) : vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
+  r[0] = pb_activate(s0 + b, act);
+  r[1] = pb_activate(s1 + b, act);
+  r[2] = pb_activate(s2 + b, act);
+  r[3] = pb_activate(s3 + b, act);
+}
+
+//# kernel forward4_row3 v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,OW4,has_bias,act packed
+// forward4 for a 3-wide filter at stride 1, four neighbouring pixels of a row per fragment (output r: the
+// pixels of column 4g + r): per filter row, six input texels and three filter texels serve all four
+// (nine fetches per twelve vec4 multiply-adds instead of twenty-four). interleave_columns reorders.
+uniform int OW4, has_bias, act;
+vec4 x_at(int base, int ix) {
+  return ix >= 0 && ix < W ? at4(x4, base + ix * C4) : vec4(0.0);
+}
+void compute4(int t, inout vec4 r[4]) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int g = q % OW4;
+  q /= OW4;
+  int oy = q % OH;
+  int nb = q / OH;
+  int ix = 4 * g - PL;
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    int base = (nb * H + iy) * W * C4 + c4;
+    vec4 x0 = x_at(base, ix), x1 = x_at(base, ix + 1), x2 = x_at(base, ix + 2);
+    vec4 x3 = x_at(base, ix + 3), x4_ = x_at(base, ix + 4), x5 = x_at(base, ix + 5);
+    int wi = ky * 3 * C4 + c4;
+    vec4 w0 = at4(w4, wi), w1 = at4(w4, wi + C4), w2 = at4(w4, wi + 2 * C4);
+    s0 += x0 * w0 + x1 * w1 + x2 * w2;
+    s1 += x1 * w0 + x2 * w1 + x3 * w2;
+    s2 += x2 * w0 + x3 * w1 + x4_ * w2;
+    s3 += x3 * w0 + x4_ * w1 + x5 * w2;
+  }
+  int c = c4 * 4;
+  vec4 b = has_bias == 0 ? vec4(0.0) : vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
+  r[0] = pb_activate(s0 + b, act);
+  r[1] = pb_activate(s1 + b, act);
+  r[2] = pb_activate(s2 + b, act);
+  r[3] = pb_activate(s3 + b, act);
+}
+
+//# kernel interleave_columns v q0,q1,q2,q3 OW,OW4,C4
+// forward4_row3's four outputs as one texture packed along channels in pixel order.
+uniform int OW, OW4, C4;
+vec4 compute4(int t) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int ox = q % OW;
+  int f = ((q / OW) * OW4 + (ox >> 2)) * C4 + c4;
+  int r = ox & 3;
+  return r == 0 ? at4(q0, f) : r == 1 ? at4(q1, f) : r == 2 ? at4(q2, f) : at4(q3, f);
 }

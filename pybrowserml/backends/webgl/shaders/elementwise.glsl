@@ -57,6 +57,27 @@ float compute(int i) {
   return g;
 }
 
+//# kernel activation_grad4 v dy,y act,dy_packed,y_packed
+// activation_grad for four consecutive elements per fragment, the result packed (left as a deferred
+// unpack: the next GEMMs' packs and the bias gradient's column sum read it as it is); dy and y come from
+// their packed twins where they have one (dy_packed, y_packed), else as four values each.
+uniform int act, dy_packed, y_packed;
+vec4 four(sampler2D t, int packed, int i) {
+  if (packed == 1) return at4(t, i);
+  int e = 4 * i;
+  return vec4(at(t, e), at(t, e + 1), at(t, e + 2), at(t, e + 3));
+}
+vec4 compute4(int i) {
+  vec4 g = four(dy, dy_packed, i);
+  vec4 v = four(y, y_packed, i);
+  vec4 zero = vec4(0.0);
+  if (act == 1) return mix(zero, g, greaterThan(v, zero));
+  if (act == 2) return mix(zero, mix(zero, g, greaterThan(v, zero)), lessThan(v, vec4(6.0)));
+  if (act == 3) return g * v * (1.0 - v);
+  if (act == 4) return g * (1.0 - v * v);
+  return g;
+}
+
 //# kernel column_sum 1 a rows,cols,chunk,scale
 // a viewed as (rows, cols); out[p, c] = scale * the sum of rows p * chunk ... (p + 1) * chunk of column c.
 uniform int rows, cols, chunk;
@@ -69,6 +90,22 @@ float compute(int i) {
   Cursor k = cursor(a, r0 * cols + c, cols);
   float s = 0.0;
   for (int r = r0; r < r1; r++) s += next(a, k);
+  return s * scale;
+}
+
+//# kernel column_sum4 v a4 rows,cols4,chunk,scale
+// column_sum over a packed array: a4 viewed as (rows, cols4 texels); out texel (p, c4) = scale * the sum of
+// rows p * chunk ... of texel column c4 (four columns per fetch).
+uniform int rows, cols4, chunk;
+uniform float scale;
+vec4 compute4(int i) {
+  int p = i / cols4;
+  int c = i - p * cols4;
+  int r0 = p * chunk;
+  int r1 = min(rows, r0 + chunk);
+  Cursor k = cursor(a4, r0 * cols4 + c, cols4);
+  vec4 s = vec4(0.0);
+  for (int r = r0; r < r1; r++) s += next4(a4, k);
   return s * scale;
 }
 

@@ -81,3 +81,92 @@ vec4 compute4(int t) {
   if (act == 2) s = clamp(s, 0.0, 6.0);
   return s;
 }
+
+//# kernel outer4 v4 a4,b4 m4,n4,k,chunk
+// A^T B for stored A (k, m) and B (k, n) packed along m and n (rows of m4 and n4 texels): fragment
+// (part, i4, j4) sums the outer products of A's texel i4 and B's texel j4 over rows part * chunk ... +
+// chunk, a 4x4 block (output r: block row r) from two fetches per sixteen multiply-adds. The long sums of
+// the weight gradients (k = the pixels of a batch) run in parts, so that enough fragments run at once.
+uniform int m4, n4, k, chunk;
+void compute4(int t, inout vec4 r[4]) {
+  int T = m4 * n4;
+  int part = t / T;
+  int f = t - part * T;
+  int i4 = f / n4;
+  int j4 = f - i4 * n4;
+  int p0 = part * chunk;
+  int p1 = min(k, p0 + chunk);
+  Cursor ca = cursor(a4, p0 * m4 + i4, m4);
+  Cursor cb = cursor(b4, p0 * n4 + j4, n4);
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int p = p0; p < p1; p++) {
+    vec4 a = next4(a4, ca);
+    vec4 b = next4(b4, cb);
+    s0 += a.x * b;
+    s1 += a.y * b;
+    s2 += a.z * b;
+    s3 += a.w * b;
+  }
+  r[0] = s0;
+  r[1] = s1;
+  r[2] = s2;
+  r[3] = s3;
+}
+
+//# kernel outer_sum4 v r0,r1,r2,r3 n4,parts,T
+// outer4's parts added and laid out as the (m, n) result packed along n (texel row * n4 + j4): row's block
+// row is output row & 3 of outer4, at texel (row >> 2) * n4 + j4 of each part of T texels.
+uniform int n4, parts, T;
+vec4 compute4(int t) {
+  int row = t / n4;
+  int f = (row >> 2) * n4 + (t - row * n4);
+  int r = row & 3;
+  vec4 s = vec4(0.0);
+  for (int part = 0; part < parts; part++, f += T) {
+    s += r == 0 ? at4(r0, f) : r == 1 ? at4(r1, f) : r == 2 ? at4(r2, f) : at4(r3, f);
+  }
+  return s;
+}
+
+//# kernel gemm_block4 v4 a4,b4,bias m,mq,n,n4,kp,has_bias,act
+// gemm_packed4 for four rows at once: fragment (row, j4) of mq * n4 computes rows row + r * mq (output r:
+// the result's quarter r, its rows r * mq ...) at columns 4 * j4 ..., a 4x4 block from eight fetches per
+// sixty-four multiply-adds. interleave4 puts the quarters back in one packed texture.
+uniform int m, mq, n, n4, kp, has_bias, act;
+void compute4(int t, inout vec4 r[4]) {
+  int row = t / n4;
+  int col = (t - row * n4) * 4;
+  // rows past m (the last quarter's tail) read row m - 1 and are never read back
+  Cursor a0 = cursor(a4, min(row, m - 1) * kp, 1);
+  Cursor a1 = cursor(a4, min(row + mq, m - 1) * kp, 1);
+  Cursor a2 = cursor(a4, min(row + 2 * mq, m - 1) * kp, 1);
+  Cursor a3 = cursor(a4, min(row + 3 * mq, m - 1) * kp, 1);
+  Cursor b0 = cursor(b4, col * kp, 1);
+  Cursor b1 = cursor(b4, (col + 1) * kp, 1);
+  Cursor b2 = cursor(b4, (col + 2) * kp, 1);
+  Cursor b3 = cursor(b4, (col + 3) * kp, 1);
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  for (int j = 0; j < kp; j++) {
+    mat4 b = mat4(next4(b4, b0), next4(b4, b1), next4(b4, b2), next4(b4, b3));
+    // (a row vector times b's columns: the four dot products)
+    s0 += next4(a4, a0) * b;
+    s1 += next4(a4, a1) * b;
+    s2 += next4(a4, a2) * b;
+    s3 += next4(a4, a3) * b;
+  }
+  vec4 bv = has_bias == 0 ? vec4(0.0) : vec4(at(bias, col), at(bias, min(col + 1, n - 1)), at(bias, min(col + 2, n - 1)), at(bias, min(col + 3, n - 1)));
+  r[0] = pb_activate(s0 + bv, act);
+  r[1] = pb_activate(s1 + bv, act);
+  r[2] = pb_activate(s2 + bv, act);
+  r[3] = pb_activate(s3 + bv, act);
+}
+
+//# kernel interleave4 v q0,q1,q2,q3 mq,n4
+// gemm_block4's four quarters (rows of n4 texels, mq rows each) as one packed texture in row order.
+uniform int mq, n4;
+vec4 compute4(int t) {
+  int T = mq * n4;
+  int r = t / T;
+  int f = t - r * T;
+  return r == 0 ? at4(q0, f) : r == 1 ? at4(q1, f) : r == 2 ? at4(q2, f) : at4(q3, f);
+}

@@ -23,6 +23,19 @@ float compute(int i) {
   return s * inv;
 }
 
+//# kernel global_avg_pool4 v x4 HW,C4,inv
+// global_avg_pool over a packed twin (C4 texels per pixel), four channels per fragment, the result packed.
+uniform int HW, C4;
+uniform float inv;
+vec4 compute4(int t) {
+  int c4 = t % C4;
+  int nb = t / C4;
+  Cursor k = cursor(x4, nb * HW * C4 + c4, C4);
+  vec4 s = vec4(0.0);
+  for (int j = 0; j < HW; j++) s += next4(x4, k);
+  return s * inv;
+}
+
 //# kernel global_avg_pool_grad 1 dy HW,C,inv
 uniform int HW, C;
 uniform float inv;

@@ -70,6 +70,23 @@ float compute(int i) {
   return s;
 }
 
+//# kernel add_parts4 v p0,p1,p2,p3,prev count,has_prev,w0,sw0,f0,w1,sw1,f1,w2,sw2,f2,w3,sw3,f3
+// add_parts over packed twins, four elements per fragment: widths, source widths and offsets in texels
+// (all multiples of four elements); the result packed.
+uniform int count, has_prev, w0, sw0, f0, w1, sw1, f1, w2, sw2, f2, w3, sw3, f3;
+int part_index(int i, int w, int sw, int f) {
+  int r = i / w;
+  return r * sw + f + i - r * w;
+}
+vec4 compute4(int i) {
+  vec4 s = has_prev == 1 ? at4(prev, i) : vec4(0.0);
+  s += at4(p0, part_index(i, w0, sw0, f0));
+  if (count > 1) s += at4(p1, part_index(i, w1, sw1, f1));
+  if (count > 2) s += at4(p2, part_index(i, w2, sw2, f2));
+  if (count > 3) s += at4(p3, part_index(i, w3, sw3, f3));
+  return s;
+}
+
 //# kernel cast 1 a mode
 // mode 0: a copy; 1: float -> int32 (toward zero, as numpy's astype); 2: from uint8 (exact integers).
 uniform int mode;
