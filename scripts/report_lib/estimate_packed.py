@@ -24,12 +24,6 @@ of one per student, a few small kernels). The ratio printed is (teacher + packed
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
-SCRIPTS = Path(__file__).resolve().parents[1]
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
 
 PAGE = r"""
 import time

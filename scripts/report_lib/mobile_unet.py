@@ -23,9 +23,6 @@ from pathlib import Path
 
 ALPHAS = (1.0, 0.75, 0.5, 0.25)
 SIZES = (28, 56, 84)
-SCRIPTS = Path(__file__).resolve().parents[1]
-if str(SCRIPTS) not in sys.path:  # the harness package lives in scripts/ (as for scripts/bench)
-    sys.path.insert(0, str(SCRIPTS))
 PAGE_SOURCE = (Path(__file__).parent / "page_unet.py").read_text()
 SCALING_TOLERANCE = 0.25
 

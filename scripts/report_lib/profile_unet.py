@@ -14,12 +14,6 @@ per kernel key, so the machine's other load inflates them as little as possible.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
-SCRIPTS = Path(__file__).resolve().parents[1]
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
 
 PAGE = r"""
 import time
