@@ -702,7 +702,7 @@ def shape_cases(rng):
 
 def _blocked_concat_cases(rng):
     """Concats of dense results of 64+ rows (a GPU backend may compute them in 4x4 blocks, the rows in
-    four quarters, and let the concat read the quarters): 67 rows leave the last quarter one row short;
+    four quarters, put in row order by one more step): 67 rows leave the last quarter one row short;
     parts read before or after the concat, repeated, more than four."""
     b12, b8, b16 = (_dense_result(rng, n, rows=67) for n in (12, 8, 16))
     tall = [_dense_result(rng, 8, rows=67) for _ in range(5)]

@@ -490,8 +490,7 @@ export class Runtime {
       if (input && input.lazy && entry.packable[k] && !outputIds.includes(readIds[k])) {
         packedMask |= 1 << k;
         readIds[k] = input.lazy.packedId;
-      }
-      this.materialize(readIds[k]);
+      } else this.materialize(readIds[k]);
     }
     const inputTextures = readIds.map((id) => this.textures[id].tex);
     if (packedMask) entry = this.packedVariant(entry, packedMask);
@@ -558,18 +557,6 @@ export class Runtime {
     entry.twin = packedId;
   }
 
-  // Texture `id` is drawn by `pid` from `args` only when a draw reads it (gemm's interleave4 of the 4x4
-  // blocks: a concat of packed parts reads the four quarters themselves, so predict skips the draw).
-  // The caller keeps the args' textures alive as long as `id` (Python: GLArray.quarters).
-  deferDraw(id, pid, ...args) {
-    this.textures[id].pending = { pid, args };
-  }
-
-  pending(id) {
-    const entry = this.textures[id];
-    return !!(entry && entry.pending);
-  }
-
   twin(id) {
     const entry = this.textures[id];
     return entry && entry.twin !== undefined ? entry.twin : -1;
@@ -577,11 +564,6 @@ export class Runtime {
 
   materialize(id) {
     const entry = this.textures[id];
-    if (entry && entry.pending) {
-      const { pid, args } = entry.pending;
-      entry.pending = null;
-      this.draw(pid, id, ...args);
-    }
     if (!entry || !entry.lazy) return;
     const { pid, packedId, k, kp } = entry.lazy;
     entry.lazy = null;
@@ -593,7 +575,6 @@ export class Runtime {
     if (entry) {
       entry.lazy = null;
       entry.twin = undefined;
-      entry.pending = null;
     }
   }
 

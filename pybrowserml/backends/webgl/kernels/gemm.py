@@ -109,9 +109,7 @@ def make_table(rt) -> dict:
                 quarters = [empty((mq * n4, 4), a.dtype, RGBA32F) for _ in range(4)]
                 draw(block4_pipe, *(q.id for q in quarters), a4.id, b4.id, bias_id, m, mq, n, n4, kp, has_bias, act)
                 out4 = empty((m * n4, 4), a.dtype, RGBA32F)
-                # drawn when something reads out4: a concat of packed parts reads the quarters instead
-                rt.js.deferDraw(out4.id, interleave_pipe, *(q.id for q in quarters), mq, n4)
-                out4.quarters = (quarters, mq)
+                draw(interleave_pipe, out4.id, *(q.id for q in quarters), mq, n4)
                 return unpack(out4, (m, n), n)
             if n >= BLOCK_MIN_N:  # four columns per fragment, then unpacked
                 n4 = -(-n // 4)

@@ -20,7 +20,6 @@ def make_table(rt) -> dict:
     gather_pipe = rt.program("shape", "gather")
     concat_pipe = rt.program("shape", "concat")
     concat4_pipe = rt.program("shape", "concat4")
-    concat_quarters_pipe = rt.program("shape", "concat_quarters")
     slice_pipe = rt.program("shape", "slice")
     add_parts_pipe = rt.program("shape", "add_parts")
     add_parts4_pipe = rt.program("shape", "add_parts4")
@@ -103,33 +102,11 @@ def make_table(rt) -> dict:
             packed.append(rt.pack(a, rows, width, width, 1)[0])
         return packed
 
-    def concat_quarters(parts, widths, out4, total4):
-        """concat4 in one draw whose parts are read from gemm_block4's quarters where their interleave4 is
-        still deferred (the dense blocks' pointwise convolutions then never draw it), else as they are."""
-        rows = out4.size // total4
-        samplers, quarter_rows = [], []
-        for p in parts:
-            if p.quarters is not None and rt.js.pending(p.id):
-                quarters, mq = p.quarters
-                samplers += [q.id for q in quarters]
-                quarter_rows.append(mq)
-            else:
-                samplers += [p.id, dummy, dummy, dummy]
-                quarter_rows.append(rows)
-        samplers += [dummy] * (4 * PARTS_PER_DRAW - len(samplers))
-        quarter_rows += [rows] * (PARTS_PER_DRAW - len(quarter_rows))
-        ends = [sum(widths[: i + 1]) for i in range(len(widths))]
-        ends += [total4] * (PARTS_PER_DRAW - len(ends))
-        draw(concat_quarters_pipe, out4.id, *samplers, total4, *ends[:3], *quarter_rows)
-
     def concat_packed(parts, widths, out, total):
         """concat over packed parts into a packed result, unpacked only when read as R32F (and taken as
         it is by the next pack of the same rows: the dense block's next depthwise)."""
         total4 = total // 4
         out4 = empty((out.size // 4, 4), out.dtype, RGBA32F)
-        if len(parts) <= PARTS_PER_DRAW and any(p.quarters is not None and rt.js.pending(p.id) for p in parts):
-            concat_quarters(parts, widths, out4, total4)
-            return rt.unpack(out4, out.shape, total)
         offset = 0
         for start in range(0, len(parts), PARTS_PER_DRAW):
             group = parts[start : start + PARTS_PER_DRAW]

@@ -44,50 +44,6 @@ vec4 compute4(int t) {
   return has_prev == 1 ? at4(prev, t) : vec4(0.0);
 }
 
-//# kernel concat_quarters v a0,a1,a2,a3,b0,b1,b2,b3,c0,c1,c2,c3,d0,d1,d2,d3 total,o1,o2,o3,ma,mb,mc,md
-// concat4 of up to four packed parts (columns [0, o1), [o1, o2), [o2, o3), [o3, total) texels), each one
-// texture (m* = its rows: all in *0) or gemm_block4's four quarters of m* rows each, so that the GEMM's
-// interleave4 is never drawn.
-uniform int total, o1, o2, o3, ma, mb, mc, md;
-// (comparisons, not r / mq: SwiftShader's integer division is slow)
-int pb_quarter(int r, int mq) {
-  return int(r >= mq) + int(r >= 2 * mq) + int(r >= 3 * mq);
-}
-vec4 compute4(int t) {
-  int r = t / total;
-  int col = t - r * total;
-  if (col < o1) {
-    int q = pb_quarter(r, ma);
-    int f = (r - q * ma) * o1 + col;
-    if (q == 0) return at4(a0, f);
-    if (q == 1) return at4(a1, f);
-    if (q == 2) return at4(a2, f);
-    return at4(a3, f);
-  }
-  if (col < o2) {
-    int q = pb_quarter(r, mb);
-    int f = (r - q * mb) * (o2 - o1) + col - o1;
-    if (q == 0) return at4(b0, f);
-    if (q == 1) return at4(b1, f);
-    if (q == 2) return at4(b2, f);
-    return at4(b3, f);
-  }
-  if (col < o3) {
-    int q = pb_quarter(r, mc);
-    int f = (r - q * mc) * (o3 - o2) + col - o2;
-    if (q == 0) return at4(c0, f);
-    if (q == 1) return at4(c1, f);
-    if (q == 2) return at4(c2, f);
-    return at4(c3, f);
-  }
-  int q = pb_quarter(r, md);
-  int f = (r - q * md) * (total - o3) + col - o3;
-  if (q == 0) return at4(d0, f);
-  if (q == 1) return at4(d1, f);
-  if (q == 2) return at4(d2, f);
-  return at4(d3, f);
-}
-
 //# kernel slice 1 a width,src_width,offset
 // The output viewed as (rows, width): row r is a's flat elements r * src_width + offset ... + width.
 uniform int width, src_width, offset;
