@@ -657,6 +657,7 @@ def shape_cases(rng):
     yield "from_uint8 (3, 5, 7, 1)", "from_uint8", kernel("from_uint8", pixels)
     yield "from_uint8 (3, 5, 7, 1) scale=1/127.5", "from_uint8", kernel("from_uint8", pixels, scale=1 / 127.5)
     yield from _add_parts_cases(rng)
+    yield from _blocked_concat_cases(rng)
     for n in PACKED_RESULT_WIDTHS:
         d1, d2 = _dense_result(rng, n), _dense_result(rng, n)
         yield (
@@ -697,6 +698,29 @@ def shape_cases(rng):
             lambda be, lazy=lazy, c=c: be.run("slice", lazy(be), axis=3, start=1, stop=c - 1),
         )
         yield f"reshape {cid}", "reshape", lambda be, lazy=lazy: be.run("reshape", lazy(be), (3, -1))
+
+
+def _blocked_concat_cases(rng):
+    """Concats of dense results of 64+ rows (a GPU backend may compute them in 4x4 blocks, the rows in
+    four quarters, put in row order by one more step): 67 rows leave the last quarter one row short;
+    parts read before or after the concat, repeated, more than four."""
+    b12, b8, b16 = (_dense_result(rng, n, rows=67) for n in (12, 8, 16))
+    tall = [_dense_result(rng, 8, rows=67) for _ in range(5)]
+
+    def concat(*parts):
+        return lambda be: be.run("concat", [p(be) for p in parts], axis=-1)
+
+    yield "concat of two blocked dense results", "concat", concat(b12, b8)
+    yield "concat of four blocked dense results", "concat", concat(b8, b12, b16, b8)
+    yield "concat of five blocked dense results", "concat", concat(*tall)
+
+    def read_before_and_after(be):
+        first, second = b12(be), b8(be)
+        before = be.run("add", first, first)  # read as R32F before the concat
+        joined = be.run("concat", [first, second, second], axis=-1)
+        return {"before": before, "concat": joined, "after": be.run("relu", second)}
+
+    yield "concat of blocked dense results read before and after", "concat", read_before_and_after
 
 
 def _add_parts_cases(rng):
