@@ -25,17 +25,12 @@ from __future__ import annotations
 
 import argparse
 
-PAGE = r"""
-import time
-import numpy as np
-import pybrowserml as pb
-from pybrowserml.compression import distillation
-from pybrowserml.tensor import no_grad
+from .profile_joint import PAGE as PROFILE_PAGE
 
-await pb.set_backend_async("wasm", threads=1)
-backend = pb.get_backend()
-_original = dict(backend.kernels)
-TEMPERATURE, ALPHA = 4.0, 0.7
+# profile_joint's page (the wasm backend, its phases and their timing) and, on top, the estimate.
+PAGE = (
+    PROFILE_PAGE
+    + r"""
 STEM, FILTERS = 16, (32, 64)  # dense_block_cnn's defaults
 
 
@@ -52,53 +47,14 @@ def _is_pointwise(name, args, attrs):
 
 
 def estimate(widths, batch, rounds, calls):
-    rng = np.random.default_rng(0)
-    xb = pb.Tensor(rng.random((batch, 28, 28, 1), dtype=np.float32))
-    yb = pb.Tensor(rng.integers(0, 10, batch).astype("int32"))
-    teacher = pb.zoo.dense_block_cnn(seed=0, kernel_initializer="he_normal", name="teacher")
-    targets = {}
-
-    def teacher_forward():
-        with no_grad():
-            logits = distillation._logits(teacher, xb, training=False)
-            targets["soft"], targets["entropy"] = distillation.soft_targets(logits, TEMPERATURE)
-
-    def step_of(model):
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-
-        def step():
-            trainable = model.trainable_weights
-            for v in trainable:
-                v.grad = None
-            logits = distillation._logits(model, xb, True)
-            loss = distillation.distillation_loss(
-                logits, yb, targets["soft"], targets["entropy"], TEMPERATURE, ALPHA
-            )
-            loss.backward()
-            model.optimizer.apply_gradients(trainable)
-
-        return step
-
-    phases = {"teacher forward": teacher_forward}
-    for i, width in enumerate(widths):
-        student = pb.zoo.dense_block_cnn(alpha=width, seed=1 + i, kernel_initializer="he_normal")
-        phases[f"student {width}"] = step_of(student)
     wide = pb.zoo.dense_block_cnn(
         stem_filters=sum(_width(STEM, a) for a in widths),
         filters=tuple(sum(_width(f, a) for a in widths) for f in FILTERS),
         seed=9,
         kernel_initializer="he_normal",
     )
-    phases["summed widths"] = step_of(wide)
-    for run in phases.values():  # warm-up (the teacher first: its targets feed the steps)
-        run(); run()
-    best = {name: float("inf") for name in phases}
-    for _ in range(rounds):
-        for name, run in phases.items():
-            start = time.perf_counter()
-            for _ in range(calls):
-                run()
-            best[name] = min(best[name], (time.perf_counter() - start) / calls)
+    phases = _phases(widths, batch, extra={"summed widths": wide})
+    best = _fastest(phases, rounds, calls)
     pointwise = {name: 0.0 for name in phases}
     for _ in range(rounds):
         for name, run in phases.items():
@@ -122,6 +78,7 @@ def estimate(widths, batch, rounds, calls):
             pointwise[name] += 1000 * spent[0] / (calls * rounds)
     return {"ms": {k: 1000 * v for k, v in best.items()}, "pointwise_ms": pointwise}
 """
+)
 
 
 def packed_estimate(result) -> dict:

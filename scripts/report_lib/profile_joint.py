@@ -44,7 +44,8 @@ def _timed(name, fn, times, calls):
     return run
 
 
-def _phases(widths, batch):
+def _phases(widths, batch, extra=None):
+    # the teacher's forward and one distillation step per student (and per model of `extra`, name -> model)
     rng = np.random.default_rng(0)
     xb = pb.Tensor(rng.random((batch, 28, 28, 1), dtype=np.float32))
     yb = pb.Tensor(rng.integers(0, 10, batch).astype("int32"))
@@ -67,17 +68,21 @@ def _phases(widths, batch):
         loss.backward()
         student.optimizer.apply_gradients(trainable)
 
+    models = {
+        f"student {width}": pb.zoo.dense_block_cnn(alpha=width, seed=1 + i, kernel_initializer="he_normal")
+        for i, width in enumerate(widths)
+    }
+    models.update(extra or {})
     phases = {"teacher forward": teacher_forward}
-    for i, width in enumerate(widths):
-        student = pb.zoo.dense_block_cnn(alpha=width, seed=1 + i, kernel_initializer="he_normal")
-        student.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        phases[f"student {width}"] = lambda s=student: student_step(s)
+    for name, model in models.items():
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        phases[name] = lambda s=model: student_step(s)
     return phases
 
 
-def profile(widths, batch, rounds, calls):
-    phases = _phases(widths, batch)
-    for run in phases.values():  # warm-up (and the teacher's targets for the students)
+def _fastest(phases, rounds, calls):
+    # seconds per call of each phase: the fastest of `rounds` rounds of `calls` calls, after a warm-up
+    for run in phases.values():  # the teacher first: its targets feed the students' steps
         run(); run()
     best = {name: float("inf") for name in phases}
     for _ in range(rounds):
@@ -86,6 +91,12 @@ def profile(widths, batch, rounds, calls):
             for _ in range(calls):
                 run()
             best[name] = min(best[name], (time.perf_counter() - start) / calls)
+    return best
+
+
+def profile(widths, batch, rounds, calls):
+    phases = _phases(widths, batch)
+    best = _fastest(phases, rounds, calls)
     kernels = {name: {"ms": {}, "calls": {}} for name in phases}
     for _ in range(rounds):
         for name, run in phases.items():
