@@ -25,7 +25,7 @@ import sys
 from urllib.parse import urljoin
 
 from ..browser import is_pyodide
-from ..browser.assets import asset_bytes, has_asset, installed_wheel_url, page_url
+from ..browser.assets import asset_bytes, has_asset, served_folder
 
 log = logging.getLogger("pybrowserml.backends")
 
@@ -56,20 +56,7 @@ def wheel_file(name: str) -> str | None:
 
 def wheels_base() -> tuple[str | None, str]:
     """(URL of the folder serving the add-on wheels, or None; where that URL came from, for messages)."""
-    import js
-
-    base = getattr(js, WHEELS_GLOBAL, None)
-    if base is not None:
-        if not isinstance(base, str) or not base:
-            raise AddonUnavailable(
-                f"globalThis.{WHEELS_GLOBAL} must be the URL (a string) of the folder serving pybrowserml's "
-                f"add-on wheels, e.g. '/static/pybrowserml/', got {base!r}"
-            )
-        return urljoin(page_url(), base if base.endswith("/") else base + "/"), f"globalThis.{WHEELS_GLOBAL}"
-    wheel = installed_wheel_url()
-    if wheel is not None:
-        return urljoin(wheel, "./"), f"the folder of the core wheel {wheel}"
-    return None, f"the page set no globalThis.{WHEELS_GLOBAL} and the core wheel's URL is not recorded"
+    return served_folder(WHEELS_GLOBAL, "add-on wheels", "/static/pybrowserml/", "", AddonUnavailable)
 
 
 def _how_to_install(name: str, file: str) -> str:
@@ -121,7 +108,7 @@ async def ensure(name: str, module: str) -> None:
     base, origin = wheels_base()
     if base is None:
         raise AddonUnavailable(
-            f"the {name} backend's add-on {file} is not installed, and there is no URL to fetch it from "
+            f"the {name} backend's add-on {file} is not installed, and there is nothing to fetch it from "
             f"({origin}). " + _how_to_install(name, file)
         )
     url = urljoin(base, file)

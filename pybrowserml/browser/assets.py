@@ -50,6 +50,31 @@ def installed_wheel_url() -> str | None:
     return None
 
 
+def served_folder(global_name: str, what: str, example: str, beside_wheel: str, error: type[Exception]):
+    """(URL of the folder serving `what`, or None; where that URL came from, for messages).
+
+    First found: ``globalThis.<global_name>``, set by the page (or worker) and resolved against it (a value
+    that is not a non-empty string raises `error`); then `beside_wheel` ("wasm/", or "" for the wheel's own
+    folder) resolved against the URL of the wheel this installation came from."""
+    from urllib.parse import urljoin
+
+    import js
+
+    base = getattr(js, global_name, None)
+    if base is not None:
+        if not isinstance(base, str) or not base:
+            raise error(
+                f"globalThis.{global_name} must be the URL (a string) of the folder serving pybrowserml's "
+                f"{what}, e.g. {example!r}, got {base!r}"
+            )
+        return urljoin(page_url(), base if base.endswith("/") else base + "/"), f"globalThis.{global_name}"
+    wheel = installed_wheel_url()
+    if wheel is not None:
+        where = f"the folder {beside_wheel} beside" if beside_wheel else "the folder of"
+        return urljoin(wheel, beside_wheel or "./"), f"{where} the wheel {wheel}"
+    return None, f"no URL: the page set no globalThis.{global_name} and the wheel's URL is not recorded"
+
+
 def asset_bytes(path: str) -> bytes:
     """The bytes of a packaged asset (`path` inside the pybrowserml package); a clear error if it is not
     in this installation."""

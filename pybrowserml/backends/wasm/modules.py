@@ -20,7 +20,7 @@ import json
 import logging
 from urllib.parse import urljoin
 
-from ...browser.assets import asset_bytes, has_asset, installed_wheel_url, page_url
+from ...browser.assets import asset_bytes, has_asset, served_folder
 
 log = logging.getLogger("pybrowserml.backends.wasm")
 
@@ -56,20 +56,7 @@ def served_name(name: str) -> str:
 
 def kernels_base() -> tuple[str | None, str]:
     """(URL of the folder serving the kernels, or None; where that URL came from, for messages)."""
-    import js
-
-    base = getattr(js, ASSETS_GLOBAL, None)
-    if base is not None:
-        if not isinstance(base, str) or not base:
-            raise KernelsUnavailable(
-                f"globalThis.{ASSETS_GLOBAL} must be the URL (a string) of the folder serving pybrowserml's "
-                f"WASM kernels, e.g. '/static/pybrowserml/wasm/', got {base!r}"
-            )
-        return urljoin(page_url(), base if base.endswith("/") else base + "/"), f"globalThis.{ASSETS_GLOBAL}"
-    wheel = installed_wheel_url()
-    if wheel is not None:
-        return urljoin(wheel, SERVED_FOLDER), f"the folder {SERVED_FOLDER} beside the wheel {wheel}"
-    return None, "no URL: the page set no globalThis.pybrowserml_assets and the wheel's URL is not recorded"
+    return served_folder(ASSETS_GLOBAL, "WASM kernels", "/static/pybrowserml/wasm/", SERVED_FOLDER, KernelsUnavailable)
 
 
 async def compile_kernels(name: str, helpers):
