@@ -33,16 +33,23 @@ def wheel_path() -> Path:
     return wheels[-1]
 
 
-def addon_wheels() -> dict[str, Path]:
-    """The browser backends' add-on wheels scripts/build produced, by backend name (from latest.json)."""
+def built_wheels() -> dict[str, Path]:
+    """The wheels scripts/build produced, as latest.json names them: "core", then each browser backend's
+    add-on by backend name; a clear error when one is missing."""
     latest = WHEEL_DIR / "latest.json"
     if not latest.is_file():
         raise FileNotFoundError(f"no {latest}: run scripts/build (or scripts/test) first")
-    addons = json.loads(latest.read_text()).get("addons", {})
-    missing = [name for name in addons.values() if not (WHEEL_DIR / name).is_file()]
+    names = json.loads(latest.read_text())
+    wheels = {"core": WHEEL_DIR / names["wheel"], **{b: WHEEL_DIR / n for b, n in names.get("addons", {}).items()}}
+    missing = [path.name for path in wheels.values() if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"{missing} named in {latest} but not in {WHEEL_DIR}: run scripts/build")
-    return {backend: WHEEL_DIR / name for backend, name in addons.items()}
+    return wheels
+
+
+def addon_wheels() -> dict[str, Path]:
+    """The browser backends' add-on wheels scripts/build produced, by backend name (from latest.json)."""
+    return {name: path for name, path in built_wheels().items() if name != "core"}
 
 
 def check_built() -> None:

@@ -13,6 +13,8 @@ import pytest
 import slim_sources  # scripts/ (tests/conftest.py puts it on the path)
 from split_wheels import ADDON_BACKENDS, ADDONS_TABLE
 
+from harness.paths import built_wheels
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -29,22 +31,12 @@ def _page_assets():
     return modules | {"backends/wasm/_build/modules.json"}
 
 
-def _built_wheels() -> dict[str, Path]:
-    """The wheels scripts/build made, by what they hold: "core", or the backend of an add-on."""
-    latest = json.loads((DIST / "latest.json").read_text())
-    wheels = {"core": DIST / latest["wheel"], **{name: DIST / file for name, file in latest["addons"].items()}}
-    missing = [str(p) for p in wheels.values() if not p.is_file()]
-    if missing:
-        pytest.fail(f"{missing} missing: run scripts/build before the tests (scripts/test does)")
-    return wheels
-
-
 def test_the_core_and_each_backend_add_on_are_pure_python_wheels_that_together_carry_every_js_asset():
     missing = [name for name in (*WASM_MODULES, "modules.json") if not (WASM_BUILD / name).is_file()]
     if missing:
         pytest.fail(f"{missing} missing from {WASM_BUILD}: run scripts/build before the tests (scripts/test does)")
     assert {"backends/wasm/js/runtime.mjs", "storage/js/idb_store.mjs"} <= _page_assets()
-    wheels = _built_wheels()
+    wheels = built_wheels()
     assert sorted(wheels) == ["core", *ADDON_BACKENDS]
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     shipped = {}
@@ -131,7 +123,7 @@ def test_second_setup_and_build_redo_nothing():
 
 
 def test_the_core_wheel_alone_gives_cpython_the_numpy_backend_the_cli_and_a_clear_error_for_the_others(tmp_path):
-    core = _built_wheels()["core"]
+    core = built_wheels()["core"]
     target = tmp_path / "site"
     subprocess.run(
         [

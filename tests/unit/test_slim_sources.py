@@ -2,7 +2,6 @@
 the docstrings help() reads; the built wheels are what users download, the core within its size target."""
 
 import ast
-import json
 import subprocess
 import sys
 import zipfile
@@ -12,6 +11,7 @@ import pytest
 import slim_sources  # scripts/ (tests/conftest.py puts it on the path)
 
 from bench_lib.cold_start import PHASES, format_cold_start
+from harness.paths import built_wheels
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "pybrowserml"
@@ -19,19 +19,6 @@ PACKAGE = REPO / "pybrowserml"
 # browser backend's add-on wheel (34-47 KB each; the guard catches uncut comments or a .wasm inside).
 CORE_WHEEL_TARGET_BYTES = 200 * 1024
 ADDON_GUARD_BYTES = 56_000
-
-
-def built_wheels() -> list[Path]:
-    """The core wheel, then each backend's add-on wheel, as scripts/build named them in latest.json."""
-    latest = REPO / ".build" / "dist" / "latest.json"
-    if not latest.is_file():
-        pytest.fail("no .build/dist/latest.json: run scripts/build (scripts/test does)")
-    names = json.loads(latest.read_text())
-    wheels = [latest.parent / name for name in (names["wheel"], *names["addons"].values())]
-    missing = [str(w) for w in wheels if not w.is_file()]
-    if missing:
-        pytest.fail(f"{missing} missing: run scripts/build (scripts/test does)")
-    return wheels
 
 
 def test_python_loses_comments_but_keeps_strings_docstrings_and_every_line():
@@ -74,7 +61,7 @@ def test_a_target_that_exists_is_refused(tmp_path):
 
 def test_built_wheel_sources_are_the_repositorys_line_for_line_with_comments_cut():
     shipped = {}
-    for wheel in built_wheels():
+    for wheel in built_wheels().values():
         with zipfile.ZipFile(wheel) as archive:
             shipped |= {n.removeprefix("pybrowserml/"): archive.read(n).decode() for n in archive.namelist()}
     python = [name for name in shipped if name.endswith(".py")]
@@ -93,7 +80,7 @@ def test_built_wheel_sources_are_the_repositorys_line_for_line_with_comments_cut
 
 
 def test_the_core_wheel_is_within_its_target_and_no_add_on_grows_back():
-    core, *addons = built_wheels()
+    core, *addons = built_wheels().values()
     size = core.stat().st_size
     assert size <= CORE_WHEEL_TARGET_BYTES, (
         f"the core wheel {core.name} is {size} bytes, over {CORE_WHEEL_TARGET_BYTES}"
