@@ -184,7 +184,8 @@ def _train_in_browser(settings, renderer, args) -> Path:
             # the add-on wheel of the chosen backend goes with the core (all of them for "auto", which may
             # pick any; none for numpy, which is in the core)
             chosen = settings["backend"]
-            page = browser.new_pyodide_page(addons=None if chosen == "auto" else [b for b in [chosen] if b != "numpy"])
+            addons = None if chosen == "auto" else [] if chosen == "numpy" else [chosen]
+            page = browser.new_pyodide_page(addons=addons)
             page.page.on("console", on_console)
             renderer.line(browser_line(page.page.evaluate("navigator.userAgent")))
             code = _PAGE_JOB.format(settings=json.dumps(settings))
