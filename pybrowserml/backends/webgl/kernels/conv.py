@@ -39,13 +39,37 @@ def make_table(rt) -> dict:
     draw, empty = rt.draw, rt.empty
     forward_pipe = rt.program("conv", "forward")
     forward4_pipe = rt.program("conv", "forward4")
-    quarters_pipe = rt.program("conv", "forward4_quarters")
-    row3_pipe = rt.program("conv", "forward4_row3")
+    forward4_pipes = {"quarters": rt.program("conv", "forward4_quarters"), "row3": rt.program("conv", "forward4_row3")}
     columns_pipe = rt.program("depthwise", "interleave_columns")
     interleave_pipe = rt.program("gemm", "interleave4")
     grad_input_pipe = rt.program("conv", "grad_input")
     grad_filter_pipe = rt.program("conv", "grad_filter")
     grad_filter4_pipe = rt.program("conv", "grad_filter4")
+
+    def four_pixels(pipes, out4, inputs, c4, epilogue, rows, out_w, row3=False):
+        """Draws a packed kernel into out4 (rows * out_w pixels of c4 texels) four pixels per fragment, then
+        the draw that puts them in order, and returns True; False (nothing drawn) when neither way applies:
+        four neighbours of a row (`row3`: a 3-wide filter at stride 1, 4+ pixels wide; pipes["row3"]), else
+        one pixel per quarter of the result from QUARTERS_MIN_PIXELS pixels on (pipes["quarters"]). The
+        kernel's arguments are its outputs, `inputs`, c4, the blocking (texels per row or per quarter) and
+        `epilogue`."""
+        if row3 and out_w >= 4:
+            ow4 = -(-out_w // 4)
+            columns = [empty((rows * ow4 * c4, 4), out4.dtype, RGBA32F) for _ in range(4)]
+            ids = [q.id for q in columns]
+            draw(pipes["row3"], *ids, *inputs, c4, ow4, *epilogue)
+            draw(columns_pipe, out4.id, *ids, out_w, ow4, c4)
+            return True
+        if rows * out_w >= QUARTERS_MIN_PIXELS:
+            pq = -(-(rows * out_w) // 4)
+            quarters = [empty((pq * c4, 4), out4.dtype, RGBA32F) for _ in range(4)]
+            ids = [q.id for q in quarters]
+            draw(pipes["quarters"], *ids, *inputs, c4, pq, *epilogue)
+            draw(interleave_pipe, out4.id, *ids, pq, c4)
+            return True
+        return False
+
+    rt.four_pixels = four_pixels  # the depthwise kernels block their pixels the same way
 
     def params(input_shape, filter_shape, strides, padding):
         n, h, w, c = input_shape
@@ -70,22 +94,11 @@ def make_table(rt) -> dict:
         if o >= PACK_MIN_OUTPUTS and math.prod(shape):
             o4 = -(-o // 4)
             w4 = rt.pack(w, kh * kw * c, o, o, 1)[0]
-            pixels = math.prod(shape[:3])
-            out4 = empty((pixels * o4, 4), x.dtype, RGBA32F)
-            has_bias = 0 if b is None else 1
-            if kw == 3 and strides[1] == 1 and g.out_w >= 4:  # four neighbouring pixels of a row
-                ow4 = -(-g.out_w // 4)
-                cols = [empty((shape[0] * g.out_h * ow4 * o4, 4), x.dtype, RGBA32F) for _ in range(4)]
-                ids = [q.id for q in cols]
-                draw(row3_pipe, *ids, x.id, w4.id, bias, *geo, o4, ow4, has_bias, act)
-                draw(columns_pipe, out4.id, *ids, g.out_w, ow4, o4)
-            elif pixels >= QUARTERS_MIN_PIXELS:
-                pq = -(-pixels // 4)
-                quarters = [empty((pq * o4, 4), x.dtype, RGBA32F) for _ in range(4)]
-                draw(quarters_pipe, *(q.id for q in quarters), x.id, w4.id, bias, *geo, o4, pq, has_bias, act)
-                draw(interleave_pipe, out4.id, *(q.id for q in quarters), pq, o4)
-            else:
-                draw(forward4_pipe, out4.id, x.id, w4.id, bias, *geo, o4, has_bias, act)
+            out4 = empty((math.prod(shape[:3]) * o4, 4), x.dtype, RGBA32F)
+            inputs, epilogue = (x.id, w4.id, bias, *geo), (0 if b is None else 1, act)
+            row3 = kw == 3 and strides[1] == 1
+            if not four_pixels(forward4_pipes, out4, inputs, o4, epilogue, shape[0] * g.out_h, g.out_w, row3):
+                draw(forward4_pipe, out4.id, *inputs, o4, *epilogue)
             return rt.unpack(out4, shape, o)
         out = empty(shape, x.dtype)
         if out.size:

@@ -5,7 +5,7 @@ With multiplier 1 and at least PACK_MIN_CHANNELS channels (the reference network
 and the input gradient pack their operands along channels (gemm.glsl's pack4: four channels per RGBA32F
 texel), compute four channels per fragment and unpack the result: three extra small draws for about a
 third of the texture fetches. They also compute four pixels per fragment: a 3-wide forward at stride 1 four
-neighbours of a row sharing their input and filter fetches, the others (from QUARTERS_MIN_PIXELS on) one
+neighbours of a row sharing their input and filter fetches, the others (from conv.QUARTERS_MIN_PIXELS on) one
 pixel per quarter of the result sharing each filter fetch. The filter gradient packs too, and sums its
 packed partial sums."""
 
@@ -19,9 +19,6 @@ from ..runtime import RGBA32F
 from .conv import split
 
 PACK_MIN_CHANNELS = 4
-# The packed forward (and the input gradient at stride 1) computes four pixels per fragment, one per quarter
-# of its result, from this many pixels on (shaders/depthwise.glsl *_quarters; one more draw, the interleave).
-QUARTERS_MIN_PIXELS = 64
 
 
 def make_table(rt) -> dict:
@@ -32,11 +29,11 @@ def make_table(rt) -> dict:
     forward4_pipe = rt.program("depthwise", "forward4")
     grad_input4_pipe = rt.program("depthwise", "grad_input4")
     grad_filter4_pipe = rt.program("depthwise", "grad_filter4")
-    quarters_pipe = rt.program("depthwise", "forward4_quarters")
-    grad_input_quarters_pipe = rt.program("depthwise", "grad_input4_quarters")
-    interleave_pipe = rt.program("gemm", "interleave4")
-    row3_pipe = rt.program("depthwise", "forward4_row3")
-    columns_pipe = rt.program("depthwise", "interleave_columns")
+    forward4_pipes = {
+        "quarters": rt.program("depthwise", "forward4_quarters"),
+        "row3": rt.program("depthwise", "forward4_row3"),
+    }
+    grad_input4_pipes = {"quarters": rt.program("depthwise", "grad_input4_quarters")}
 
     def packed_channels(array, pixels, c):
         """`array` viewed as (pixels, c), packed four channels per texel."""
@@ -62,21 +59,10 @@ def make_table(rt) -> dict:
             x4, w4 = packed_channels(x, x.size // c, c), packed_channels(w, kh * kw, c)
             out4 = empty((math.prod(shape[:3]) * c4, 4), x.dtype, RGBA32F)
             bias, has_bias = (rt.dummy_id, 0) if b is None else (b.id, 1)
-            pixels = math.prod(shape[:3])
-            if kw == 3 and strides[1] == 1 and g.out_w >= 4:
-                ow4 = -(-g.out_w // 4)
-                cols = [empty((shape[0] * g.out_h * ow4 * c4, 4), x.dtype, RGBA32F) for _ in range(4)]
-                ids = [q.id for q in cols]
-                draw(row3_pipe, *ids, x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, ow4, has_bias, act)
-                draw(columns_pipe, out4.id, *ids, g.out_w, ow4, c4)
-            elif pixels >= QUARTERS_MIN_PIXELS:
-                pq = -(-pixels // 4)
-                quarters = [empty((pq * c4, 4), x.dtype, RGBA32F) for _ in range(4)]  # (alive until drawn)
-                ids = [q.id for q in quarters]
-                draw(quarters_pipe, *ids, x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, pq, has_bias, act)
-                draw(interleave_pipe, out4.id, *ids, pq, c4)
-            else:
-                draw(forward4_pipe, out4.id, x4.id, w4.id, bias, *geo[:4], *geo[5:], c4, has_bias, act)
+            inputs, epilogue = (x4.id, w4.id, bias, *geo[:4], *geo[5:]), (has_bias, act)
+            row3 = kw == 3 and strides[1] == 1
+            if not rt.four_pixels(forward4_pipes, out4, inputs, c4, epilogue, shape[0] * g.out_h, g.out_w, row3):
+                draw(forward4_pipe, out4.id, *inputs, c4, *epilogue)
             return rt.unpack(out4, shape, c)
         out = empty(shape, x.dtype)
         if out.size:
@@ -91,15 +77,11 @@ def make_table(rt) -> dict:
         if mult == 1 and c >= PACK_MIN_CHANNELS and math.prod(input_shape):
             c4 = -(-c // 4)
             dz4, w4 = packed_channels(dz, dz.size // c, c), packed_channels(w, kh * kw, c)
-            pixels = math.prod(input_shape[:3])
-            out4 = empty((pixels * c4, 4), dz.dtype, RGBA32F)
-            if pixels >= QUARTERS_MIN_PIXELS and tuple(strides) == (1, 1):
-                pq = -(-pixels // 4)
-                quarters = [empty((pq * c4, 4), dz.dtype, RGBA32F) for _ in range(4)]
-                draw(grad_input_quarters_pipe, *(q.id for q in quarters), dz4.id, w4.id, *geo[:4], *geo[5:], c4, pq)
-                draw(interleave_pipe, out4.id, *(q.id for q in quarters), pq, c4)
-            else:
-                draw(grad_input4_pipe, out4.id, dz4.id, w4.id, *geo[:4], *geo[5:], c4)
+            out4 = empty((math.prod(input_shape[:3]) * c4, 4), dz.dtype, RGBA32F)
+            inputs = (dz4.id, w4.id, *geo[:4], *geo[5:])
+            rows, width = input_shape[0] * input_shape[1], input_shape[2]
+            if tuple(strides) != (1, 1) or not rt.four_pixels(grad_input4_pipes, out4, inputs, c4, (), rows, width):
+                draw(grad_input4_pipe, out4.id, *inputs, c4)
             return rt.unpack(out4, input_shape, c)
         out = empty(input_shape, dz.dtype)
         if out.size:
