@@ -2,6 +2,7 @@
 
     python -m scripts.report_lib.profile_unet                   # alpha 1, 0.5, 0.25 at 28x28 and 56x56
     python -m scripts.report_lib.profile_unet --alphas 1 0.25 --sizes 56
+    python -m scripts.report_lib.profile_unet --filters 32 64 128 256 --sizes 32 64   # another network
 
 Every entry of the wasm backend's kernel table is wrapped by a timer in the page (wasm calls are
 synchronous, so the wall time of a call is the kernel's time plus its ~1 us of FFI), then `predict` runs
@@ -49,8 +50,8 @@ CALLS = {}
 HEAD_CLASSES = 2
 _download = backend.download
 
-def profile(alpha, size, batches, repeats):
-    model = pb.zoo.mobile_unet((size, size, 1), classes=2, alpha=alpha, seed=0)
+def profile(alpha, size, batches, repeats, filters):
+    model = pb.zoo.mobile_unet((size, size, 1), classes=2, alpha=alpha, filters=filters, seed=0)
     images = np.random.default_rng(0).integers(0, 256, (32 * batches, size, size, 1), dtype=np.uint8)
     model.predict(images[:32], batch_size=32, verbose=0)  # warm-up
     best, best_total = {}, float("inf")
@@ -75,9 +76,13 @@ def profile(alpha, size, batches, repeats):
 """
 
 
-def profile_rows(page, alphas, sizes, batches=4, repeats=9):
+def profile_rows(page, alphas, sizes, batches=4, repeats=9, filters=(16, 32, 64)):
     page.run(PAGE)
-    return [page.run(f"profile({alpha!r}, {size!r}, {batches}, {repeats})") for size in sizes for alpha in alphas]
+    return [
+        page.run(f"profile({alpha!r}, {size!r}, {batches}, {repeats}, {tuple(filters)!r})")
+        for size in sizes
+        for alpha in alphas
+    ]
 
 
 def format_profile(rows) -> str:
@@ -95,11 +100,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0, 0.5, 0.25])
     parser.add_argument("--sizes", type=int, nargs="+", default=[28, 56])
+    parser.add_argument("--filters", type=int, nargs="+", default=[16, 32, 64], help="zoo.mobile_unet's filters")
+    parser.add_argument("--batches", type=int, default=4, help="batches of 32 per timed pass")
     args = parser.parse_args(argv)
     from harness import Browser
 
     with Browser() as browser:
-        print(format_profile(profile_rows(browser.new_pyodide_page(), args.alphas, args.sizes)))
+        rows = profile_rows(browser.new_pyodide_page(), args.alphas, args.sizes, args.batches, filters=args.filters)
+        print(format_profile(rows))
 
 
 if __name__ == "__main__":
