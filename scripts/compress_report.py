@@ -1,7 +1,7 @@
 """The compression table: the reference model and its compressed variants, trained in headless Chromium
 on the wasm backend (Pyodide, offline), on Fashion-MNIST.
 
-    python scripts/compress_report.py            # the full study (~10 min on an idle 2-core machine)
+    python scripts/compress_report.py            # the full study (~12 min on an idle 2-core machine)
     python scripts/compress_report.py --quick    # a small one, to check that everything runs (~3 min)
 
 Table (a): params (non-zero ones for the magnitude-pruned model), MACs per image, bytes of the uint8 JSON
