@@ -372,7 +372,9 @@ def conv2d_transpose(x, w, b=None, strides=2, padding="same", activation=None):
 
     It is the input gradient of conv2d with the same filter and geometry, so it runs on the conv kernels
     exactly: forward conv2d_grad_input, input gradient conv2d, filter gradient conv2d_grad_filter with
-    the output gradient as the image. Bias and activation (None, 'relu', 'relu6') follow, one kernel each."""
+    the output gradient as the image. Bias and activation (None, 'relu', 'relu6'): on a backend with its
+    own conv2d_transpose kernel (conv2d_grad_input with them as an epilogue) in the same pass; elsewhere
+    one kernel each after conv2d_grad_input, the same values without handing the forward to numpy."""
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d_transpose expects a 4-D NHWC input and a 4-D filter, got {x.shape} and {w.shape}")
     kh, kw, out_channels, in_channels = w.shape
@@ -386,16 +388,28 @@ def conv2d_transpose(x, w, b=None, strides=2, padding="same", activation=None):
         conv_transpose_output_size(wd, kw, strides[1], padding),
         out_channels,
     )
-    be = x.backend
-    y = be.run("conv2d_grad_input", x.data, w.data, input_shape=out_shape, strides=strides, padding=padding)
-    if b is not None:
-        y = be.run("add", y, b.data)
-    if activation == "relu":
-        y = be.run("relu", y)
-    elif activation == "relu6":
-        y = be.run("relu6", y)
-    elif activation:
+    if activation not in (None, "relu", "relu6"):
         raise ValueError(f"conv2d_transpose applies None, 'relu' or 'relu6', got {activation!r}")
+    be = x.backend
+    if be.has("conv2d_transpose"):
+        y = be.run(
+            "conv2d_transpose",
+            x.data,
+            w.data,
+            None if b is None else b.data,
+            output_shape=out_shape,
+            strides=strides,
+            padding=padding,
+            activation=activation,
+        )
+    else:
+        y = be.run("conv2d_grad_input", x.data, w.data, input_shape=out_shape, strides=strides, padding=padding)
+        if b is not None:
+            y = be.run("add", y, b.data)
+        if activation == "relu":
+            y = be.run("relu", y)
+        elif activation == "relu6":
+            y = be.run("relu6", y)
 
     def backward(g):
         dz, db = _activation_bias_grad(be, g, y, activation, b)

@@ -137,6 +137,11 @@ def mobile_unet(
     `alpha` scales every width like MobileNet's width multiplier. Height and width must be divisible by
     2 ** (len(filters) - 1). Train it with loss="sparse_categorical_crossentropy" on (batch, height,
     width) integer masks and metrics=["mean_iou"].
+
+    The default filters make a small network for 28 x 28 images (36k parameters). filters=(32, 64, 128,
+    256) gives MobileNet's widths (571k parameters; sizes divisible by 8), where MobileNet's rule holds
+    that the cost falls with alpha^2: 93% of its MACs are in layers whose both widths scale with alpha
+    (84% in the default network, whose depthwise convs, stem and head weigh more).
     """
     if alpha <= 0:
         raise ValueError(f"mobile_unet: alpha must be > 0, got {alpha}")

@@ -1,13 +1,14 @@
 """The compression table: the reference model and its compressed variants, trained in headless Chromium
 on the wasm backend (Pyodide, offline), on Fashion-MNIST.
 
-    python scripts/compress_report.py            # the full study (~10 min on an idle 2-core machine)
+    python scripts/compress_report.py            # the full study (~12 min on an idle 2-core machine)
     python scripts/compress_report.py --quick    # a small one, to check that everything runs (~3 min)
 
 Table (a): params (non-zero ones for the magnitude-pruned model), MACs per image, bytes of the uint8 JSON
 file (sparse weights as bitmap + values), wasm inference samples/s (batch 64), test accuracy, training
 time; then the targets as measured ratios. Table (b): MobileUNet's alpha x input-size table from
-scripts/report_lib/mobile_unet.py when it is there. Also written as JSON to --output.
+scripts/report_lib/mobile_unet.py, at MobileNet-like widths and for the small default network (the
+contrast). Also written as JSON to --output.
 """
 
 from __future__ import annotations
@@ -123,13 +124,17 @@ def targets(study) -> str:
     )
 
 
-def table_b(browser, quick) -> str:
-    """MobileUNet's alpha x input-size table (scripts/report_lib/mobile_unet.py) in a fresh page of the same
-    browser, formatted as that script prints it."""
-    from report_lib.mobile_unet import format_table, mobile_unet_table
+def table_b(browser, quick) -> dict:
+    """MobileUNet's alpha x input-size tables (scripts/report_lib/mobile_unet.py) in a fresh page of the same
+    browser: {"mobile_unet": rows at MobileNet-like widths, "mobile_unet_small": rows of the small default
+    network, the contrast}."""
+    from report_lib.mobile_unet import SMALL_FILTERS, STUDY_FILTERS, mobile_unet_table
 
-    rows = mobile_unet_table(quick=quick, page=browser.new_pyodide_page())
-    return format_table(rows), rows
+    page = browser.new_pyodide_page()
+    return {
+        key: mobile_unet_table(filters=filters, quick=quick, page=page)
+        for key, filters in (("mobile_unet", STUDY_FILTERS), ("mobile_unet_small", SMALL_FILTERS))
+    }
 
 
 def print_table_a(study):
@@ -143,9 +148,13 @@ def print_table_a(study):
 def print_table_b(study):
     from report_lib.mobile_unet import format_table
 
-    print()
-    print("(b) MobileUNet on MNIST foreground masks, wasm (alpha x input size):")
-    print(format_table(study["mobile_unet"]))
+    for key in ("mobile_unet", "mobile_unet_small"):
+        if key in study:
+            rows = study[key]
+            filters = tuple(rows[0].get("filters", (16, 32, 64)))
+            print()
+            print(f"(b) MobileUNet filters={filters} on MNIST foreground masks, wasm (alpha x input size):")
+            print(format_table(rows))
     finished = study.get("finished")
     if finished:
         print(f"finished {finished['date']}, load then {finished['load']}, {study['seconds']:.0f} s in all")
@@ -190,7 +199,7 @@ def main(argv=None):
         study["plan"] = plan
         study["machine"] = machine
         print_table_a(study)
-        _, study["mobile_unet"] = table_b(browser, args.quick)
+        study.update(table_b(browser, args.quick))
         study["finished"] = _machine()
         study["seconds"] = time.monotonic() - started
         print_table_b(study)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 KERNELS_BY_FAMILY: dict[str, tuple[str, ...]] = {
     "gemm": ("matmul", "dense"),
-    "conv": ("conv2d", "conv2d_grad_input", "conv2d_grad_filter"),
+    "conv": ("conv2d", "conv2d_grad_input", "conv2d_grad_filter", "conv2d_transpose"),
     "depthwise": ("depthwise_conv2d", "depthwise_conv2d_grad_input", "depthwise_conv2d_grad_filter"),
     "pooling": (
         "global_avg_pool",

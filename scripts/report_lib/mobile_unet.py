@@ -1,11 +1,13 @@
 """Table (b): MobileUNet for several width multipliers (alpha) against input sizes, trained in Chromium.
 
-    python -m scripts.report_lib.mobile_unet            # alpha 1, 0.75, 0.5, 0.25 x sizes 28, 56, 84
+    python -m scripts.report_lib.mobile_unet            # alpha 1, 0.75, 0.5, 0.25 x sizes 32, 64, 96
+    python -m scripts.report_lib.mobile_unet --filters 16 32 64   # the small network instead
     python -m scripts.report_lib.mobile_unet --quick    # a smaller run (2 alphas x 2 sizes, fewer samples)
 
-Each row trains `pybrowserml.zoo.mobile_unet` on the wasm backend in the harness's headless Chromium
-(single-threaded page) on MNIST foreground masks (pybrowserml.data.mnist_masks), the images scaled up by
-nearest neighbour to the row's size, and reports test mean IoU, parameters, wasm inference ms per image
+Each row trains `pybrowserml.zoo.mobile_unet` (by default at MobileNet-like widths, STUDY_FILTERS) on the
+wasm backend in the harness's headless Chromium (single-threaded page) on MNIST foreground masks
+(pybrowserml.data.mnist_masks), the digits padded to 32 x 32 and scaled up by nearest neighbour to the
+row's size, and reports test mean IoU, parameters, wasm inference ms per image
 (batch 32, the fastest of five passes) and training samples/s (the last epoch). Then the scaling check:
 inference ms divided by alpha^2 x pixels, relative to the median of the rows (1.00 = exactly
 proportional), also relative to a least-squares fit of the constant (log ms against log alpha^2 x pixels,
@@ -22,7 +24,12 @@ import sys
 from pathlib import Path
 
 ALPHAS = (1.0, 0.75, 0.5, 0.25)
-SIZES = (28, 56, 84)
+SIZES = (32, 64, 96)
+# The network the alpha^2 law is about: MobileNet's widths (a first layer of 32, doubling per stride 2) in
+# a U-Net of three levels; 93% of its MACs are in layers whose both widths scale with alpha.
+STUDY_FILTERS = (32, 64, 128, 256)
+# zoo.mobile_unet's default, a tiny network (36k parameters; 84% of its MACs in such layers): the contrast.
+SMALL_FILTERS = (16, 32, 64)
 PAGE_SOURCE = (Path(__file__).parent / "page_unet.py").read_text()
 SCALING_TOLERANCE = 0.25
 
@@ -50,6 +57,7 @@ def _rows_in_page(page, alphas, sizes, settings):
 def mobile_unet_table(
     alphas=ALPHAS,
     sizes=SIZES,
+    filters=STUDY_FILTERS,
     train_samples=1000,
     test_samples=300,
     epochs=1,
@@ -59,16 +67,17 @@ def mobile_unet_table(
     quick=False,
     page=None,
 ):
-    """Rows {alpha, size, iou, params, infer_ms, train_samples_per_s, scaling} trained in headless Chromium
-    on wasm; `page` a harness PyodidePage to reuse, else one is opened. quick: alphas (1, 0.5), sizes
-    (28, 56), 400 samples, 1 epoch."""
+    """Rows {alpha, size, filters, iou, params, macs, infer_ms, train_samples_per_s, scaling} of
+    zoo.mobile_unet(filters=filters) trained in headless Chromium on wasm; `page` a harness PyodidePage to
+    reuse, else one is opened. quick: alphas (1, 0.5), sizes (32, 64), 400 samples, 1 epoch."""
     if quick:
-        alphas, sizes = (1.0, 0.5), (28, 56)
+        alphas, sizes = (1.0, 0.5), (32, 64)
         train_samples, test_samples, epochs, infer_images = 400, 200, 1, 64
     for size in sizes:
-        if size % 28:
-            raise ValueError(f"sizes must be multiples of 28 (MNIST digits scaled up), got {size}")
+        if size % 32:
+            raise ValueError(f"sizes must be multiples of 32 (MNIST digits padded to 32 x 32), got {size}")
     settings = dict(
+        filters=list(filters),
         train_samples=train_samples,
         test_samples=test_samples,
         epochs=epochs,
@@ -187,11 +196,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="2 alphas x 2 sizes, 400 samples, 1 epoch")
     parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHAS))
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--filters", type=int, nargs="+", default=list(STUDY_FILTERS), help="zoo.mobile_unet's")
     parser.add_argument("--train-samples", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=1)
     args = parser.parse_args(argv)
     rows = mobile_unet_table(
-        args.alphas, args.sizes, train_samples=args.train_samples, epochs=args.epochs, quick=args.quick
+        args.alphas, args.sizes, args.filters, train_samples=args.train_samples, epochs=args.epochs, quick=args.quick
     )
     print(format_table(rows))
 

@@ -20,7 +20,15 @@ async def _digits(train_samples, test_samples):
     return _DATA[key]
 
 
-def _grow(a, factor):
+def framed(a, size):
+    """MNIST images or masks (N, 28, 28, ...) at size x size: padded with background to 32 x 32 (2 pixels
+    per side, the digit unchanged; 32 divides by 2 ** levels for up to 5 levels, 28 only up to 2), then
+    scaled up by nearest neighbour by size // 32."""
+    if size % 32:
+        raise ValueError(f"size must be a multiple of 32 (MNIST digits padded to 32 x 32), got {size}")
+    pad = [(0, 0), (2, 2), (2, 2)] + [(0, 0)] * (a.ndim - 3)
+    a = np.pad(a, pad)
+    factor = size // 32
     return a if factor == 1 else np.repeat(np.repeat(a, factor, axis=1), factor, axis=2)
 
 
@@ -32,14 +40,12 @@ class _EpochTimes(pb.callbacks.Callback):
         self.seconds = time.perf_counter() - self.started
 
 
-async def unet_row(alpha, size, train_samples, test_samples, epochs, infer_images, batch_size, seed):
-    """{alpha, size, iou, params, macs (per image), infer_ms, train_samples_per_s} for one MobileUNet trained on MNIST
-    foreground masks scaled (nearest) to size x size; training speed from the last epoch, inference ms
-    per image from the fastest of five predict passes."""
-    x, m, xt, mt = await _digits(train_samples, test_samples)
-    factor = size // 28
-    x, m, xt, mt = (_grow(a, factor) for a in (x, m, xt, mt))
-    model = pb.zoo.mobile_unet((size, size, 1), classes=2, alpha=alpha, seed=seed)
+async def unet_row(alpha, size, filters, train_samples, test_samples, epochs, infer_images, batch_size, seed):
+    """{alpha, size, iou, params, macs (per image), infer_ms, train_samples_per_s} for one MobileUNet
+    (zoo.mobile_unet with these filters) trained on MNIST foreground masks framed to size x size (framed);
+    training speed from the last epoch, inference ms per image from the fastest of five predict passes."""
+    x, m, xt, mt = (framed(a, size) for a in await _digits(train_samples, test_samples))
+    model = pb.zoo.mobile_unet((size, size, 1), classes=2, alpha=alpha, filters=tuple(filters), seed=seed)
     model.compile(optimizer=pb.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["mean_iou"])
     timer = _EpochTimes()
     await model.fit_async(x, m, epochs=epochs, batch_size=batch_size, seed=seed, verbose=0, callbacks=[timer])
@@ -55,6 +61,7 @@ async def unet_row(alpha, size, train_samples, test_samples, epochs, infer_image
     return {
         "alpha": alpha,
         "size": size,
+        "filters": list(filters),
         "iou": iou,
         "params": model.count_params(),
         "macs": count_macs(model),

@@ -2,6 +2,8 @@
 
     python -m scripts.report_lib.profile_unet                   # alpha 1, 0.5, 0.25 at 28x28 and 56x56
     python -m scripts.report_lib.profile_unet --alphas 1 0.25 --sizes 56
+    python -m scripts.report_lib.profile_unet --filters 32 64 128 256 --sizes 32 64   # another network
+    python -m scripts.report_lib.profile_unet --by-shape ...     # each conv layer apart
 
 Every entry of the wasm backend's kernel table is wrapped by a timer in the page (wasm calls are
 synchronous, so the wall time of a call is the kernel's time plus its ~1 us of FFI), then `predict` runs
@@ -26,7 +28,11 @@ backend = pb.get_backend()
 TIMES = {}
 _original = dict(backend.kernels)
 
+BY_SHAPE = False
+
 def _key(name, args, attrs):
+    if BY_SHAPE and name in ("conv2d", "conv2d_transpose", "conv2d_grad_input", "depthwise_conv2d"):
+        return f"{name} {'x'.join(map(str, args[0].shape[1:]))} w{'x'.join(map(str, args[1].shape))}"
     if name == "conv2d":
         kh, kw, c, _ = args[1].shape
         path = "direct" if uses_direct_conv(c, kh, kw) else "1x1" if (kh, kw) == (1, 1) else "im2col"
@@ -49,8 +55,8 @@ CALLS = {}
 HEAD_CLASSES = 2
 _download = backend.download
 
-def profile(alpha, size, batches, repeats):
-    model = pb.zoo.mobile_unet((size, size, 1), classes=2, alpha=alpha, seed=0)
+def profile(alpha, size, batches, repeats, filters):
+    model = pb.zoo.mobile_unet((size, size, 1), classes=2, alpha=alpha, filters=filters, seed=0)
     images = np.random.default_rng(0).integers(0, 256, (32 * batches, size, size, 1), dtype=np.uint8)
     model.predict(images[:32], batch_size=32, verbose=0)  # warm-up
     best, best_total = {}, float("inf")
@@ -75,19 +81,27 @@ def profile(alpha, size, batches, repeats):
 """
 
 
-def profile_rows(page, alphas, sizes, batches=4, repeats=9):
-    page.run(PAGE)
-    return [page.run(f"profile({alpha!r}, {size!r}, {batches}, {repeats})") for size in sizes for alpha in alphas]
+def profile_rows(page, alphas, sizes, batches=4, repeats=9, filters=(16, 32, 64), by_shape=False):
+    """by_shape: every conv, transposed conv and depthwise call apart, keyed by input and filter shape."""
+    page.run(PAGE + f"\nBY_SHAPE = {bool(by_shape)}")
+    return [
+        page.run(f"profile({alpha!r}, {size!r}, {batches}, {repeats}, {tuple(filters)!r})")
+        for size in sizes
+        for alpha in alphas
+    ]
 
 
 def format_profile(rows) -> str:
     keys = sorted({k for r in rows for k in r["ms"]}, key=lambda k: -max(r["ms"].get(k, 0) for r in rows))
-    head = f"{'ms per batch of 32':<34}" + "".join(f"{'a' + str(r['alpha']) + ' ' + str(r['size']):>12}" for r in rows)
+    width = max(34, *(len(k) + 2 for k in keys))
+    head = f"{'ms per batch of 32':<{width}}" + "".join(
+        f"{'a' + str(r['alpha']) + ' ' + str(r['size']):>12}" for r in rows
+    )
     lines = [head, "-" * len(head)]
     for key in keys:
         cells = "".join(f"{r['ms'].get(key, 0):>8.2f} x{r['calls'].get(key, 0):<3}" for r in rows)
-        lines.append(f"{key:<34}{cells}")
-    lines.append(f"{'total':<34}" + "".join(f"{r['total_ms']:>12.2f}" for r in rows))
+        lines.append(f"{key:<{width}}{cells}")
+    lines.append(f"{'total':<{width}}" + "".join(f"{r['total_ms']:>12.2f}" for r in rows))
     return "\n".join(lines)
 
 
@@ -95,11 +109,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0, 0.5, 0.25])
     parser.add_argument("--sizes", type=int, nargs="+", default=[28, 56])
+    parser.add_argument("--filters", type=int, nargs="+", default=[16, 32, 64], help="zoo.mobile_unet's filters")
+    parser.add_argument("--batches", type=int, default=4, help="batches of 32 per timed pass")
+    parser.add_argument("--by-shape", action="store_true", help="each conv layer apart (input, filter shape)")
     args = parser.parse_args(argv)
     from harness import Browser
 
     with Browser() as browser:
-        print(format_profile(profile_rows(browser.new_pyodide_page(), args.alphas, args.sizes)))
+        page = browser.new_pyodide_page()
+        rows = profile_rows(page, args.alphas, args.sizes, args.batches, filters=args.filters, by_shape=args.by_shape)
+        print(format_profile(rows))
 
 
 if __name__ == "__main__":

@@ -265,6 +265,7 @@ def conv_cases(rng):
 
     # Conv2DTranspose runs on these three kernels: its forward is conv2d_grad_input into the upsampled
     # shape, its input gradient conv2d, its filter gradient conv2d_grad_filter with the roles swapped.
+    # conv2d_transpose is that forward with the layer's bias and activation (the epilogue per image).
     for i, (n, h, w, c, k, filters, s, pad) in enumerate(
         [
             (2, 4, 5, 8, 3, 6, 2, "same"),
@@ -273,6 +274,7 @@ def conv_cases(rng):
             (3, 4, 4, 12, 4, 5, 2, "same"),
             (2, 3, 5, 6, 1, 9, 3, "valid"),  # window smaller than the stride
             (8, 7, 7, 32, 3, 16, 2, "same"),
+            (2, 5, 3, 6, 1, 7, 1, "same"),  # 1x1 at stride 1: one GEMM, the epilogue in its tiles
         ]
     ):
         grow = lambda size: size * s + (max(k - s, 0) if pad == "valid" else 0)  # noqa: E731
@@ -283,6 +285,12 @@ def conv_cases(rng):
         yield tag + " fwd", "conv2d_grad_input", kernel("conv2d_grad_input", x, f, input_shape=out_shape, **geo)
         yield tag + " dx", "conv2d", kernel("conv2d", dy, f, None, **geo)
         yield tag + " dw", "conv2d_grad_filter", kernel("conv2d_grad_filter", dy, x, filter_shape=f.shape, **geo)
+        bias, act = (rand(rng, filters) if i % 4 != 3 else None), ACTIVATIONS[i % 3]
+        yield (
+            f"{tag} fused {act} bias={bias is not None}",
+            "conv2d_transpose",
+            kernel("conv2d_transpose", x, f, bias, output_shape=out_shape, activation=act, **geo),
+        )
 
 
 # -- depthwise --------------------------------------------------------------------------------------

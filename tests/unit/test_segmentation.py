@@ -147,6 +147,28 @@ def test_mobile_unet_shapes_widths_and_errors():
         zoo.mobile_unet(classes=1)
 
 
+def test_mobile_unet_at_mobilenet_widths_has_macs_near_alpha_squared():
+    """The alpha^2 law of MobileNet is about its widths: with filters (32, 64, 128, 256) the MACs at
+    alpha 0.25 are 1.20x alpha^2 of alpha 1's; the small default network's 1.47x (its depthwise convs,
+    stem and head, which shrink with alpha only once, weigh more)."""
+    from pybrowserml.compression import count_macs
+
+    def macs_over_alpha_squared(filters):
+        full, quarter = (
+            count_macs(zoo.mobile_unet((32, 32, 1), classes=2, alpha=a, filters=filters, seed=0)) for a in (1, 0.25)
+        )
+        return quarter / full / 0.25**2
+
+    wide = zoo.mobile_unet((32, 32, 1), classes=2, filters=(32, 64, 128, 256), seed=0)
+    assert wide.count_params() == 570_914 and wide.output_shape == (32, 32, 2)
+    narrow = zoo.mobile_unet((32, 32, 1), classes=2, alpha=0.25, filters=(32, 64, 128, 256), seed=0)
+    assert [layer.filters for layer in narrow.layers if isinstance(layer, L.Conv2DTranspose)] == [32, 16, 8]
+    assert round(macs_over_alpha_squared((32, 64, 128, 256)), 2) == 1.20
+    assert round(macs_over_alpha_squared((16, 32, 64)), 2) == 1.47
+    with pytest.raises(ValueError, match="divisible by 8"):
+        zoo.mobile_unet((28, 28, 1), filters=(32, 64, 128, 256))
+
+
 def test_mobile_unet_gradient_matches_finite_differences():
     pb.set_random_seed(0)
     model = zoo.mobile_unet((8, 8, 1), classes=3, alpha=0.25, filters=(8, 8, 8), seed=1)

@@ -1,5 +1,7 @@
 """Table (b)'s arithmetic: the alpha^2 x pixels scaling ratios and the printed table (no browser here)."""
 
+import numpy as np
+import pytest
 from report_lib.mobile_unet import add_scaling, fitted_scaling, format_table
 
 
@@ -40,3 +42,17 @@ def test_the_fitted_constant_is_the_geometric_mean_of_the_per_unit_times():
     table = format_table(rows)
     assert "k fitted: ratios to the fit from 0.50 to 8.00; 0 of 4 rows within 25%" in table
     assert "ratio = (infer ms / (alpha^2 x pixels))" in table
+
+
+def test_digits_are_framed_to_32_pixels_then_scaled_by_nearest_neighbour():
+    from report_lib.page_unet import framed
+
+    digits = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28, 1)
+    masks = (digits[..., 0] % 2).astype(np.int32)
+    small, big = framed(digits, 32), framed(masks, 64)
+    assert small.shape == (2, 32, 32, 1) and big.shape == (2, 64, 64)
+    assert (small[:, 2:30, 2:30] == digits).all() and small[:, :2].max() == 0 and small[:, :, 30:].max() == 0
+    assert (big[:, 4:60:2, 4:60:2] == masks).all() and (big[:, 5:61:2, 5:61:2] == masks).all()
+    assert big[:, :4].max() == 0
+    with pytest.raises(ValueError, match="multiple of 32"):
+        framed(digits, 56)

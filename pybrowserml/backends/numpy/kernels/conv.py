@@ -1,4 +1,4 @@
-"""2-D convolution (NHWC, HWIO filters, TensorFlow padding) and its two gradients.
+"""2-D convolution (NHWC, HWIO filters, TensorFlow padding), its two gradients, and the transposed conv.
 
 im2col views (``as_strided``) contracted with ``tensordot`` so CPython's BLAS does the work.
 """
@@ -49,8 +49,18 @@ def conv2d_grad_filter(x, dz, filter_shape, strides=(1, 1), padding="same"):
     return np.tensordot(cols, dz, axes=([0, 1, 2], [0, 1, 2]))
 
 
+def conv2d_transpose(x, w, b=None, *, output_shape, strides=(1, 1), padding="same", activation=None):
+    """act(transposed conv + b) into output_shape: conv2d_grad_input of x for the conv2d whose input has
+    that shape (filter (kh, kw, output channels, input channels), as Keras stores Conv2DTranspose's)."""
+    y = conv2d_grad_input(x, w, tuple(output_shape), strides, padding)
+    if b is not None:
+        y += b
+    return activate(y, activation)
+
+
 KERNELS = {
     "conv2d": conv2d,
     "conv2d_grad_input": conv2d_grad_input,
     "conv2d_grad_filter": conv2d_grad_filter,
+    "conv2d_transpose": conv2d_transpose,
 }

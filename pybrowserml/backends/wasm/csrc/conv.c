@@ -1,4 +1,5 @@
-/* conv.c - conv2d forward and both gradients (NHWC input, HWIO filter), all as GEMMs.
+/* conv.c - conv2d forward and both gradients (NHWC input, HWIO filter), all as GEMMs, and the transposed
+ * conv's forward: the input gradient with a bias and activation epilogue.
  *
  *  - 1x1 stride 1 (pointwise): the NHWC input already is a (N*H*W x C) matrix: one GEMM, no copy;
  *  - otherwise im2col: the output pixels are processed in chunks of `rows` pixels; each chunk's
@@ -161,7 +162,9 @@ PB_EXPORT(pb_conv2d) void pb_conv2d(const float *x, const float *w, const float 
   pb_parallel_for_flops(forward_task, &j, (m + j.step - 1) / j.step, 2.0 * m * k * o);
 }
 
-/* grad_input tasks are whole images: col2im of different images never writes the same dx. */
+/* grad_input tasks are whole images: col2im of different images never writes the same dx. A transposed
+ * conv's bias and activation (b, act) follow on each image as soon as its col2im is complete, while
+ * it is still in cache, instead of two more passes over the whole batch. */
 static void grad_input_task(void *ctx, int image, int thread) {
   const ConvJob *j = (const ConvJob *)ctx;
   const Geo *g = &j->g;
@@ -173,6 +176,25 @@ static void grad_input_task(void *ctx, int image, int thread) {
                    pb_work_of(0, thread), pb_work_of(1, thread));
     col2im_add(g, cols, j->y, r0, rows);
   }
+  pb_bias_act_rows(j->y + (long)image * g->h * g->w * g->c, j->b, g->h * g->w, g->c, g->c, j->act);
+}
+
+/* dx (n, h, w_, c) = act(col2im(dz @ W^T) + b): conv2d's input gradient, which is also the forward of
+ * the transposed conv, with that layer's bias and activation (b = 0 and ACT_NONE for the gradient). */
+static void grad_input_bias_act(const float *dz, const float *w, const float *b, float *dx, Geo g, int act) {
+  int m = g.n * g.oh * g.ow, k = g.kh * g.kw * g.c;
+  if (is_pointwise(&g)) {
+    pb_gemm_core(dz, g.o, 0, w, g.o, 1, dx, g.c, m, g.c, g.o, b, act, 0);
+    return;
+  }
+  memset(dx, 0, (size_t)g.n * g.h * g.w * g.c * 4);
+  if (m == 0) {  /* no window reaches dx: it is act(b) everywhere */
+    pb_bias_act_rows(dx, b, g.n * g.h * g.w, g.c, g.c, act);
+    return;
+  }
+  ConvJob j = {g, 0, w, b, dz, dx, act, pb_min(chunk_rows(&g), g.oh * g.ow), m, k};
+  size_task_buffers(&j, j.step, k, g.o, 0, (size_t)j.step * k);
+  pb_parallel_for_flops(grad_input_task, &j, g.n, 2.0 * m * k * g.o);
 }
 
 /* pb_conv2d_grad_input(dz, w, dx, n, h, w_, c, kh, kw, o, sh, sw, pad_top, pad_left, oh, ow):
@@ -181,16 +203,17 @@ PB_EXPORT(pb_conv2d_grad_input) void pb_conv2d_grad_input(const float *dz, const
                                                           int w_, int c, int kh, int kw, int o, int sh, int sw,
                                                           int pad_top, int pad_left, int oh, int ow) {
   GEO;
-  int m = n * oh * ow, k = kh * kw * c;
-  if (is_pointwise(&g)) {
-    pb_gemm_core(dz, o, 0, w, o, 1, dx, c, m, c, o, 0, ACT_NONE, 0);
-    return;
-  }
-  memset(dx, 0, (size_t)n * h * w_ * c * 4);
-  if (m == 0) return;
-  ConvJob j = {g, 0, w, 0, dz, dx, ACT_NONE, pb_min(chunk_rows(&g), oh * ow), m, k};
-  size_task_buffers(&j, j.step, k, o, 0, (size_t)j.step * k);
-  pb_parallel_for_flops(grad_input_task, &j, n, 2.0 * m * k * o);
+  grad_input_bias_act(dz, w, 0, dx, g, ACT_NONE);
+}
+
+/* pb_conv2d_transpose(x, w, b_or_0, y, n, h, w_, c, kh, kw, o, sh, sw, pad_top, pad_left, oh, ow, act):
+ *   y (n, h, w_, c) = act(conv2d_transpose(x (n, oh, ow, o), w (kh, kw, c, o)) + b): the geometry is the
+ *   conv2d's whose input gradient this is (y its input, x its output). */
+PB_EXPORT(pb_conv2d_transpose) void pb_conv2d_transpose(const float *x, const float *w, const float *b, float *y,
+                                                        int n, int h, int w_, int c, int kh, int kw, int o, int sh,
+                                                        int sw, int pad_top, int pad_left, int oh, int ow, int act) {
+  GEO;
+  grad_input_bias_act(x, w, b, y, g, act);
 }
 
 /* grad_filter is a sum over every output pixel. The pixels are cut into chunks of `step` (the

@@ -1,15 +1,16 @@
 // The two copies that cross the Python/WASM boundary (backends/wasm/runtime.py calls them).
 // `array` is a PyProxy of a C-contiguous numpy array: getBuffer() views its memory without a copy,
-// so each direction costs one copy of the bytes.
+// so each direction costs one copy of the bytes. `ptr` comes from an i32 export and is negative for
+// addresses past 2 GiB: `>>> 0` reads it as the unsigned address it is.
 
 export function upload(memory, ptr, array) {
   const buf = array.getBuffer("u8");
-  try { new Uint8Array(memory.buffer, ptr, buf.data.byteLength).set(buf.data); } finally { buf.release(); }
+  try { new Uint8Array(memory.buffer, ptr >>> 0, buf.data.byteLength).set(buf.data); } finally { buf.release(); }
 }
 
 export function download(memory, ptr, array) {
   const buf = array.getBuffer("u8");
-  try { buf.data.set(new Uint8Array(memory.buffer, ptr, buf.data.byteLength)); } finally { buf.release(); }
+  try { buf.data.set(new Uint8Array(memory.buffer, ptr >>> 0, buf.data.byteLength)); } finally { buf.release(); }
 }
 
 // Compiles the kernels at `url` while they download. compileStreaming needs the server to send

@@ -1,5 +1,5 @@
-"""WASM kernels of the conv family: conv2d and its two gradients (csrc/conv.c: im2col + GEMM;
-csrc/conv_direct.c: direct kernels for inputs with few channels)."""
+"""WASM kernels of the conv family: conv2d and its two gradients, and conv2d_transpose (csrc/conv.c:
+im2col + GEMM; csrc/conv_direct.c: direct kernels for inputs with few channels)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def make_kernels(rt):
     pb_conv2d, pb_fill_f32 = ex.pb_conv2d, ex.pb_fill_f32
     pb_conv2d_grad_input, pb_conv2d_grad_filter = ex.pb_conv2d_grad_input, ex.pb_conv2d_grad_filter
     pb_conv2d_direct, pb_conv2d_direct_grad_filter = ex.pb_conv2d_direct, ex.pb_conv2d_direct_grad_filter
+    pb_conv2d_transpose = ex.pb_conv2d_transpose
     fallback = fallback_of(rt)
 
     def conv2d(x, w, b=None, strides=(1, 1), padding="same", activation=None):
@@ -93,6 +94,49 @@ def make_kernels(rt):
         pb_conv2d_grad_input(dz.ptr, w.ptr, dx.ptr, n, h, wd, c, kh, kw, o, strides[0], strides[1], pt, pl, oh, ow)
         return dx
 
+    def conv2d_transpose(x, w, b=None, *, output_shape, strides=(1, 1), padding="same", activation=None):
+        act = FUSED_ACTIVATIONS.get(activation)
+        if act is None or not all_f32(x, w, b):
+            return fallback(
+                "conv2d_transpose",
+                x,
+                w,
+                b,
+                output_shape=output_shape,
+                strides=strides,
+                padding=padding,
+                activation=activation,
+            )
+        _check_conv_shapes("conv2d_transpose", output_shape, w.shape)
+        kh, kw, c, o = w.shape
+        n, h, wd, _ = output_shape
+        if b is not None:
+            check_shape("conv2d_transpose", "the bias", b.shape, (c,))
+        oh, ow, (pt, _), (pl, _) = window_geometry(output_shape, kh, kw, strides, padding)
+        check_shape("conv2d_transpose", "the input", x.shape, (n, oh, ow, o))
+        y = rt.empty(tuple(output_shape))
+        pb_conv2d_transpose(
+            x.ptr,
+            w.ptr,
+            b.ptr if b is not None else 0,
+            y.ptr,
+            n,
+            h,
+            wd,
+            c,
+            kh,
+            kw,
+            o,
+            strides[0],
+            strides[1],
+            pt,
+            pl,
+            oh,
+            ow,
+            act,
+        )
+        return y
+
     def conv2d_grad_filter(x, dz, filter_shape, strides=(1, 1), padding="same"):
         if not all_f32(x, dz):
             return fallback("conv2d_grad_filter", x, dz, filter_shape=filter_shape, strides=strides, padding=padding)
@@ -109,4 +153,9 @@ def make_kernels(rt):
             run(x.ptr, dz.ptr, dw.ptr, n, h, wd, c, kh, kw, o, strides[0], strides[1], pt, pl, oh, ow)
         return dw
 
-    return {"conv2d": conv2d, "conv2d_grad_input": conv2d_grad_input, "conv2d_grad_filter": conv2d_grad_filter}
+    return {
+        "conv2d": conv2d,
+        "conv2d_grad_input": conv2d_grad_input,
+        "conv2d_grad_filter": conv2d_grad_filter,
+        "conv2d_transpose": conv2d_transpose,
+    }

@@ -1,5 +1,6 @@
 """conv2d and its gradients (shaders/conv.wgsl): implicit-GEMM forward and filter gradient (split over
-the pixels into partial sums when the filter is small), direct input gradient."""
+the pixels into partial sums when the filter is small), direct input gradient; conv2d_transpose, the
+input gradient with a bias and activation."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def make_table(rt) -> dict:
     # llvmpipe; the tiled `forward` / `grad_filter` stay in conv.wgsl for real GPUs to try.
     forward_pipe = rt.pipeline("conv", "forward_blocked")
     grad_input_pipe = rt.pipeline("conv", "grad_input")
+    transpose_pipe = rt.pipeline("conv", "transpose")
     grad_filter_pipe = rt.pipeline("conv", "grad_filter_blocked")
     gemm_pipe = rt.pipeline("gemm", "gemm")
 
@@ -98,6 +100,21 @@ def make_table(rt) -> dict:
             dispatch(grad_input_pipe, gx, gy, 1, dz.id, w.id, out.id, 0, 0, 0, *geo, 0, 0, 0)
         return out
 
+    def conv2d_transpose(x, w, b=None, *, output_shape, strides=(1, 1), padding="same", activation=None):
+        act = FUSED_ACTIVATIONS.get(activation)
+        if act is None:
+            raise ValueError(f"unknown fused activation {activation!r}: use None, 'relu' or 'relu6'")
+        g, geo = params(tuple(output_shape), w.shape, strides, padding)
+        out = empty(output_shape, x.dtype)
+        c, o = w.shape[2], w.shape[3]
+        if out.size and pointwise(g, w.shape, strides):
+            gemm(x, w, b, out, out.size // c, c, o, 0, 1, act)  # x (pixels, o) @ w^T (o, c) + b
+        elif out.size:
+            gx, gy = grid(out.size)
+            bias_id = rt.dummy_id if b is None else b.id
+            dispatch(transpose_pipe, gx, gy, 1, x.id, w.id, bias_id, out.id, 0, 0, 0, *geo, int(b is not None), act, 0)
+        return out
+
     def conv2d_grad_filter(x, dz, filter_shape, strides=(1, 1), padding="same"):
         filter_shape = tuple(filter_shape)
         _, geo = params(x.shape, filter_shape, strides, padding)
@@ -136,4 +153,9 @@ def make_table(rt) -> dict:
             return target
         return rt.column_sum(target, splits, m * o, filter_shape)
 
-    return {"conv2d": conv2d, "conv2d_grad_input": conv2d_grad_input, "conv2d_grad_filter": conv2d_grad_filter}
+    return {
+        "conv2d": conv2d,
+        "conv2d_grad_input": conv2d_grad_input,
+        "conv2d_grad_filter": conv2d_grad_filter,
+        "conv2d_transpose": conv2d_transpose,
+    }

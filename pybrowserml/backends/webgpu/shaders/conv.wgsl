@@ -203,18 +203,10 @@ fn store(z: u32, r: u32, c: u32, value: f32) {
   out[(z * P.m + r) * P.n + c] = value;
 }
 
-//# kernel grad_input rrw iiiiiiiiiiiiiiiiiii
-// dx (batch, h, w, c): each element sums dz * w over the windows that read it.
-@group(0) @binding(0) var<storage, read> dz: array<f32>;
-@group(0) @binding(1) var<storage, read> wt: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> P: Params;
-
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let idx = flat_index(gid, groups);
-  if idx >= P.batch * P.h * P.w * P.c { return; }
-  let ci = idx % P.c;
+//# common window_sum
+// dx's element idx (batch, h, w, c): the sum of dz * w over the windows that read it (dz, wt declared by
+// the kernel that includes this).
+fn window_sum(idx: u32, ci: u32) -> f32 {
   var t = idx / P.c;
   let iw = t % P.w;
   t = t / P.w;
@@ -238,5 +230,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
     }
   }
-  dx[idx] = acc;
+  return acc;
+}
+
+//# kernel grad_input rrw iiiiiiiiiiiiiiiiiii window_sum
+// dx (batch, h, w, c): each element sums dz * w over the windows that read it.
+@group(0) @binding(0) var<storage, read> dz: array<f32>;
+@group(0) @binding(1) var<storage, read> wt: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = flat_index(gid, groups);
+  if idx >= P.batch * P.h * P.w * P.c { return; }
+  dx[idx] = window_sum(idx, idx % P.c);
+}
+
+//# kernel transpose rrrw iiiiiiiiiiiiiiiiiii window_sum
+// The transposed conv's forward: the input gradient of the conv whose input is dx, with the transposed
+// conv's bias and activation (its input x plays dz).
+@group(0) @binding(0) var<storage, read> dz: array<f32>;
+@group(0) @binding(1) var<storage, read> wt: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = flat_index(gid, groups);
+  if idx >= P.batch * P.h * P.w * P.c { return; }
+  let ci = idx % P.c;
+  var acc = window_sum(idx, ci);
+  if P.has_bias == 1u { acc += bias[ci]; }
+  dx[idx] = activate(acc, P.act);
 }
