@@ -546,6 +546,39 @@ export class Runtime {
     }
   }
 
+  // stackRows(dstId, rows, ...srcIds): texture rows 0 .. rows - 1 of each source into texture dstId, the
+  // k-th at rows k * rows ... (clipped to its height), by copyTexSubImage2D: SwiftShader copies a
+  // rectangle of texels some twenty times faster than a draw writes them (a draw pays per fragment).
+  // Kernels whose four render targets are quarters of the result filling whole texture rows put them
+  // together so (gemm's interleave). Not a draw: `dispatches` does not count it.
+  stackRows(dstId, rows, ...srcIds) {
+    if (this.lostReason !== null || this.gl.isContextLost()) this.checkDevice();
+    const gl = this.gl;
+    const dst = this.textures[dstId];
+    this.overwritten(dst);
+    let start = 0;
+    if (this.profile) {
+      this.waitIdle(this.textures[srcIds[0]]);
+      start = performance.now();
+    }
+    if (!this.readFramebuffer) this.readFramebuffer = gl.createFramebuffer();
+    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, this.readFramebuffer);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, dst.tex);
+    for (let k = 0; k < srcIds.length; k++) {
+      const h = Math.min(rows, dst.h - k * rows);
+      if (h <= 0) break;
+      gl.framebufferTexture2D(gl.READ_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, this.textures[srcIds[k]].tex, 0);
+      gl.copyTexSubImage2D(gl.TEXTURE_2D, 0, 0, k * rows, 0, 0, dst.w, h);
+    }
+    gl.framebufferTexture2D(gl.READ_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, null, 0);
+    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, this.framebuffer);  // readPixels reads the draw framebuffer
+    if (this.profile) {
+      this.attach([dst]);
+      this.record({ key: "copy/stackRows" }, dst, start);
+    }
+  }
+
   // Deferred unpacks: array `id` (R32F) holds the values of packed texture `packedId` (rows of k values in
   // kp texels, kp = k / 4: the same flat order), unpacked by program `pid` only when something reads the
   // array as R32F. Until then (and after, until the array is written) `twin(id)` is packedId, so a kernel

@@ -41,7 +41,6 @@ def make_table(rt) -> dict:
     forward4_pipe = rt.program("conv", "forward4")
     forward4_pipes = {"quarters": rt.program("conv", "forward4_quarters"), "row3": rt.program("conv", "forward4_row3")}
     columns_pipe = rt.program("depthwise", "interleave_columns")
-    interleave_pipe = rt.program("gemm", "interleave4")
     grad_input_pipe = rt.program("conv", "grad_input")
     grad_filter_pipe = rt.program("conv", "grad_filter")
     grad_filter4_pipe = rt.program("conv", "grad_filter4")
@@ -61,11 +60,10 @@ def make_table(rt) -> dict:
             draw(columns_pipe, out4.id, *ids, out_w, ow4, c4)
             return True
         if rows * out_w >= QUARTERS_MIN_PIXELS:
-            pq = -(-(rows * out_w) // 4)
+            pq = rt.quarter_rows(rows * out_w, c4)
             quarters = [empty((pq * c4, 4), out4.dtype, RGBA32F) for _ in range(4)]
-            ids = [q.id for q in quarters]
-            draw(pipes["quarters"], *ids, *inputs, c4, pq, *epilogue)
-            draw(interleave_pipe, out4.id, *ids, pq, c4)
+            draw(pipes["quarters"], *(q.id for q in quarters), *inputs, c4, pq, *epilogue)
+            rt.interleave(out4, quarters, pq, c4)
             return True
         return False
 

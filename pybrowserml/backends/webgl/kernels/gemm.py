@@ -11,6 +11,8 @@ draw reading the operands as they are."""
 
 from __future__ import annotations
 
+import math
+
 from ...kernel_names import FUSED_ACTIVATIONS
 from ..runtime import RGBA32F
 
@@ -23,6 +25,17 @@ BLOCK4_MIN_M = 64
 # summed in parts: about this many fragments, each part summing at least OUTER_MIN_CHUNK rows.
 OUTER_FRAGMENTS = 8192
 OUTER_MIN_CHUNK = 32
+
+
+def quarter_rows(rows: int, row_texels: int, width: int) -> int:
+    """Rows per quarter of a result computed in four quarters (a kernel's four render targets): a quarter
+    of `rows` rounded up, and further up to fill whole texture rows of `width` texels (rows of `row_texels`
+    texels each) when that adds at most an eighth to the rows computed: such quarters are copied into
+    place (stackRows) instead of drawn together, and the extra rows are never read."""
+    quarter = -(-rows // 4)
+    step = width // math.gcd(row_texels, width)
+    aligned = -(-quarter // step) * step
+    return aligned if 8 * (4 * aligned - rows) <= rows else quarter
 
 
 def outer_split(k: int, blocks: int) -> tuple[int, int]:
@@ -50,6 +63,21 @@ def make_table(rt) -> dict:
         return None
 
     rt.packed_twin = packed_twin  # column sums read it too (kernels/elementwise.py)
+
+    width = int(rt.js.width)
+
+    def interleave(out4, quarters, rows, row_texels):
+        """out4 (rows of row_texels texels) from four quarters of `rows` rows each, quarter k its rows
+        k * rows ...: copied when a quarter fills whole texture rows (see quarter_rows), else one draw."""
+        texels = rows * row_texels
+        ids = [q.id for q in quarters]
+        if texels % width == 0:
+            rt.js.stackRows(out4.id, texels // width, *ids)
+        else:
+            draw(interleave_pipe, out4.id, *ids, rows, row_texels)
+
+    rt.quarter_rows = lambda rows, row_texels: quarter_rows(rows, row_texels, width)
+    rt.interleave = interleave  # the four-pixel kernels' quarters too (kernels/conv.py)
 
     def pack(a, rows, k, row_stride, k_stride):
         """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed."""
@@ -105,11 +133,12 @@ def make_table(rt) -> dict:
             has_bias = 0 if bias is None else 1
             bias_id = rt.dummy_id if bias is None else bias.id
             if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 blocks in four quarters, then interleaved
-                mq, n4 = -(-m // 4), -(-n // 4)
+                n4 = -(-n // 4)
+                mq = rt.quarter_rows(m, n4)
                 quarters = [empty((mq * n4, 4), a.dtype, RGBA32F) for _ in range(4)]
                 draw(block4_pipe, *(q.id for q in quarters), a4.id, b4.id, bias_id, m, mq, n, n4, kp, has_bias, act)
                 out4 = empty((m * n4, 4), a.dtype, RGBA32F)
-                draw(interleave_pipe, out4.id, *(q.id for q in quarters), mq, n4)
+                interleave(out4, quarters, mq, n4)
                 return unpack(out4, (m, n), n)
             if n >= BLOCK_MIN_N:  # four columns per fragment, then unpacked
                 n4 = -(-n // 4)
