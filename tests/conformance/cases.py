@@ -430,6 +430,50 @@ def depthwise_cases(rng):
         b = normal(rng, c) if case % 2 else None
         cid = f"dw tail x{x.shape} s{s} {padding} bias={b is not None}"
         yield from _depthwise_triplet(rng, cid, x, wt, b, ACTIVATIONS[case % 3], dict(strides=(s, s), padding=padding))
+    yield from _dense_block_concat_depthwise_cases(rng)
+
+
+def _dense_block_concat(rng, width, count, n, h, w):
+    """The program part of a dense block's concat: a lazy concat of `count` dense results of `width`
+    columns viewed as (n, h, w, width) images (a GPU backend may keep them packed and stack them whole)."""
+    parts = [_dense_result(rng, width, rows=n * h * w) for _ in range(count)]
+    return lambda be: be.run("concat", [be.run("reshape", d(be), (n, h, w, width)) for d in parts], axis=-1, lazy=True)
+
+
+# (width, count, n, h, w, filter, stride): 3x3 at stride 1 (webgl: four row neighbours per fragment), at
+# stride 2 with 64+ output pixels (one pixel per quarter) and with fewer (one pixel), a 5x5; 12 columns
+# are three texels per part, 8 two
+DENSE_BLOCK_CONCATS = [
+    (8, 3, 2, 9, 7, 3, 1),
+    (12, 4, 2, 12, 12, 3, 2),
+    (8, 2, 1, 8, 8, 3, 2),
+    (12, 2, 1, 6, 5, 5, 1),
+]
+
+
+def _dense_block_concat_depthwise_cases(rng):
+    for width, count, n, h, w, k, s in DENSE_BLOCK_CONCATS:
+        lazy = _dense_block_concat(rng, width, count, n, h, w)
+        c = width * count
+        wt, b = normal(rng, k, k, c, 1), normal(rng, c)
+        geo = dict(strides=(s, s), padding="same")
+        cid = f"dense block concat {count}x{width} ({n}, {h}, {w}) k{k} s{s}"
+        yield (
+            f"{cid} fwd",
+            "depthwise_conv2d",
+            lambda be, lazy=lazy, wt=wt, b=b, geo=geo: be.run(
+                "depthwise_conv2d", lazy(be), be.upload(wt), be.upload(b), activation="relu6", **geo
+            ),
+        )
+        dz = normal(rng, *_reference("depthwise_conv2d", np.zeros((n, h, w, c), np.float32), wt, None, **geo).shape)
+
+        def forward_and_grad_filter(be, lazy=lazy, wt=wt, dz=dz, geo=geo):
+            x = lazy(be)  # read stacked by the forward, then as one array by the filter gradient, then stacked
+            y = be.run("depthwise_conv2d", x, be.upload(wt), None, **geo)
+            g = be.run("depthwise_conv2d_grad_filter", x, be.upload(dz), filter_shape=wt.shape, **geo)
+            return {"y": y, "g": g, "again": be.run("depthwise_conv2d", x, be.upload(wt), None, **geo)}
+
+        yield f"{cid} fwd and grad_filter", "depthwise_conv2d", forward_and_grad_filter
 
 
 # -- pooling ----------------------------------------------------------------------------------------
@@ -489,6 +533,14 @@ def pooling_cases(rng):
             "global_avg_pool",
             lambda be, lazy=_lazy_concat(parts): be.run("global_avg_pool", lazy(be)),
         )
+    for width, count, n, h, w, _, _ in DENSE_BLOCK_CONCATS:
+        lazy = _dense_block_concat(rng, width, count, n, h, w)
+
+        def gap_and_read(be, lazy=lazy):
+            x = lazy(be)
+            return {"gap": be.run("global_avg_pool", x), "x": be.run("relu", x)}
+
+        yield f"gap of a dense block concat {count}x{width} ({n}, {h}, {w})", "global_avg_pool", gap_and_read
 
 
 # -- norm -------------------------------------------------------------------------------------------

@@ -74,6 +74,49 @@ class GLArray:
         return f"GLArray(id={self.id}, shape={self.shape}, dtype={self.dtype})"
 
 
+class StackedConcat(GLArray):
+    """A lazy concat along the last axis of equal parts that have packed twins (a dense block's layers),
+    held as those twins one after another in one packed texture (`stack`: part k from texel k *
+    part_texels, copied whole by the runtime's stackRows: no draw). The depthwise forward and global
+    pooling read `stack` as it is; anything reading `id` or `packed` gets the concat drawn once
+    (`materialize`, then kept). The parts must not change meanwhile: ops.concat asks for laziness only for
+    non-Variable tensors, which nothing writes in place."""
+
+    def __init__(self, runtime, stack: GLArray, part_texels: int, part_width: int, shape, dtype, materialize):
+        self.stack = stack
+        self.part_texels = part_texels  # texels from one part's start to the next's
+        self.part_width = part_width  # texels per pixel of each part
+        self._materialize = materialize
+        self._block = None
+        super().__init__(runtime, 0, shape, dtype)
+        self._runtime = None  # nothing of its own to free: `stack` and the block free themselves
+
+    @property
+    def block(self) -> GLArray:
+        if self._block is None:
+            self._block = self._materialize()
+        return self._block
+
+    @property
+    def id(self):
+        return self.block.id
+
+    @id.setter
+    def id(self, value):
+        pass  # GLArray.__init__ sets it; the id is the materialised block's
+
+    @property
+    def packed(self):
+        return self.block.packed
+
+    @packed.setter
+    def packed(self, value):
+        pass
+
+    def __repr__(self):
+        return f"StackedConcat(shape={self.shape}, materialized={self._block is not None})"
+
+
 def package_text(*parts: str) -> str:
     """A text file shipped in this package (shaders, the JS runtime)."""
     return resources.files(__package__).joinpath(*parts).read_text(encoding="utf-8")

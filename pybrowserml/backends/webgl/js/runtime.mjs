@@ -59,6 +59,13 @@ vec4 next4(sampler2D t, inout Cursor c) {
   if (c.p.x >= c.w) { c.p.x -= c.w; c.p.y += 1; }
   return v;
 }
+// (a / b, a % b) for 0 <= a < 2^22 and b > 0: a float division and one correction step, cheaper than
+// SwiftShader's integer division (one lane at a time).
+ivec2 pb_divmod(int a, int b) {
+  int q = int((float(a) + 0.5) / float(b));
+  q += (a - q * b >= b ? 1 : 0) - (a - q * b < 0 ? 1 : 0);
+  return ivec2(q, a - q * b);
+}
 // A fused activation of four results: 0 none, 1 relu, 2 relu6 (the kernels' act uniform).
 vec4 pb_activate(vec4 s, int act) {
   return act == 1 ? max(s, 0.0) : act == 2 ? clamp(s, 0.0, 6.0) : s;

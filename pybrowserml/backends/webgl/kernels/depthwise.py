@@ -15,7 +15,7 @@ import math
 
 from ....geometry import window_geometry
 from ...kernel_names import FUSED_ACTIVATIONS
-from ..runtime import RGBA32F
+from ..runtime import RGBA32F, StackedConcat
 from .conv import split
 
 PACK_MIN_CHANNELS = 4
@@ -56,10 +56,14 @@ def make_table(rt) -> dict:
         kh, kw, c, mult = w.shape
         if mult == 1 and c >= PACK_MIN_CHANNELS and math.prod(shape):
             c4 = -(-c // 4)
-            x4, w4 = packed_channels(x, x.size // c, c), packed_channels(w, kh * kw, c)
+            if isinstance(x, StackedConcat):  # a dense block's concat: its parts' twins stacked, read as such
+                x4, layout = x.stack, (x.part_width, x.part_width, x.part_texels)
+            else:
+                x4, layout = packed_channels(x, x.size // c, c), (c4, c4, 0)
+            w4 = packed_channels(w, kh * kw, c)
             out4 = empty((math.prod(shape[:3]) * c4, 4), x.dtype, RGBA32F)
             bias, has_bias = (rt.dummy_id, 0) if b is None else (b.id, 1)
-            inputs, epilogue = (x4.id, w4.id, bias, *geo[:4], *geo[5:]), (has_bias, act)
+            inputs, epilogue = (x4.id, w4.id, bias, *geo[:4], *geo[5:]), (has_bias, act, *layout)
             row3 = kw == 3 and strides[1] == 1
             if not rt.four_pixels(forward4_pipes, out4, inputs, c4, epilogue, shape[0] * g.out_h, g.out_w, row3):
                 draw(forward4_pipe, out4.id, *inputs, c4, *epilogue)

@@ -99,11 +99,19 @@ float compute(int i) {
 // Packed forms for multiplier 1: x, dz and w packed by gemm.glsl's pack4 along channels (C4 texels of four
 // channels per pixel or tap), four channels per fragment, the result packed (unpacked by unpack4).
 uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, C4;
+// The forwards read x4 with XC4 texels per pixel from texel x_offset(c4) on: x4 packed as it is (XC4 = PW =
+// C4, PS = 0), or a stacked concat of equal parts (PW = XC4 texels per pixel of each part, part k from
+// texel k * PS: kernels/shape.py), where channel texel c4 is texel c4 % PW of part c4 / PW.
+int x_offset(int c4, int PW, int PS) {
+  ivec2 part = pb_divmod(c4, PW);
+  return part.x * PS + part.y;
+}
 
-//# kernel forward4 v x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,has_bias,act packed
-uniform int has_bias, act;
+//# kernel forward4 v x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,has_bias,act,XC4,PW,PS packed
+uniform int has_bias, act, XC4, PW, PS;
 vec4 compute4(int t) {
   int c4 = t % C4;
+  int xo = x_offset(c4, PW, PS);
   int q = t / C4;
   int ox = q % OW;
   q /= OW;
@@ -116,7 +124,7 @@ vec4 compute4(int t) {
     for (int kx = 0; kx < KW; kx++) {
       int ix = ox * SW - PL + kx;
       if (ix < 0 || ix >= W) continue;
-      s += at4(x4, ((nb * H + iy) * W + ix) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
+      s += at4(x4, ((nb * H + iy) * W + ix) * XC4 + xo) * at4(w4, (ky * KW + kx) * C4 + c4);
     }
   }
   if (has_bias == 1) {
@@ -231,15 +239,15 @@ vec4 compute4(int t) {
   return s;
 }
 
-//# kernel forward4_quarters v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,PQ,has_bias,act packed
+//# kernel forward4_quarters v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,PQ,has_bias,act,XC4,PW,PS packed
 // forward4 for four output pixels at once, one per quarter of the output (output k: pixels k * PQ ...,
 // PQ = a quarter of them rounded up): each tap's filter texel is fetched once for the four (five fetches
 // per four multiply-adds of vec4s instead of eight). gemm.glsl's interleave4 puts the quarters together.
-uniform int PQ, has_bias, act;
+uniform int PQ, has_bias, act, XC4, PW, PS;
 // the tap (ky, kx) of the window whose top-left input pixel is (top, left), at texel base
 void tap(inout vec4 s, int top, int left, int base, int ky, int kx, vec4 wv) {
   int iy = top + ky, ix = left + kx;
-  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at4(x4, base + (ky * W + kx) * C4) * wv;
+  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at4(x4, base + (ky * W + kx) * XC4) * wv;
 }
 void compute4(int t, inout vec4 r[4]) {
   int c4 = t % C4;
@@ -253,7 +261,7 @@ void compute4(int t, inout vec4 r[4]) {
   ivec4 top = ivec4(p0.y, p1.y, p2.y, p3.y) * SH - PT;
   if (p3.x >= N) top.w = -KH;
   ivec4 left = ivec4(p0.z, p1.z, p2.z, p3.z) * SW - PL;
-  ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * H + top) * W + left) * C4 + c4;
+  ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * H + top) * W + left) * XC4 + x_offset(c4, PW, PS);
   vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
   for (int ky = 0; ky < KH; ky++) {
     for (int kx = 0; kx < KW; kx++) {
@@ -272,13 +280,13 @@ void compute4(int t, inout vec4 r[4]) {
   r[3] = pb_activate(s3 + b, act);
 }
 
-//# kernel forward4_row3 v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,OW4,has_bias,act packed
+//# kernel forward4_row3 v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,OW4,has_bias,act,XC4,PW,PS packed
 // forward4 for a 3-wide filter at stride 1, four neighbouring pixels of a row per fragment (output r: the
 // pixels of column 4g + r): per filter row, six input texels and three filter texels serve all four
 // (nine fetches per twelve vec4 multiply-adds instead of twenty-four). interleave_columns reorders.
-uniform int OW4, has_bias, act;
+uniform int OW4, has_bias, act, XC4, PW, PS;
 vec4 x_at(int base, int ix) {
-  return ix >= 0 && ix < W ? at4(x4, base + ix * C4) : vec4(0.0);
+  return ix >= 0 && ix < W ? at4(x4, base + ix * XC4) : vec4(0.0);
 }
 void compute4(int t, inout vec4 r[4]) {
   int c4 = t % C4;
@@ -288,11 +296,12 @@ void compute4(int t, inout vec4 r[4]) {
   int oy = q % OH;
   int nb = q / OH;
   int ix = 4 * g - PL;
+  int xo = x_offset(c4, PW, PS);
   vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
   for (int ky = 0; ky < KH; ky++) {
     int iy = oy * SH - PT + ky;
     if (iy < 0 || iy >= H) continue;
-    int base = (nb * H + iy) * W * C4 + c4;
+    int base = (nb * H + iy) * W * XC4 + xo;
     vec4 x0 = x_at(base, ix), x1 = x_at(base, ix + 1), x2 = x_at(base, ix + 2);
     vec4 x3 = x_at(base, ix + 3), x4_ = x_at(base, ix + 4), x5 = x_at(base, ix + 5);
     int wi = ky * 3 * C4 + c4;
