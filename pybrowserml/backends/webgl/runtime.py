@@ -77,7 +77,7 @@ class GLArray:
 class StackedConcat(GLArray):
     """A lazy concat along the last axis of equal parts that have packed twins (a dense block's layers),
     held as those twins one after another in one packed texture (`stack`: part k from texel k *
-    part_texels, copied whole by the runtime's stackRows: no draw). The depthwise forward and global
+    part_texels, copied by the runtime's placeParts: no draw). The depthwise forward and global
     pooling read `stack` as it is; anything reading `id` or `packed` gets the concat drawn once
     (`materialize`, then kept). The parts must not change meanwhile: ops.concat asks for laziness only for
     non-Variable tensors, which nothing writes in place."""

@@ -553,15 +553,18 @@ export class Runtime {
     }
   }
 
-  // stackRows(dstId, rows, ...srcIds): texture rows 0 .. rows - 1 of each source into texture dstId, the
-  // k-th at rows k * rows ... (clipped to its height), by copyTexSubImage2D: SwiftShader copies a
-  // rectangle of texels some twenty times faster than a draw writes them (a draw pays per fragment).
-  // Kernels whose four render targets are quarters of the result filling whole texture rows put them
-  // together so (gemm's interleave). Not a draw: `dispatches` does not count it.
-  stackRows(dstId, rows, ...srcIds) {
+  // placeParts(dstId, partTexels, ...srcIds): source k's texels 0 .. partTexels - 1 into texture dstId
+  // from flat texel k * partTexels on, by copyTexSubImage2D (two rectangles per source when that offset is
+  // not at a row start): SwiftShader copies texels some twenty times faster than a draw writes them (a draw
+  // pays per fragment). The sources go in order, so what a copy writes past its part (the rest of the
+  // source's last row) is overwritten by the next part's copy, or falls past the array. Kernels whose render
+  // targets are consecutive parts of one result are put together so (gemm's interleave), and a dense
+  // block's concat is stacked so (kernels/shape.py). Not a draw: `dispatches` does not count it.
+  placeParts(dstId, partTexels, ...srcIds) {
     if (this.lostReason !== null || this.gl.isContextLost()) this.checkDevice();
     const gl = this.gl;
     const dst = this.textures[dstId];
+    const w = dst.w;
     this.overwritten(dst);
     let start = 0;
     if (this.profile) {
@@ -572,17 +575,23 @@ export class Runtime {
     gl.bindFramebuffer(gl.READ_FRAMEBUFFER, this.readFramebuffer);
     gl.activeTexture(gl.TEXTURE0);
     gl.bindTexture(gl.TEXTURE_2D, dst.tex);
+    // (x, y, width, height) of the source to (x, y) of dst, clipped to dst's rows
+    const copy = (sx, sy, width, height, dx, dy) => {
+      const h = Math.min(height, dst.h - dy);
+      if (width > 0 && h > 0) gl.copyTexSubImage2D(gl.TEXTURE_2D, 0, dx, dy, sx, sy, width, h);
+    };
     for (let k = 0; k < srcIds.length; k++) {
-      const h = Math.min(rows, dst.h - k * rows);
-      if (h <= 0) break;
+      const offset = k * partTexels, x = offset % w, y = Math.floor(offset / w);
+      const rows = Math.ceil(partTexels / w);
       gl.framebufferTexture2D(gl.READ_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, this.textures[srcIds[k]].tex, 0);
-      gl.copyTexSubImage2D(gl.TEXTURE_2D, 0, 0, k * rows, 0, 0, dst.w, h);
+      copy(0, 0, w - x, rows, x, y);
+      copy(w - x, 0, x, rows, 0, y + 1);
     }
     gl.framebufferTexture2D(gl.READ_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, null, 0);
     gl.bindFramebuffer(gl.READ_FRAMEBUFFER, this.framebuffer);  // readPixels reads the draw framebuffer
     if (this.profile) {
       this.attach([dst]);
-      this.record({ key: "copy/stackRows" }, dst, start);
+      this.record({ key: "copy/placeParts" }, dst, start);
     }
   }
 

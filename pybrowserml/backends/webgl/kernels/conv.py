@@ -19,7 +19,7 @@ MIN_CHUNK = 64
 PACK_MIN_OUTPUTS = 4
 # ... and four pixels share each filter fetch: four neighbours of a row with a 3-wide filter at stride 1
 # (forward4_row3, sharing input values too), else one per quarter of the output from this many pixels on
-# (forward4_quarters); one more draw each, the interleave.
+# (forward4_quarters); then the reorder (a draw for row neighbours, copies for quarters).
 QUARTERS_MIN_PIXELS = 64
 
 
@@ -47,9 +47,10 @@ def make_table(rt) -> dict:
 
     def four_pixels(pipes, out4, inputs, c4, epilogue, rows, out_w, row3=False):
         """Draws a packed kernel into out4 (rows * out_w pixels of c4 texels) four pixels per fragment, then
-        the draw that puts them in order, and returns True; False (nothing drawn) when neither way applies:
-        four neighbours of a row (`row3`: a 3-wide filter at stride 1, 4+ pixels wide; pipes["row3"]), else
-        one pixel per quarter of the result from QUARTERS_MIN_PIXELS pixels on (pipes["quarters"]). The
+        puts them in order (a draw for row neighbours, copies for quarters), and returns True; False (nothing
+        drawn) when neither way applies: four neighbours of a row (`row3`: a 3-wide filter at stride 1, 4+
+        pixels wide; pipes["row3"]), else one pixel per quarter of the result from QUARTERS_MIN_PIXELS
+        pixels on (pipes["quarters"]). The
         kernel's arguments are its outputs, `inputs`, c4, the blocking (texels per row or per quarter) and
         `epilogue`."""
         if row3 and out_w >= 4:
@@ -60,7 +61,7 @@ def make_table(rt) -> dict:
             draw(columns_pipe, out4.id, *ids, out_w, ow4, c4)
             return True
         if rows * out_w >= QUARTERS_MIN_PIXELS:
-            pq = rt.quarter_rows(rows * out_w, c4)
+            pq = -(-(rows * out_w) // 4)
             quarters = [empty((pq * c4, 4), out4.dtype, RGBA32F) for _ in range(4)]
             draw(pipes["quarters"], *(q.id for q in quarters), *inputs, c4, pq, *epilogue)
             rt.interleave(out4, quarters, pq, c4)

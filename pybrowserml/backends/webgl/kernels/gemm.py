@@ -5,13 +5,11 @@ texel (A's rows, B's columns: two small draws), then takes vec4 dot products: tw
 multiply-adds instead of two per one (measured 2.5x on a 512^3 GEMM on SwiftShader; texture fetches
 bound it); with BLOCK_MIN_N columns or more, each fragment computes four columns (five fetches per
 sixteen multiply-adds), and with BLOCK4_MIN_M rows too a 4x4 block (eight per 64: the rows' four quarters
-as render targets, then interleaved); the result is unpacked. A^T B without bias or activation (the weight
+as render targets, then copied into place); the result is unpacked. A^T B without bias or activation (the weight
 gradients) sums 4x4 outer products of both operands packed as stored, in parts over k. Smaller K: one
 draw reading the operands as they are."""
 
 from __future__ import annotations
-
-import math
 
 from ...kernel_names import FUSED_ACTIVATIONS
 from ..runtime import RGBA32F
@@ -19,23 +17,12 @@ from ..runtime import RGBA32F
 PACK_MIN_K = 8
 # Packed GEMMs of at least this many columns compute four columns per fragment (one more draw: the unpack).
 BLOCK_MIN_N = 8
-# ... and with this many rows too, four rows as well (4x4 blocks: one more draw, the interleave).
+# ... and with this many rows too, four rows as well (4x4 blocks: the quarters then copied into place).
 BLOCK4_MIN_M = 64
 # A^T B (the weight gradients: k = the pixels of a batch, m * n small) as outer products of 4x4 blocks
 # summed in parts: about this many fragments, each part summing at least OUTER_MIN_CHUNK rows.
 OUTER_FRAGMENTS = 8192
 OUTER_MIN_CHUNK = 32
-
-
-def quarter_rows(rows: int, row_texels: int, width: int) -> int:
-    """Rows per quarter of a result computed in four quarters (a kernel's four render targets): a quarter
-    of `rows` rounded up, and further up to fill whole texture rows of `width` texels (rows of `row_texels`
-    texels each) when that adds at most an eighth to the rows computed: such quarters are copied into
-    place (stackRows) instead of drawn together, and the extra rows are never read."""
-    quarter = -(-rows // 4)
-    step = width // math.gcd(row_texels, width)
-    aligned = -(-quarter // step) * step
-    return aligned if 8 * (4 * aligned - rows) <= rows else quarter
 
 
 def outer_split(k: int, blocks: int) -> tuple[int, int]:
@@ -52,7 +39,6 @@ def make_table(rt) -> dict:
     packed_pipe = rt.program("gemm", "gemm_packed")
     packed4_pipe = rt.program("gemm", "gemm_packed4")
     block4_pipe = rt.program("gemm", "gemm_block4")
-    interleave_pipe = rt.program("gemm", "interleave4")
 
     def packed_twin(a):
         """The packed texture holding a's values in its flat order (four per texel), if a came from a
@@ -64,19 +50,11 @@ def make_table(rt) -> dict:
 
     rt.packed_twin = packed_twin  # column sums read it too (kernels/elementwise.py)
 
-    width = int(rt.js.width)
+    def interleave(out4, parts, rows, row_texels):
+        """out4 (rows of row_texels texels) from `parts` of `rows` rows each, part k its rows k * rows ...:
+        copied into place, no draw (the runtime's placeParts)."""
+        rt.js.placeParts(out4.id, rows * row_texels, *(p.id for p in parts))
 
-    def interleave(out4, quarters, rows, row_texels):
-        """out4 (rows of row_texels texels) from four quarters of `rows` rows each, quarter k its rows
-        k * rows ...: copied when a quarter fills whole texture rows (see quarter_rows), else one draw."""
-        texels = rows * row_texels
-        ids = [q.id for q in quarters]
-        if texels % width == 0:
-            rt.js.stackRows(out4.id, texels // width, *ids)
-        else:
-            draw(interleave_pipe, out4.id, *ids, rows, row_texels)
-
-    rt.quarter_rows = lambda rows, row_texels: quarter_rows(rows, row_texels, width)
     rt.interleave = interleave  # the four-pixel kernels' quarters too (kernels/conv.py)
 
     def pack(a, rows, k, row_stride, k_stride):
@@ -132,9 +110,8 @@ def make_table(rt) -> dict:
             b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n)
             has_bias = 0 if bias is None else 1
             bias_id = rt.dummy_id if bias is None else bias.id
-            if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 blocks in four quarters, then interleaved
-                n4 = -(-n // 4)
-                mq = rt.quarter_rows(m, n4)
+            if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 blocks in four quarters, then copied together
+                mq, n4 = -(-m // 4), -(-n // 4)
                 quarters = [empty((mq * n4, 4), a.dtype, RGBA32F) for _ in range(4)]
                 draw(block4_pipe, *(q.id for q in quarters), a4.id, b4.id, bias_id, m, mq, n, n4, kp, has_bias, act)
                 out4 = empty((m * n4, 4), a.dtype, RGBA32F)

@@ -121,16 +121,14 @@ def make_table(rt) -> dict:
             draw(concat4_pipe, out4.id, *ids, out4.id if has_prev else dummy, total4, has_prev, *offsets)
         return rt.unpack(out4, out.shape, total)
 
-    width = int(rt.js.width)
-
     def stacked(parts, part_width, out, materialize):
         """A lazy concat of equal packed parts as a StackedConcat: each part's texture copied whole into
-        one texture (whole texture rows each, so one copy per part), read as it is by the kernels that
+        one texture (one after another, no draw), read as it is by the kernels that
         know the layout."""
-        rows = -(-parts[0].size // 4 // width)
-        stack = empty((len(parts) * rows * width, 4), out.dtype, RGBA32F)
-        rt.js.stackRows(stack.id, rows, *(p.id for p in parts))
-        return StackedConcat(rt, stack, rows * width, part_width, out.shape, out.dtype, materialize)
+        texels = parts[0].size // 4
+        stack = empty((len(parts) * texels, 4), out.dtype, RGBA32F)
+        rt.js.placeParts(stack.id, texels, *(p.id for p in parts))
+        return StackedConcat(rt, stack, texels, part_width, out.shape, out.dtype, materialize)
 
     def concat(arrays, axis=-1, lazy=False):
         first = arrays[0].shape

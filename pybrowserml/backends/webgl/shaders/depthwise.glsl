@@ -242,7 +242,7 @@ vec4 compute4(int t) {
 //# kernel forward4_quarters v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,PQ,has_bias,act,XC4,PW,PS packed
 // forward4 for four output pixels at once, one per quarter of the output (output k: pixels k * PQ ...,
 // PQ = a quarter of them rounded up): each tap's filter texel is fetched once for the four (five fetches
-// per four multiply-adds of vec4s instead of eight). gemm.glsl's interleave4 puts the quarters together.
+// per four multiply-adds of vec4s instead of eight). The quarters are copied together (runtime placeParts).
 uniform int PQ, has_bias, act, XC4, PW, PS;
 // the tap (ky, kx) of the window whose top-left input pixel is (top, left), at texel base
 void tap(inout vec4 s, int top, int left, int base, int ky, int kx, vec4 wv) {

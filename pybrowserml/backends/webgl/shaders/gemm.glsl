@@ -131,7 +131,7 @@ vec4 compute4(int t) {
 //# kernel gemm_block4 v4 a4,b4,bias m,mq,n,n4,kp,has_bias,act
 // gemm_packed4 for four rows at once: fragment (row, j4) of mq * n4 computes rows row + r * mq (output r:
 // the result's quarter r, its rows r * mq ...) at columns 4 * j4 ..., a 4x4 block from eight fetches per
-// sixty-four multiply-adds. interleave4 puts the quarters back in one packed texture.
+// sixty-four multiply-adds. The quarters are copied into one packed texture (runtime placeParts).
 uniform int m, mq, n, n4, kp, has_bias, act;
 void compute4(int t, inout vec4 r[4]) {
   int row = t / n4;
@@ -159,14 +159,4 @@ void compute4(int t, inout vec4 r[4]) {
   r[1] = pb_activate(s1 + bv, act);
   r[2] = pb_activate(s2 + bv, act);
   r[3] = pb_activate(s3 + bv, act);
-}
-
-//# kernel interleave4 v q0,q1,q2,q3 mq,n4
-// gemm_block4's four quarters (rows of n4 texels, mq rows each) as one packed texture in row order.
-uniform int mq, n4;
-vec4 compute4(int t) {
-  int T = mq * n4;
-  int r = t / T;
-  int f = t - r * T;
-  return r == 0 ? at4(q0, f) : r == 1 ? at4(q1, f) : r == 2 ? at4(q2, f) : at4(q3, f);
 }
