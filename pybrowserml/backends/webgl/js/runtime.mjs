@@ -156,8 +156,8 @@ function parseFamily(source) {
       const packed = outputs.startsWith("v");
       const count = packed ? Number(outputs.slice(1) || 1) : Number(outputs);
       kernels[name] = { body, uses, outputs: count, packed, inputs: list(inputs), uniforms: list(uniforms) };
-      if (!(count >= 1 && count <= 4) || outputs === "v1") {
-        throw new Error(`kernel ${name}: outputs must be 1 to 4, v or v2 to v4, got ${outputs}`);
+      if (!(count >= 1 && count <= (packed ? 8 : 4)) || outputs === "v1") {
+        throw new Error(`kernel ${name}: outputs must be 1 to 4, v or v2 to v8, got ${outputs}`);
       }
     } else {
       throw new Error(`unknown block header "//# ${kind}" in a .glsl family file`);
@@ -248,6 +248,9 @@ export class Runtime {
     this.profile = null;     // a Map while profiling (startProfile): per kernel and output size, time and draws
     this.current = null;
     this.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE);
+    // Render targets one draw can write (WebGL2 promises 4; SwiftShader has 8): kernels of 5-8 outputs
+    // are used only where there are as many.
+    this.maxDrawBuffers = Math.min(gl.getParameter(gl.MAX_DRAW_BUFFERS), gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
     this.widthBits = widthBits(this.maxTextureSize);
     this.width = 1 << this.widthBits;
     this.prelude = prelude(this.widthBits);

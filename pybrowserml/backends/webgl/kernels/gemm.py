@@ -19,6 +19,8 @@ PACK_MIN_K = 8
 BLOCK_MIN_N = 8
 # ... and with this many rows too, four rows as well (4x4 blocks: the quarters then copied into place).
 BLOCK4_MIN_M = 64
+# ... and with this many rows, eight where a draw can write eight render targets (8x4 blocks).
+BLOCK8_MIN_M = 128
 # A^T B (the weight gradients: k = the pixels of a batch, m * n small) as outer products of 4x4 blocks
 # summed in parts: about this many fragments, each part summing at least OUTER_MIN_CHUNK rows.
 OUTER_FRAGMENTS = 8192
@@ -39,6 +41,8 @@ def make_table(rt) -> dict:
     packed_pipe = rt.program("gemm", "gemm_packed")
     packed4_pipe = rt.program("gemm", "gemm_packed4")
     block4_pipe = rt.program("gemm", "gemm_block4")
+    eight_targets = int(rt.js.maxDrawBuffers) >= 8
+    block8_pipe = rt.program("gemm", "gemm_block8") if eight_targets else None
 
     def packed_twin(a):
         """The packed texture holding a's values in its flat order (four per texel), if a came from a
@@ -110,12 +114,14 @@ def make_table(rt) -> dict:
             b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n)
             has_bias = 0 if bias is None else 1
             bias_id = rt.dummy_id if bias is None else bias.id
-            if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 blocks in four quarters, then copied together
-                mq, n4 = -(-m // 4), -(-n // 4)
-                quarters = [empty((mq * n4, 4), a.dtype, RGBA32F) for _ in range(4)]
-                draw(block4_pipe, *(q.id for q in quarters), a4.id, b4.id, bias_id, m, mq, n, n4, kp, has_bias, act)
+            if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 or 8x4 blocks in parts of the rows, copied together
+                parts = 8 if m >= BLOCK8_MIN_M and eight_targets else 4
+                mq, n4 = -(-m // parts), -(-n // 4)
+                outs = [empty((mq * n4, 4), a.dtype, RGBA32F) for _ in range(parts)]
+                block_pipe = block8_pipe if parts == 8 else block4_pipe
+                draw(block_pipe, *(q.id for q in outs), a4.id, b4.id, bias_id, m, mq, n, n4, kp, has_bias, act)
                 out4 = empty((m * n4, 4), a.dtype, RGBA32F)
-                interleave(out4, quarters, mq, n4)
+                interleave(out4, outs, mq, n4)
                 return unpack(out4, (m, n), n)
             if n >= BLOCK_MIN_N:  # four columns per fragment, then unpacked
                 n4 = -(-n // 4)
