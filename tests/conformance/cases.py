@@ -63,6 +63,9 @@ class Float64Oracle:
     def download(self, array):
         return np.asarray(array)
 
+    def write(self, array, values):
+        array[...] = values
+
     def run(self, name, *args, **attrs):
         return self.numpy.run(name, *args, **attrs)
 
@@ -151,6 +154,7 @@ def gemm_cases(rng):
             "matmul",
             kernel("matmul", rand(rng, k, m), rand(rng, k, n), transpose_a=True),
         )
+    yield from _weights_read_around_writes(rng)
     for shape, units, has_bias, act in [
         ((32, 50), 10, True, None),
         ((2, 3, 5), 7, True, "relu"),
@@ -162,6 +166,45 @@ def gemm_cases(rng):
         x, w = rand(rng, *shape), rand(rng, shape[-1], units)
         b = rand(rng, units) if has_bias else None
         yield f"dense {shape}->{units} {act}", "dense", kernel("dense", x, w, b, activation=act)
+
+
+def _weights_read_around_writes(rng):
+    """Weights and filters read by several calls with writes from the host and in-place optimizer updates
+    between them (a backend may keep packed copies of them until they are written)."""
+    x, w, img, f, cf = (
+        rand(rng, 70, 16),
+        rand(rng, 16, 12),
+        normal(rng, 2, 6, 7, 8),
+        normal(rng, 3, 3, 8, 1),
+        normal(rng, 3, 3, 8, 8),
+    )
+    grads = [rand(rng, *v.shape) for v in (w, f, cf)]
+    written = [rand(rng, *v.shape) for v in (w, f, cf)]
+
+    def program(be):
+        xb, ib = be.upload(x), be.upload(img)
+        weights = [be.upload(v) for v in (w, f, cf)]
+        steps = {}
+
+        def read(when):
+            wb, fb, cb = weights
+            steps[f"dense {when}"] = be.run("dense", xb, wb)
+            steps[f"dw {when}"] = be.run("depthwise_conv2d", ib, fb, None, strides=(1, 1), padding="same")
+            steps[f"conv {when}"] = be.run("conv2d", ib, cb, None, strides=(1, 1), padding="same")
+
+        read("first")
+        read("again")
+        for v, new_values in zip(weights, written):
+            be.write(v, new_values)
+        read("after a write")
+        moments = [be.upload(np.zeros_like(v)) for v in (w, f, cf) for _ in range(2)]
+        for step in (1, 2):
+            gradients = [be.upload(v) for v in grads]
+            be.run("adam_update", weights, gradients, moments[::2], moments[1::2], step=step)
+            read(f"after update {step}")
+        return steps
+
+    yield "weights read around writes and in-place updates", "dense", program
 
 
 # -- conv -------------------------------------------------------------------------------------------

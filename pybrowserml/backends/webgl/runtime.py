@@ -41,7 +41,7 @@ MAX_EXACT_INT = 1 << 24
 class GLArray:
     """A handle to an array in a texture. Its texture goes back to the pool when this object dies."""
 
-    __slots__ = ("id", "shape", "dtype", "size", "nbytes", "base", "packed", "_runtime", "__weakref__")
+    __slots__ = ("id", "shape", "dtype", "size", "nbytes", "base", "packed", "packs", "_runtime", "__weakref__")
 
     def __init__(self, runtime: WebGLRuntime, texture_id: int, shape: tuple, dtype: np.dtype, base=None, size=None):
         self.id = texture_id
@@ -54,6 +54,8 @@ class GLArray:
         # The packed (RGBA32F) texture this array was unpacked from, kept alive while the array lives
         # (kernels/gemm.py's unpack: the JS side unpacks it only when it is read as R32F).
         self.packed = None
+        # Packed copies of a weight by layout, valid while the JS side recalls them (gemm.py's pack).
+        self.packs = None
         self._runtime = runtime if base is None else None
 
     def __del__(self):

@@ -627,7 +627,22 @@ export class Runtime {
     if (entry) {
       entry.lazy = null;
       entry.twin = undefined;
+      entry.packs = undefined;
     }
+  }
+
+  // Packed copies of array `id` (gemm.py's pack of a filter or weight, `key` its layout) remembered until
+  // the array is written: a model's weights are packed once for any number of predicts, not per call.
+  // The caller keeps the packed texture alive as long as it may be recalled.
+  rememberPack(id, key, packedId) {
+    const entry = this.textures[id];
+    (entry.packs || (entry.packs = new Map())).set(key, packedId);
+  }
+
+  recalledPack(id, key) {
+    const entry = this.textures[id];
+    const packedId = entry && entry.packs ? entry.packs.get(key) : undefined;
+    return packedId === undefined ? -1 : packedId;
   }
 
   // Reads texture `id` into the typed array `out` synchronously (readPixels blocks until the GPU is done).

@@ -92,7 +92,7 @@ def make_table(rt) -> dict:
         bias = rt.dummy_id if b is None else b.id
         if o >= PACK_MIN_OUTPUTS and math.prod(shape):
             o4 = -(-o // 4)
-            w4 = rt.pack(w, kh * kw * c, o, o, 1)[0]
+            w4 = rt.pack(w, kh * kw * c, o, o, 1, keep=True)[0]
             out4 = empty((math.prod(shape[:3]) * o4, 4), x.dtype, RGBA32F)
             inputs, epilogue = (x.id, w4.id, bias, *geo), (0 if b is None else 1, act)
             row3 = kw == 3 and strides[1] == 1

@@ -35,9 +35,9 @@ def make_table(rt) -> dict:
     }
     grad_input4_pipes = {"quarters": rt.program("depthwise", "grad_input4_quarters")}
 
-    def packed_channels(array, pixels, c):
-        """`array` viewed as (pixels, c), packed four channels per texel."""
-        return rt.pack(array, pixels, c, c, 1)[0]
+    def packed_channels(array, pixels, c, keep=False):
+        """`array` viewed as (pixels, c), packed four channels per texel (keep: a filter, see rt.pack)."""
+        return rt.pack(array, pixels, c, c, 1, keep)[0]
 
     def params(input_shape, filter_shape, strides, padding):
         n, h, w, c = input_shape
@@ -60,7 +60,7 @@ def make_table(rt) -> dict:
                 x4, layout = x.stack, (x.part_width, x.part_width, x.part_texels)
             else:
                 x4, layout = packed_channels(x, x.size // c, c), (c4, c4, 0)
-            w4 = packed_channels(w, kh * kw, c)
+            w4 = packed_channels(w, kh * kw, c, keep=True)
             out4 = empty((math.prod(shape[:3]) * c4, 4), x.dtype, RGBA32F)
             bias, has_bias = (rt.dummy_id, 0) if b is None else (b.id, 1)
             inputs, epilogue = (x4.id, w4.id, bias, *geo[:4], *geo[5:]), (has_bias, act, *layout)
@@ -80,7 +80,7 @@ def make_table(rt) -> dict:
         kh, kw, c, mult = w.shape
         if mult == 1 and c >= PACK_MIN_CHANNELS and math.prod(input_shape):
             c4 = -(-c // 4)
-            dz4, w4 = packed_channels(dz, dz.size // c, c), packed_channels(w, kh * kw, c)
+            dz4, w4 = packed_channels(dz, dz.size // c, c), packed_channels(w, kh * kw, c, keep=True)
             out4 = empty((math.prod(input_shape[:3]) * c4, 4), dz.dtype, RGBA32F)
             inputs = (dz4.id, w4.id, *geo[:4], *geo[5:])
             rows, width = input_shape[0] * input_shape[1], input_shape[2]

@@ -61,16 +61,29 @@ def make_table(rt) -> dict:
 
     rt.interleave = interleave  # the four-pixel kernels' quarters too (kernels/conv.py)
 
-    def pack(a, rows, k, row_stride, k_stride):
-        """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed."""
+    def pack(a, rows, k, row_stride, k_stride, keep=False):
+        """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed.
+        keep: remember the packing until `a` is written (weights and filters: packed once for every
+        predict, and once per training step)."""
         kp = -(-k // 4)
         if row_stride == k and k_stride == 1 and rows * k == a.size and k % 4 == 0:
             # rows of 4k values packed are a's flat order: a deferred unpack's twin is this packing
             twin = packed_twin(a)
             if twin is not None:
                 return twin, kp
+        owner = a if a.base is None else a.base
+        key = f"{rows},{k},{row_stride},{k_stride}"
+        if keep and owner.packs is not None:
+            kept = owner.packs.get(key)
+            if kept is not None and rt.js.recalledPack(a.id, key) == kept.id:
+                return kept, kp
         packed = empty((rows * kp, 4), a.dtype, RGBA32F)
         draw(pack_pipe, packed.id, a.id, kp, k, row_stride, k_stride)
+        if keep:
+            if owner.packs is None:
+                owner.packs = {}
+            owner.packs[key] = packed
+            rt.js.rememberPack(a.id, key, packed.id)
         return packed, kp
 
     unpack_pipe = rt.program("gemm", "unpack4")
@@ -111,7 +124,7 @@ def make_table(rt) -> dict:
             return gemm_outer(a, b, m, n, k)
         if m and n and k >= PACK_MIN_K:
             a4, kp = pack(a, m, k, 1 if ta else k, m if ta else 1)
-            b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n)
+            b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n, keep=True)
             has_bias = 0 if bias is None else 1
             bias_id = rt.dummy_id if bias is None else bias.id
             if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 or 8x4 blocks in parts of the rows, copied together
