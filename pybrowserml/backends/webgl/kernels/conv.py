@@ -58,7 +58,10 @@ def make_table(rt) -> dict:
             columns = [empty((rows * ow4 * c4, 4), out4.dtype, RGBA32F) for _ in range(4)]
             ids = [q.id for q in columns]
             draw(pipes["row3"], *ids, *inputs, c4, ow4, *epilogue)
-            draw(columns_pipe, out4.id, *ids, out_w, ow4, c4)
+            texels = rows * ow4 * c4
+            stacked = empty((4 * texels, 4), out4.dtype, RGBA32F)
+            rt.js.placeParts(stacked.id, texels, *ids)
+            draw(columns_pipe, out4.id, stacked.id, out_w, ow4, c4, texels)
             return True
         if rows * out_w >= QUARTERS_MIN_PIXELS:
             pq = -(-(rows * out_w) // 4)

@@ -319,14 +319,12 @@ void compute4(int t, inout vec4 r[4]) {
   r[3] = pb_activate(s3 + b, act);
 }
 
-//# kernel interleave_columns v q0,q1,q2,q3 OW,OW4,C4
-// forward4_row3's four outputs as one texture packed along channels in pixel order.
-uniform int OW, OW4, C4;
+//# kernel interleave_columns v q OW,OW4,C4,T
+// forward4_row3's four outputs, copied one after another into q (T texels each: runtime placeParts), as
+// one texture packed along channels in pixel order: one fetch per texel, no choice among four textures.
+uniform int OW, OW4, C4, T;
 vec4 compute4(int t) {
-  int c4 = t % C4;
-  int q = t / C4;
-  int ox = q % OW;
-  int f = ((q / OW) * OW4 + (ox >> 2)) * C4 + c4;
-  int r = ox & 3;
-  return r == 0 ? at4(q0, f) : r == 1 ? at4(q1, f) : r == 2 ? at4(q2, f) : at4(q3, f);
+  ivec2 qc = pb_divmod(t, C4);
+  ivec2 yx = pb_divmod(qc.x, OW);
+  return at4(q, (yx.y & 3) * T + (yx.x * OW4 + (yx.y >> 2)) * C4 + qc.y);
 }
