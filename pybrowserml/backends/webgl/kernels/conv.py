@@ -54,14 +54,16 @@ def make_table(rt) -> dict:
         kernel's arguments are its outputs, `inputs`, c4, the blocking (texels per row or per quarter) and
         `epilogue`."""
         if row3 and out_w >= 4:
-            ow4 = -(-out_w // 4)
-            columns = [empty((rows * ow4 * c4, 4), out4.dtype, RGBA32F) for _ in range(4)]
+            # eight neighbours (pipes["row8"], where there is one) when that computes no more pixels than four
+            group = 8 if "row8" in pipes and -(-out_w // 8) * 8 == -(-out_w // 4) * 4 else 4
+            groups = -(-out_w // group)
+            texels = rows * groups * c4
+            columns = [empty((texels, 4), out4.dtype, RGBA32F) for _ in range(group)]
             ids = [q.id for q in columns]
-            draw(pipes["row3"], *ids, *inputs, c4, ow4, *epilogue)
-            texels = rows * ow4 * c4
-            stacked = empty((4 * texels, 4), out4.dtype, RGBA32F)
+            draw(pipes["row8" if group == 8 else "row3"], *ids, *inputs, c4, groups, *epilogue)
+            stacked = empty((group * texels, 4), out4.dtype, RGBA32F)
             rt.js.placeParts(stacked.id, texels, *ids)
-            draw(columns_pipe, out4.id, stacked.id, out_w, ow4, c4, texels)
+            draw(columns_pipe, out4.id, stacked.id, out_w, groups, c4, texels, group.bit_length() - 1)
             return True
         if rows * out_w >= QUARTERS_MIN_PIXELS:
             pq = -(-(rows * out_w) // 4)

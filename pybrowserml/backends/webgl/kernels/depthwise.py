@@ -33,6 +33,8 @@ def make_table(rt) -> dict:
         "quarters": rt.program("depthwise", "forward4_quarters"),
         "row3": rt.program("depthwise", "forward4_row3"),
     }
+    if int(rt.js.maxDrawBuffers) >= 8:  # eight row neighbours per fragment (rt.four_pixels)
+        forward4_pipes["row8"] = rt.program("depthwise", "forward8_row3")
     grad_input4_pipes = {"quarters": rt.program("depthwise", "grad_input4_quarters")}
 
     def packed_channels(array, pixels, c, keep=False):

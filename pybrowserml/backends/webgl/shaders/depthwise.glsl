@@ -319,12 +319,62 @@ void compute4(int t, inout vec4 r[4]) {
   r[3] = pb_activate(s3 + b, act);
 }
 
-//# kernel interleave_columns v q OW,OW4,C4,T
-// forward4_row3's four outputs, copied one after another into q (T texels each: runtime placeParts), as
-// one texture packed along channels in pixel order: one fetch per texel, no choice among four textures.
-uniform int OW, OW4, C4, T;
+//# kernel forward8_row3 v8 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,OW8,has_bias,act,XC4,PW,PS packed
+// forward4_row3 for eight neighbouring pixels of a row (output r: the pixels of column 8g + r) where a draw
+// can write eight render targets: per filter row, ten input texels and three filter texels serve all eight
+// (thirteen fetches per 24 vec4 multiply-adds instead of nine per twelve). interleave_columns reorders.
+uniform int OW8, has_bias, act, XC4, PW, PS;
+vec4 x_at(int base, int ix) {
+  return ix >= 0 && ix < W ? at4(x4, base + ix * XC4) : vec4(0.0);
+}
+void compute4(int t, inout vec4 r[8]) {
+  int c4 = t % C4;
+  int q = t / C4;
+  int g = q % OW8;
+  q /= OW8;
+  int oy = q % OH;
+  int nb = q / OH;
+  int ix = 8 * g - PL;
+  int xo = x_offset(c4, PW, PS);
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  vec4 s4 = vec4(0.0), s5 = vec4(0.0), s6 = vec4(0.0), s7 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    int base = (nb * H + iy) * W * XC4 + xo;
+    int wi = ky * 3 * C4 + c4;
+    vec4 w0 = at4(w4, wi), w1 = at4(w4, wi + C4), w2 = at4(w4, wi + 2 * C4);
+    vec4 x0 = x_at(base, ix), x1 = x_at(base, ix + 1), x2 = x_at(base, ix + 2), x3 = x_at(base, ix + 3);
+    vec4 x4_ = x_at(base, ix + 4), x5 = x_at(base, ix + 5), x6 = x_at(base, ix + 6), x7 = x_at(base, ix + 7);
+    vec4 x8 = x_at(base, ix + 8), x9 = x_at(base, ix + 9);
+    s0 += x0 * w0 + x1 * w1 + x2 * w2;
+    s1 += x1 * w0 + x2 * w1 + x3 * w2;
+    s2 += x2 * w0 + x3 * w1 + x4_ * w2;
+    s3 += x3 * w0 + x4_ * w1 + x5 * w2;
+    s4 += x4_ * w0 + x5 * w1 + x6 * w2;
+    s5 += x5 * w0 + x6 * w1 + x7 * w2;
+    s6 += x6 * w0 + x7 * w1 + x8 * w2;
+    s7 += x7 * w0 + x8 * w1 + x9 * w2;
+  }
+  int c = c4 * 4;
+  vec4 bv = has_bias == 0 ? vec4(0.0) : vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
+  r[0] = pb_activate(s0 + bv, act);
+  r[1] = pb_activate(s1 + bv, act);
+  r[2] = pb_activate(s2 + bv, act);
+  r[3] = pb_activate(s3 + bv, act);
+  r[4] = pb_activate(s4 + bv, act);
+  r[5] = pb_activate(s5 + bv, act);
+  r[6] = pb_activate(s6 + bv, act);
+  r[7] = pb_activate(s7 + bv, act);
+}
+
+//# kernel interleave_columns v q OW,OWG,C4,T,GB
+// forward4_row3's four (forward8_row3's eight: 1 << GB) outputs, copied one after another into q (T texels
+// each: runtime placeParts), as one texture packed along channels in pixel order: one fetch per texel, no
+// choice among textures.
+uniform int OW, OWG, C4, T, GB;
 vec4 compute4(int t) {
   ivec2 qc = pb_divmod(t, C4);
   ivec2 yx = pb_divmod(qc.x, OW);
-  return at4(q, (yx.y & 3) * T + (yx.x * OW4 + (yx.y >> 2)) * C4 + qc.y);
+  return at4(q, (yx.y & ((1 << GB) - 1)) * T + (yx.x * OWG + (yx.y >> GB)) * C4 + qc.y);
 }
