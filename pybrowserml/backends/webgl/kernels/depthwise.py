@@ -5,9 +5,10 @@ With multiplier 1 and at least PACK_MIN_CHANNELS channels (the reference network
 and the input gradient pack their operands along channels (gemm.glsl's pack4: four channels per RGBA32F
 texel), compute four channels per fragment and unpack the result: three extra small draws for about a
 third of the texture fetches. They also compute four pixels per fragment: a 3-wide forward at stride 1 four
-neighbours of a row sharing their input and filter fetches, the others (from conv.QUARTERS_MIN_PIXELS on) one
-pixel per quarter of the result sharing each filter fetch. The filter gradient packs too, and sums its
-packed partial sums."""
+neighbours of a row (eight with eight render targets) sharing their input and filter fetches, the others
+(from conv.QUARTERS_MIN_PIXELS on) one pixel per quarter of the result sharing each filter fetch. The
+forwards read a dense block's concat as its parts stacked (runtime.StackedConcat). The filter gradient
+packs too, and sums its packed partial sums."""
 
 from __future__ import annotations
 

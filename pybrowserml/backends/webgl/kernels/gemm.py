@@ -5,9 +5,10 @@ texel (A's rows, B's columns: two small draws), then takes vec4 dot products: tw
 multiply-adds instead of two per one (measured 2.5x on a 512^3 GEMM on SwiftShader; texture fetches
 bound it); with BLOCK_MIN_N columns or more, each fragment computes four columns (five fetches per
 sixteen multiply-adds), and with BLOCK4_MIN_M rows too a 4x4 block (eight per 64: the rows' four quarters
-as render targets, then copied into place); the result is unpacked. A^T B without bias or activation (the weight
-gradients) sums 4x4 outer products of both operands packed as stored, in parts over k. Smaller K: one
-draw reading the operands as they are."""
+as render targets, then copied into place), with BLOCK8_MIN_M rows and eight render targets an 8x4 block
+(twelve per 128); the result is unpacked. Weights and filters stay packed until written (pack's keep).
+A^T B without bias or activation (the weight gradients) sums 4x4 outer products of both operands packed
+as stored, in parts over k. Smaller K: one draw reading the operands as they are."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Shapes and dtypes (shaders/shape.glsl): reshape is a view; concat, slice and add_parts view their arrays
-as (rows, row width) around the axis and gather column blocks (four parts per draw); transpose and
-broadcast_to are one strided gather; cast and from_uint8 convert (uint8 arrays are R8 textures)."""
+as (rows, row width) around the axis and gather column blocks (four parts per draw); a lazy concat of
+equal packed parts is stacked instead (no draw: runtime.StackedConcat); transpose and broadcast_to are one
+strided gather; cast and from_uint8 convert (uint8 arrays are R8 textures)."""
 
 from __future__ import annotations
 
