@@ -517,6 +517,29 @@ def _dense_block_concat_depthwise_cases(rng):
             return {"y": y, "g": g, "again": be.run("depthwise_conv2d", x, be.upload(wt), None, **geo)}
 
         yield f"{cid} fwd and grad_filter", "depthwise_conv2d", forward_and_grad_filter
+    # a dense block's growing inputs (a GPU backend may append each new part to the last stack) and a
+    # branch off an input that was grown already: each concat must keep its own parts
+    n, h, w = 2, 6, 5
+    d1, d2, d3, d4 = (_dense_result(rng, 8, rows=n * h * w) for _ in range(4))
+    wt, wt16 = normal(rng, 3, 3, 24, 1), normal(rng, 3, 3, 16, 1)
+
+    def grown_and_branched(be):
+        parts = [be.run("reshape", d(be), (n, h, w, 8)) for d in (d1, d2, d3, d4)]
+        x12, x123, x124 = (
+            be.run("concat", [parts[i] for i in ids], axis=-1, lazy=True) for ids in ((0, 1), (0, 1, 2), (0, 1, 3))
+        )
+
+        def dw(x, f):
+            return be.run("depthwise_conv2d", x, be.upload(f), None, strides=(1, 1), padding="same")
+
+        return {
+            "12": dw(x12, wt16),
+            "123": dw(x123, wt),
+            "124": dw(x124, wt),
+            "gap123": be.run("global_avg_pool", x123),
+        }
+
+    yield "dense block concats grown and branched", "depthwise_conv2d", grown_and_branched
 
 
 # -- pooling ----------------------------------------------------------------------------------------
