@@ -63,6 +63,9 @@ class Float64Oracle:
     def download(self, array):
         return np.asarray(array)
 
+    def write(self, array, values):
+        array[...] = values
+
     def run(self, name, *args, **attrs):
         return self.numpy.run(name, *args, **attrs)
 
@@ -151,6 +154,7 @@ def gemm_cases(rng):
             "matmul",
             kernel("matmul", rand(rng, k, m), rand(rng, k, n), transpose_a=True),
         )
+    yield from _weights_read_around_writes(rng)
     for shape, units, has_bias, act in [
         ((32, 50), 10, True, None),
         ((2, 3, 5), 7, True, "relu"),
@@ -162,6 +166,45 @@ def gemm_cases(rng):
         x, w = rand(rng, *shape), rand(rng, shape[-1], units)
         b = rand(rng, units) if has_bias else None
         yield f"dense {shape}->{units} {act}", "dense", kernel("dense", x, w, b, activation=act)
+
+
+def _weights_read_around_writes(rng):
+    """Weights and filters read by several calls with writes from the host and in-place optimizer updates
+    between them (a backend may keep packed copies of them until they are written)."""
+    x, w, img, f, cf = (
+        rand(rng, 70, 16),
+        rand(rng, 16, 12),
+        normal(rng, 2, 6, 7, 8),
+        normal(rng, 3, 3, 8, 1),
+        normal(rng, 3, 3, 8, 8),
+    )
+    grads = [rand(rng, *v.shape) for v in (w, f, cf)]
+    written = [rand(rng, *v.shape) for v in (w, f, cf)]
+
+    def program(be):
+        xb, ib = be.upload(x), be.upload(img)
+        weights = [be.upload(v) for v in (w, f, cf)]
+        steps = {}
+
+        def read(when):
+            wb, fb, cb = weights
+            steps[f"dense {when}"] = be.run("dense", xb, wb)
+            steps[f"dw {when}"] = be.run("depthwise_conv2d", ib, fb, None, strides=(1, 1), padding="same")
+            steps[f"conv {when}"] = be.run("conv2d", ib, cb, None, strides=(1, 1), padding="same")
+
+        read("first")
+        read("again")
+        for v, new_values in zip(weights, written):
+            be.write(v, new_values)
+        read("after a write")
+        moments = [be.upload(np.zeros_like(v)) for v in (w, f, cf) for _ in range(2)]
+        for step in (1, 2):
+            gradients = [be.upload(v) for v in grads]
+            be.run("adam_update", weights, gradients, moments[::2], moments[1::2], step=step)
+            read(f"after update {step}")
+        return steps
+
+    yield "weights read around writes and in-place updates", "dense", program
 
 
 # -- conv -------------------------------------------------------------------------------------------
@@ -438,6 +481,73 @@ def depthwise_cases(rng):
         b = normal(rng, c) if case % 2 else None
         cid = f"dw tail x{x.shape} s{s} {padding} bias={b is not None}"
         yield from _depthwise_triplet(rng, cid, x, wt, b, ACTIVATIONS[case % 3], dict(strides=(s, s), padding=padding))
+    yield from _dense_block_concat_depthwise_cases(rng)
+
+
+def _dense_block_concat(rng, width, count, n, h, w):
+    """The program part of a dense block's concat: a lazy concat of `count` dense results of `width`
+    columns viewed as (n, h, w, width) images (a GPU backend may keep them packed and stack them whole)."""
+    parts = [_dense_result(rng, width, rows=n * h * w) for _ in range(count)]
+    return lambda be: be.run("concat", [be.run("reshape", d(be), (n, h, w, width)) for d in parts], axis=-1, lazy=True)
+
+
+# (width, count, n, h, w, filter, stride): 3x3 at stride 1 (webgl: four row neighbours per fragment), at
+# stride 2 with 64+ output pixels (one pixel per quarter) and with fewer (one pixel), a 5x5; 12 columns
+# are three texels per part, 8 two
+DENSE_BLOCK_CONCATS = [
+    (8, 3, 2, 9, 7, 3, 1),
+    (12, 4, 2, 12, 12, 3, 2),
+    (8, 2, 1, 8, 8, 3, 2),
+    (12, 2, 1, 6, 5, 5, 1),
+]
+
+
+def _dense_block_concat_depthwise_cases(rng):
+    for width, count, n, h, w, k, s in DENSE_BLOCK_CONCATS:
+        lazy = _dense_block_concat(rng, width, count, n, h, w)
+        c = width * count
+        wt, b = normal(rng, k, k, c, 1), normal(rng, c)
+        geo = dict(strides=(s, s), padding="same")
+        cid = f"dense block concat {count}x{width} ({n}, {h}, {w}) k{k} s{s}"
+        yield (
+            f"{cid} fwd",
+            "depthwise_conv2d",
+            lambda be, lazy=lazy, wt=wt, b=b, geo=geo: be.run(
+                "depthwise_conv2d", lazy(be), be.upload(wt), be.upload(b), activation="relu6", **geo
+            ),
+        )
+        dz = normal(rng, *_reference("depthwise_conv2d", np.zeros((n, h, w, c), np.float32), wt, None, **geo).shape)
+
+        def forward_and_grad_filter(be, lazy=lazy, wt=wt, dz=dz, geo=geo):
+            x = lazy(be)  # read stacked by the forward, then as one array by the filter gradient, then stacked
+            y = be.run("depthwise_conv2d", x, be.upload(wt), None, **geo)
+            g = be.run("depthwise_conv2d_grad_filter", x, be.upload(dz), filter_shape=wt.shape, **geo)
+            return {"y": y, "g": g, "again": be.run("depthwise_conv2d", x, be.upload(wt), None, **geo)}
+
+        yield f"{cid} fwd and grad_filter", "depthwise_conv2d", forward_and_grad_filter
+    # a dense block's growing inputs (a GPU backend may append each new part to the last stack) and a
+    # branch off an input that was grown already: each concat must keep its own parts
+    n, h, w = 2, 6, 5
+    d1, d2, d3, d4 = (_dense_result(rng, 8, rows=n * h * w) for _ in range(4))
+    wt, wt16 = normal(rng, 3, 3, 24, 1), normal(rng, 3, 3, 16, 1)
+
+    def grown_and_branched(be):
+        parts = [be.run("reshape", d(be), (n, h, w, 8)) for d in (d1, d2, d3, d4)]
+        x12, x123, x124 = (
+            be.run("concat", [parts[i] for i in ids], axis=-1, lazy=True) for ids in ((0, 1), (0, 1, 2), (0, 1, 3))
+        )
+
+        def dw(x, f):
+            return be.run("depthwise_conv2d", x, be.upload(f), None, strides=(1, 1), padding="same")
+
+        return {
+            "12": dw(x12, wt16),
+            "123": dw(x123, wt),
+            "124": dw(x124, wt),
+            "gap123": be.run("global_avg_pool", x123),
+        }
+
+    yield "dense block concats grown and branched", "depthwise_conv2d", grown_and_branched
 
 
 # -- pooling ----------------------------------------------------------------------------------------
@@ -497,6 +607,14 @@ def pooling_cases(rng):
             "global_avg_pool",
             lambda be, lazy=_lazy_concat(parts): be.run("global_avg_pool", lazy(be)),
         )
+    for width, count, n, h, w, _, _ in DENSE_BLOCK_CONCATS:
+        lazy = _dense_block_concat(rng, width, count, n, h, w)
+
+        def gap_and_read(be, lazy=lazy):
+            x = lazy(be)
+            return {"gap": be.run("global_avg_pool", x), "x": be.run("relu", x)}
+
+        yield f"gap of a dense block concat {count}x{width} ({n}, {h}, {w})", "global_avg_pool", gap_and_read
 
 
 # -- norm -------------------------------------------------------------------------------------------

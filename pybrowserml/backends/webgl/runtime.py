@@ -41,7 +41,7 @@ MAX_EXACT_INT = 1 << 24
 class GLArray:
     """A handle to an array in a texture. Its texture goes back to the pool when this object dies."""
 
-    __slots__ = ("id", "shape", "dtype", "size", "nbytes", "base", "packed", "_runtime", "__weakref__")
+    __slots__ = ("id", "shape", "dtype", "size", "nbytes", "base", "packed", "packs", "_runtime", "__weakref__")
 
     def __init__(self, runtime: WebGLRuntime, texture_id: int, shape: tuple, dtype: np.dtype, base=None, size=None):
         self.id = texture_id
@@ -54,6 +54,8 @@ class GLArray:
         # The packed (RGBA32F) texture this array was unpacked from, kept alive while the array lives
         # (kernels/gemm.py's unpack: the JS side unpacks it only when it is read as R32F).
         self.packed = None
+        # Packed copies of a weight by layout, valid while the JS side recalls them (gemm.py's pack).
+        self.packs = None
         self._runtime = runtime if base is None else None
 
     def __del__(self):
@@ -72,6 +74,49 @@ class GLArray:
 
     def __repr__(self):
         return f"GLArray(id={self.id}, shape={self.shape}, dtype={self.dtype})"
+
+
+class StackedConcat(GLArray):
+    """A lazy concat along the last axis of equal parts that have packed twins (a dense block's layers),
+    held as those twins one after another in one packed texture (`stack`: part k from texel k *
+    part_texels, copied by the runtime's placeParts: no draw). The depthwise forward and global
+    pooling read `stack` as it is; anything reading `id` or `packed` gets the concat drawn once
+    (`materialize`, then kept). The parts must not change meanwhile: ops.concat asks for laziness only for
+    non-Variable tensors, which nothing writes in place."""
+
+    def __init__(self, runtime, stack: GLArray, part_texels: int, part_width: int, shape, dtype, materialize):
+        self.stack = stack
+        self.part_texels = part_texels  # texels from one part's start to the next's
+        self.part_width = part_width  # texels per pixel of each part
+        self._materialize = materialize
+        self._block = None
+        super().__init__(runtime, 0, shape, dtype)
+        self._runtime = None  # nothing of its own to free: `stack` and the block free themselves
+
+    @property
+    def block(self) -> GLArray:
+        if self._block is None:
+            self._block = self._materialize()
+        return self._block
+
+    @property
+    def id(self):
+        return self.block.id
+
+    @id.setter
+    def id(self, value):
+        pass  # GLArray.__init__ sets it; the id is the materialised block's
+
+    @property
+    def packed(self):
+        return self.block.packed
+
+    @packed.setter
+    def packed(self, value):
+        pass
+
+    def __repr__(self):
+        return f"StackedConcat(shape={self.shape}, materialized={self._block is not None})"
 
 
 def package_text(*parts: str) -> str:

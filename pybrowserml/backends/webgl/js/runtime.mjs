@@ -59,6 +59,13 @@ vec4 next4(sampler2D t, inout Cursor c) {
   if (c.p.x >= c.w) { c.p.x -= c.w; c.p.y += 1; }
   return v;
 }
+// (a / b, a % b) for 0 <= a < 2^22 and b > 0: a float division and one correction step, cheaper than
+// SwiftShader's integer division (one lane at a time).
+ivec2 pb_divmod(int a, int b) {
+  int q = int((float(a) + 0.5) / float(b));
+  q += (a - q * b >= b ? 1 : 0) - (a - q * b < 0 ? 1 : 0);
+  return ivec2(q, a - q * b);
+}
 // A fused activation of four results: 0 none, 1 relu, 2 relu6 (the kernels' act uniform).
 vec4 pb_activate(vec4 s, int act) {
   return act == 1 ? max(s, 0.0) : act == 2 ? clamp(s, 0.0, 6.0) : s;
@@ -149,8 +156,8 @@ function parseFamily(source) {
       const packed = outputs.startsWith("v");
       const count = packed ? Number(outputs.slice(1) || 1) : Number(outputs);
       kernels[name] = { body, uses, outputs: count, packed, inputs: list(inputs), uniforms: list(uniforms) };
-      if (!(count >= 1 && count <= 4) || outputs === "v1") {
-        throw new Error(`kernel ${name}: outputs must be 1 to 4, v or v2 to v4, got ${outputs}`);
+      if (!(count >= 1 && count <= (packed ? 8 : 4)) || outputs === "v1") {
+        throw new Error(`kernel ${name}: outputs must be 1 to 4, v or v2 to v8, got ${outputs}`);
       }
     } else {
       throw new Error(`unknown block header "//# ${kind}" in a .glsl family file`);
@@ -241,6 +248,9 @@ export class Runtime {
     this.profile = null;     // a Map while profiling (startProfile): per kernel and output size, time and draws
     this.current = null;
     this.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE);
+    // Render targets one draw can write (WebGL2 promises 4; SwiftShader has 8): kernels of 5-8 outputs
+    // are used only where there are as many.
+    this.maxDrawBuffers = Math.min(gl.getParameter(gl.MAX_DRAW_BUFFERS), gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
     this.widthBits = widthBits(this.maxTextureSize);
     this.width = 1 << this.widthBits;
     this.prelude = prelude(this.widthBits);
@@ -546,6 +556,48 @@ export class Runtime {
     }
   }
 
+  // placeParts(dstId, partTexels, ...srcIds): source k's texels 0 .. partTexels - 1 into texture dstId
+  // from flat texel k * partTexels on, by copyTexSubImage2D (two rectangles per source when that offset is
+  // not at a row start): SwiftShader copies texels some twenty times faster than a draw writes them (a draw
+  // pays per fragment). The sources go in order, so what a copy writes past its part (the rest of the
+  // source's last row) is overwritten by the next part's copy, or falls past the array. Kernels whose render
+  // targets are consecutive parts of one result are put together so (gemm's interleave), and a dense
+  // block's concat is stacked so (kernels/shape.py). Not a draw: `dispatches` does not count it.
+  placeParts(dstId, partTexels, ...srcIds) {
+    if (this.lostReason !== null || this.gl.isContextLost()) this.checkDevice();
+    const gl = this.gl;
+    const dst = this.textures[dstId];
+    const w = dst.w;
+    this.overwritten(dst);
+    let start = 0;
+    if (this.profile) {
+      this.waitIdle(this.textures[srcIds[0]]);
+      start = performance.now();
+    }
+    if (!this.readFramebuffer) this.readFramebuffer = gl.createFramebuffer();
+    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, this.readFramebuffer);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, dst.tex);
+    // (x, y, width, height) of the source to (x, y) of dst, clipped to dst's rows
+    const copy = (sx, sy, width, height, dx, dy) => {
+      const h = Math.min(height, dst.h - dy);
+      if (width > 0 && h > 0) gl.copyTexSubImage2D(gl.TEXTURE_2D, 0, dx, dy, sx, sy, width, h);
+    };
+    for (let k = 0; k < srcIds.length; k++) {
+      const offset = k * partTexels, x = offset % w, y = Math.floor(offset / w);
+      const rows = Math.ceil(partTexels / w);
+      gl.framebufferTexture2D(gl.READ_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, this.textures[srcIds[k]].tex, 0);
+      copy(0, 0, w - x, rows, x, y);
+      copy(w - x, 0, x, rows, 0, y + 1);
+    }
+    gl.framebufferTexture2D(gl.READ_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, null, 0);
+    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, this.framebuffer);  // readPixels reads the draw framebuffer
+    if (this.profile) {
+      this.attach([dst]);
+      this.record({ key: "copy/placeParts" }, dst, start);
+    }
+  }
+
   // Deferred unpacks: array `id` (R32F) holds the values of packed texture `packedId` (rows of k values in
   // kp texels, kp = k / 4: the same flat order), unpacked by program `pid` only when something reads the
   // array as R32F. Until then (and after, until the array is written) `twin(id)` is packedId, so a kernel
@@ -575,7 +627,22 @@ export class Runtime {
     if (entry) {
       entry.lazy = null;
       entry.twin = undefined;
+      entry.packs = undefined;
     }
+  }
+
+  // Packed copies of array `id` (gemm.py's pack of a filter or weight, `key` its layout) remembered until
+  // the array is written: a model's weights are packed once for any number of predicts, not per call.
+  // The caller keeps the packed texture alive as long as it may be recalled.
+  rememberPack(id, key, packedId) {
+    const entry = this.textures[id];
+    (entry.packs || (entry.packs = new Map())).set(key, packedId);
+  }
+
+  recalledPack(id, key) {
+    const entry = this.textures[id];
+    const packedId = entry && entry.packs ? entry.packs.get(key) : undefined;
+    return packedId === undefined ? -1 : packedId;
   }
 
   // Reads texture `id` into the typed array `out` synchronously (readPixels blocks until the GPU is done).

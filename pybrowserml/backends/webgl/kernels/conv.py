@@ -19,7 +19,7 @@ MIN_CHUNK = 64
 PACK_MIN_OUTPUTS = 4
 # ... and four pixels share each filter fetch: four neighbours of a row with a 3-wide filter at stride 1
 # (forward4_row3, sharing input values too), else one per quarter of the output from this many pixels on
-# (forward4_quarters); one more draw each, the interleave.
+# (forward4_quarters); then the reorder (a draw for row neighbours, copies for quarters).
 QUARTERS_MIN_PIXELS = 64
 
 
@@ -41,31 +41,35 @@ def make_table(rt) -> dict:
     forward4_pipe = rt.program("conv", "forward4")
     forward4_pipes = {"quarters": rt.program("conv", "forward4_quarters"), "row3": rt.program("conv", "forward4_row3")}
     columns_pipe = rt.program("depthwise", "interleave_columns")
-    interleave_pipe = rt.program("gemm", "interleave4")
     grad_input_pipe = rt.program("conv", "grad_input")
     grad_filter_pipe = rt.program("conv", "grad_filter")
     grad_filter4_pipe = rt.program("conv", "grad_filter4")
 
     def four_pixels(pipes, out4, inputs, c4, epilogue, rows, out_w, row3=False):
         """Draws a packed kernel into out4 (rows * out_w pixels of c4 texels) four pixels per fragment, then
-        the draw that puts them in order, and returns True; False (nothing drawn) when neither way applies:
-        four neighbours of a row (`row3`: a 3-wide filter at stride 1, 4+ pixels wide; pipes["row3"]), else
-        one pixel per quarter of the result from QUARTERS_MIN_PIXELS pixels on (pipes["quarters"]). The
+        puts them in order (a draw for row neighbours, copies for quarters), and returns True; False (nothing
+        drawn) when neither way applies: four neighbours of a row (`row3`: a 3-wide filter at stride 1, 4+
+        pixels wide; pipes["row3"]), else one pixel per quarter of the result from QUARTERS_MIN_PIXELS
+        pixels on (pipes["quarters"]). The
         kernel's arguments are its outputs, `inputs`, c4, the blocking (texels per row or per quarter) and
         `epilogue`."""
         if row3 and out_w >= 4:
-            ow4 = -(-out_w // 4)
-            columns = [empty((rows * ow4 * c4, 4), out4.dtype, RGBA32F) for _ in range(4)]
+            # eight neighbours (pipes["row8"], where there is one) when that computes no more pixels than four
+            group = 8 if "row8" in pipes and -(-out_w // 8) * 8 == -(-out_w // 4) * 4 else 4
+            groups = -(-out_w // group)
+            texels = rows * groups * c4
+            columns = [empty((texels, 4), out4.dtype, RGBA32F) for _ in range(group)]
             ids = [q.id for q in columns]
-            draw(pipes["row3"], *ids, *inputs, c4, ow4, *epilogue)
-            draw(columns_pipe, out4.id, *ids, out_w, ow4, c4)
+            draw(pipes["row8" if group == 8 else "row3"], *ids, *inputs, c4, groups, *epilogue)
+            stacked = empty((group * texels, 4), out4.dtype, RGBA32F)
+            rt.js.placeParts(stacked.id, texels, *ids)
+            draw(columns_pipe, out4.id, stacked.id, out_w, groups, c4, texels, group.bit_length() - 1)
             return True
         if rows * out_w >= QUARTERS_MIN_PIXELS:
             pq = -(-(rows * out_w) // 4)
             quarters = [empty((pq * c4, 4), out4.dtype, RGBA32F) for _ in range(4)]
-            ids = [q.id for q in quarters]
-            draw(pipes["quarters"], *ids, *inputs, c4, pq, *epilogue)
-            draw(interleave_pipe, out4.id, *ids, pq, c4)
+            draw(pipes["quarters"], *(q.id for q in quarters), *inputs, c4, pq, *epilogue)
+            rt.interleave(out4, quarters, pq, c4)
             return True
         return False
 
@@ -93,7 +97,7 @@ def make_table(rt) -> dict:
         bias = rt.dummy_id if b is None else b.id
         if o >= PACK_MIN_OUTPUTS and math.prod(shape):
             o4 = -(-o // 4)
-            w4 = rt.pack(w, kh * kw * c, o, o, 1)[0]
+            w4 = rt.pack(w, kh * kw * c, o, o, 1, keep=True)[0]
             out4 = empty((math.prod(shape[:3]) * o4, 4), x.dtype, RGBA32F)
             inputs, epilogue = (x.id, w4.id, bias, *geo), (0 if b is None else 1, act)
             row3 = kw == 3 and strides[1] == 1

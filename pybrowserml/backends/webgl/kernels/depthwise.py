@@ -5,9 +5,10 @@ With multiplier 1 and at least PACK_MIN_CHANNELS channels (the reference network
 and the input gradient pack their operands along channels (gemm.glsl's pack4: four channels per RGBA32F
 texel), compute four channels per fragment and unpack the result: three extra small draws for about a
 third of the texture fetches. They also compute four pixels per fragment: a 3-wide forward at stride 1 four
-neighbours of a row sharing their input and filter fetches, the others (from conv.QUARTERS_MIN_PIXELS on) one
-pixel per quarter of the result sharing each filter fetch. The filter gradient packs too, and sums its
-packed partial sums."""
+neighbours of a row (eight with eight render targets) sharing their input and filter fetches, the others
+(from conv.QUARTERS_MIN_PIXELS on) one pixel per quarter of the result sharing each filter fetch. The
+forwards read a dense block's concat as its parts stacked (runtime.StackedConcat). The filter gradient
+packs too, and sums its packed partial sums."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import math
 
 from ....geometry import window_geometry
 from ...kernel_names import FUSED_ACTIVATIONS
-from ..runtime import RGBA32F
+from ..runtime import RGBA32F, StackedConcat
 from .conv import split
 
 PACK_MIN_CHANNELS = 4
@@ -33,11 +34,13 @@ def make_table(rt) -> dict:
         "quarters": rt.program("depthwise", "forward4_quarters"),
         "row3": rt.program("depthwise", "forward4_row3"),
     }
+    if int(rt.js.maxDrawBuffers) >= 8:  # eight row neighbours per fragment (rt.four_pixels)
+        forward4_pipes["row8"] = rt.program("depthwise", "forward8_row3")
     grad_input4_pipes = {"quarters": rt.program("depthwise", "grad_input4_quarters")}
 
-    def packed_channels(array, pixels, c):
-        """`array` viewed as (pixels, c), packed four channels per texel."""
-        return rt.pack(array, pixels, c, c, 1)[0]
+    def packed_channels(array, pixels, c, keep=False):
+        """`array` viewed as (pixels, c), packed four channels per texel (keep: a filter, see rt.pack)."""
+        return rt.pack(array, pixels, c, c, 1, keep)[0]
 
     def params(input_shape, filter_shape, strides, padding):
         n, h, w, c = input_shape
@@ -56,10 +59,14 @@ def make_table(rt) -> dict:
         kh, kw, c, mult = w.shape
         if mult == 1 and c >= PACK_MIN_CHANNELS and math.prod(shape):
             c4 = -(-c // 4)
-            x4, w4 = packed_channels(x, x.size // c, c), packed_channels(w, kh * kw, c)
+            if isinstance(x, StackedConcat):  # a dense block's concat: its parts' twins stacked, read as such
+                x4, layout = x.stack, (x.part_width, x.part_width, x.part_texels)
+            else:
+                x4, layout = packed_channels(x, x.size // c, c), (c4, c4, 0)
+            w4 = packed_channels(w, kh * kw, c, keep=True)
             out4 = empty((math.prod(shape[:3]) * c4, 4), x.dtype, RGBA32F)
             bias, has_bias = (rt.dummy_id, 0) if b is None else (b.id, 1)
-            inputs, epilogue = (x4.id, w4.id, bias, *geo[:4], *geo[5:]), (has_bias, act)
+            inputs, epilogue = (x4.id, w4.id, bias, *geo[:4], *geo[5:]), (has_bias, act, *layout)
             row3 = kw == 3 and strides[1] == 1
             if not rt.four_pixels(forward4_pipes, out4, inputs, c4, epilogue, shape[0] * g.out_h, g.out_w, row3):
                 draw(forward4_pipe, out4.id, *inputs, c4, *epilogue)
@@ -76,7 +83,7 @@ def make_table(rt) -> dict:
         kh, kw, c, mult = w.shape
         if mult == 1 and c >= PACK_MIN_CHANNELS and math.prod(input_shape):
             c4 = -(-c // 4)
-            dz4, w4 = packed_channels(dz, dz.size // c, c), packed_channels(w, kh * kw, c)
+            dz4, w4 = packed_channels(dz, dz.size // c, c), packed_channels(w, kh * kw, c, keep=True)
             out4 = empty((math.prod(input_shape[:3]) * c4, 4), dz.dtype, RGBA32F)
             inputs = (dz4.id, w4.id, *geo[:4], *geo[5:])
             rows, width = input_shape[0] * input_shape[1], input_shape[2]

@@ -5,9 +5,10 @@ texel (A's rows, B's columns: two small draws), then takes vec4 dot products: tw
 multiply-adds instead of two per one (measured 2.5x on a 512^3 GEMM on SwiftShader; texture fetches
 bound it); with BLOCK_MIN_N columns or more, each fragment computes four columns (five fetches per
 sixteen multiply-adds), and with BLOCK4_MIN_M rows too a 4x4 block (eight per 64: the rows' four quarters
-as render targets, then interleaved); the result is unpacked. A^T B without bias or activation (the weight
-gradients) sums 4x4 outer products of both operands packed as stored, in parts over k. Smaller K: one
-draw reading the operands as they are."""
+as render targets, then copied into place), with BLOCK8_MIN_M rows and eight render targets an 8x4 block
+(twelve per 128); the result is unpacked. Weights and filters stay packed until written (pack's keep).
+A^T B without bias or activation (the weight gradients) sums 4x4 outer products of both operands packed
+as stored, in parts over k. Smaller K: one draw reading the operands as they are."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from ..runtime import RGBA32F
 PACK_MIN_K = 8
 # Packed GEMMs of at least this many columns compute four columns per fragment (one more draw: the unpack).
 BLOCK_MIN_N = 8
-# ... and with this many rows too, four rows as well (4x4 blocks: one more draw, the interleave).
+# ... and with this many rows too, four rows as well (4x4 blocks: the quarters then copied into place).
 BLOCK4_MIN_M = 64
+# ... and with this many rows, eight where a draw can write eight render targets (8x4 blocks).
+BLOCK8_MIN_M = 128
 # A^T B (the weight gradients: k = the pixels of a batch, m * n small) as outer products of 4x4 blocks
 # summed in parts: about this many fragments, each part summing at least OUTER_MIN_CHUNK rows.
 OUTER_FRAGMENTS = 8192
@@ -39,7 +42,8 @@ def make_table(rt) -> dict:
     packed_pipe = rt.program("gemm", "gemm_packed")
     packed4_pipe = rt.program("gemm", "gemm_packed4")
     block4_pipe = rt.program("gemm", "gemm_block4")
-    interleave_pipe = rt.program("gemm", "interleave4")
+    eight_targets = int(rt.js.maxDrawBuffers) >= 8
+    block8_pipe = rt.program("gemm", "gemm_block8") if eight_targets else None
 
     def packed_twin(a):
         """The packed texture holding a's values in its flat order (four per texel), if a came from a
@@ -51,16 +55,36 @@ def make_table(rt) -> dict:
 
     rt.packed_twin = packed_twin  # column sums read it too (kernels/elementwise.py)
 
-    def pack(a, rows, k, row_stride, k_stride):
-        """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed."""
+    def interleave(out4, parts, rows, row_texels):
+        """out4 (rows of row_texels texels) from `parts` of `rows` rows each, part k its rows k * rows ...:
+        copied into place, no draw (the runtime's placeParts)."""
+        rt.js.placeParts(out4.id, rows * row_texels, *(p.id for p in parts))
+
+    rt.interleave = interleave  # the four-pixel kernels' quarters too (kernels/conv.py)
+
+    def pack(a, rows, k, row_stride, k_stride, keep=False):
+        """The (rows, k) operand whose element (r, j) is a's flat r * row_stride + j * k_stride, packed.
+        keep: remember the packing until `a` is written (weights and filters: packed once for every
+        predict, and once per training step)."""
         kp = -(-k // 4)
         if row_stride == k and k_stride == 1 and rows * k == a.size and k % 4 == 0:
             # rows of 4k values packed are a's flat order: a deferred unpack's twin is this packing
             twin = packed_twin(a)
             if twin is not None:
                 return twin, kp
+        owner = a if a.base is None else a.base
+        key = f"{rows},{k},{row_stride},{k_stride}"
+        if keep and owner.packs is not None:
+            kept = owner.packs.get(key)
+            if kept is not None and rt.js.recalledPack(a.id, key) == kept.id:
+                return kept, kp
         packed = empty((rows * kp, 4), a.dtype, RGBA32F)
         draw(pack_pipe, packed.id, a.id, kp, k, row_stride, k_stride)
+        if keep:
+            if owner.packs is None:
+                owner.packs = {}
+            owner.packs[key] = packed
+            rt.js.rememberPack(a.id, key, packed.id)
         return packed, kp
 
     unpack_pipe = rt.program("gemm", "unpack4")
@@ -101,15 +125,17 @@ def make_table(rt) -> dict:
             return gemm_outer(a, b, m, n, k)
         if m and n and k >= PACK_MIN_K:
             a4, kp = pack(a, m, k, 1 if ta else k, m if ta else 1)
-            b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n)
+            b4, _ = pack(b, n, k, k if tb else 1, 1 if tb else n, keep=True)
             has_bias = 0 if bias is None else 1
             bias_id = rt.dummy_id if bias is None else bias.id
-            if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 blocks in four quarters, then interleaved
-                mq, n4 = -(-m // 4), -(-n // 4)
-                quarters = [empty((mq * n4, 4), a.dtype, RGBA32F) for _ in range(4)]
-                draw(block4_pipe, *(q.id for q in quarters), a4.id, b4.id, bias_id, m, mq, n, n4, kp, has_bias, act)
+            if n >= BLOCK_MIN_N and m >= BLOCK4_MIN_M:  # 4x4 or 8x4 blocks in parts of the rows, copied together
+                parts = 8 if m >= BLOCK8_MIN_M and eight_targets else 4
+                mq, n4 = -(-m // parts), -(-n // 4)
+                outs = [empty((mq * n4, 4), a.dtype, RGBA32F) for _ in range(parts)]
+                block_pipe = block8_pipe if parts == 8 else block4_pipe
+                draw(block_pipe, *(q.id for q in outs), a4.id, b4.id, bias_id, m, mq, n, n4, kp, has_bias, act)
                 out4 = empty((m * n4, 4), a.dtype, RGBA32F)
-                draw(interleave_pipe, out4.id, *(q.id for q in quarters), mq, n4)
+                interleave(out4, outs, mq, n4)
                 return unpack(out4, (m, n), n)
             if n >= BLOCK_MIN_N:  # four columns per fragment, then unpacked
                 n4 = -(-n // 4)

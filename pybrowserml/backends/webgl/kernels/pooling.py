@@ -5,7 +5,7 @@ that contain it."""
 from __future__ import annotations
 
 from ....geometry import window_geometry
-from ..runtime import RGBA32F
+from ..runtime import RGBA32F, StackedConcat
 
 
 def make_table(rt) -> dict:
@@ -21,10 +21,14 @@ def make_table(rt) -> dict:
 
     def global_avg_pool(x):
         n, h, w, c = x.shape
-        twin = rt.packed_twin(x) if c % 4 == 0 and x.size else None
-        if twin is not None:  # (a deferred unpack, e.g. the last dense block's concat: read packed)
+        if isinstance(x, StackedConcat):  # the last dense block's concat: its parts' twins, stacked
+            source, layout = x.stack, (x.part_width, x.part_width, x.part_texels)
+        else:  # a deferred unpack's twin
+            twin = rt.packed_twin(x) if c % 4 == 0 and x.size else None
+            source, layout = twin, (c // 4, c // 4, 0)
+        if source is not None:
             out4 = empty((n * c // 4, 4), x.dtype, RGBA32F)
-            draw(pool4_pipe, out4.id, twin.id, h * w, c // 4, 1.0 / (h * w))
+            draw(pool4_pipe, out4.id, source.id, h * w, c // 4, 1.0 / (h * w), *layout)
             return rt.unpack(out4, (n, c), c)
         out = empty((n, c), x.dtype)
         if out.size:

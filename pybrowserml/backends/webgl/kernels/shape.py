@@ -1,6 +1,7 @@
 """Shapes and dtypes (shaders/shape.glsl): reshape is a view; concat, slice and add_parts view their arrays
-as (rows, row width) around the axis and gather column blocks (four parts per draw); transpose and
-broadcast_to are one strided gather; cast and from_uint8 convert (uint8 arrays are R8 textures)."""
+as (rows, row width) around the axis and gather column blocks (four parts per draw); a lazy concat of
+equal packed parts is stacked instead (no draw: runtime.StackedConcat); transpose and broadcast_to are one
+strided gather; cast and from_uint8 convert (uint8 arrays are R8 textures)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 import numpy as np
 
 from ...numpy.kernels.shape import parts_shape, reshape_target, strides_of
-from ..runtime import DTYPES, RGBA32F
+from ..runtime import DTYPES, RGBA32F, StackedConcat
 
 MAX_DIMS = 6  # of the gather kernel
 PARTS_PER_DRAW = 4  # of the concat and add_parts kernels (plus the array so far)
@@ -121,6 +122,15 @@ def make_table(rt) -> dict:
             draw(concat4_pipe, out4.id, *ids, out4.id if has_prev else dummy, total4, has_prev, *offsets)
         return rt.unpack(out4, out.shape, total)
 
+    def stacked(parts, part_width, out, materialize):
+        """A lazy concat of equal packed parts as a StackedConcat: each part's texture copied whole into
+        one texture (one after another, no draw), read as it is by the kernels that
+        know the layout."""
+        texels = parts[0].size // 4
+        stack = empty((len(parts) * texels, 4), out.dtype, RGBA32F)
+        rt.js.placeParts(stack.id, texels, *(p.id for p in parts))
+        return StackedConcat(rt, stack, texels, part_width, out.shape, out.dtype, materialize)
+
     def concat(arrays, axis=-1, lazy=False):
         first = arrays[0].shape
         axis %= len(first)
@@ -136,7 +146,10 @@ def make_table(rt) -> dict:
         total = out.shape[axis] * inner
         packed = packed_parts(arrays, axis, inner, out.size // total)
         if packed is not None:
-            return concat_packed(packed, [a.shape[axis] * inner // 4 for a in arrays], out, total)
+            widths = [a.shape[axis] * inner // 4 for a in arrays]
+            if lazy and inner == 1 and len(packed) > 1 and len(set(widths)) == 1:
+                return stacked(packed, widths[0], out, lambda: concat(arrays, axis))
+            return concat_packed(packed, widths, out, total)
         offset = 0
         for start in range(0, len(arrays), PARTS_PER_DRAW):
             group = arrays[start : start + PARTS_PER_DRAW]

@@ -178,7 +178,7 @@ vec4 compute4(int t) {
 //# kernel forward4_quarters v4 x,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,O,O4,PQ,has_bias,act
 // forward4 for four output pixels at once, one per quarter of the output (output k: pixels k * PQ ...,
 // PQ = a quarter of them rounded up), so each filter texel fetched serves four pixels (five fetches per
-// four vec4 multiply-adds instead of eight). gemm.glsl's interleave4 puts the quarters together.
+// four vec4 multiply-adds instead of eight). The quarters are copied together (runtime placeParts).
 uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, O, O4, PQ, has_bias, act;
 // input channel c at tap (ky, kx) of the window whose top-left input pixel is (top, left), at index base
 void tap(inout vec4 s, int top, int left, int base, int ky, int kx, int c, vec4 wv) {

@@ -99,11 +99,19 @@ float compute(int i) {
 // Packed forms for multiplier 1: x, dz and w packed by gemm.glsl's pack4 along channels (C4 texels of four
 // channels per pixel or tap), four channels per fragment, the result packed (unpacked by unpack4).
 uniform int N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, C4;
+// The forwards read x4 with XC4 texels per pixel from texel x_offset(c4) on: x4 packed as it is (XC4 = PW =
+// C4, PS = 0), or a stacked concat of equal parts (PW = XC4 texels per pixel of each part, part k from
+// texel k * PS: kernels/shape.py), where channel texel c4 is texel c4 % PW of part c4 / PW.
+int x_offset(int c4, int PW, int PS) {
+  ivec2 part = pb_divmod(c4, PW);
+  return part.x * PS + part.y;
+}
 
-//# kernel forward4 v x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,has_bias,act packed
-uniform int has_bias, act;
+//# kernel forward4 v x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,has_bias,act,XC4,PW,PS packed
+uniform int has_bias, act, XC4, PW, PS;
 vec4 compute4(int t) {
   int c4 = t % C4;
+  int xo = x_offset(c4, PW, PS);
   int q = t / C4;
   int ox = q % OW;
   q /= OW;
@@ -116,7 +124,7 @@ vec4 compute4(int t) {
     for (int kx = 0; kx < KW; kx++) {
       int ix = ox * SW - PL + kx;
       if (ix < 0 || ix >= W) continue;
-      s += at4(x4, ((nb * H + iy) * W + ix) * C4 + c4) * at4(w4, (ky * KW + kx) * C4 + c4);
+      s += at4(x4, ((nb * H + iy) * W + ix) * XC4 + xo) * at4(w4, (ky * KW + kx) * C4 + c4);
     }
   }
   if (has_bias == 1) {
@@ -231,15 +239,15 @@ vec4 compute4(int t) {
   return s;
 }
 
-//# kernel forward4_quarters v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,PQ,has_bias,act packed
+//# kernel forward4_quarters v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,PQ,has_bias,act,XC4,PW,PS packed
 // forward4 for four output pixels at once, one per quarter of the output (output k: pixels k * PQ ...,
 // PQ = a quarter of them rounded up): each tap's filter texel is fetched once for the four (five fetches
-// per four multiply-adds of vec4s instead of eight). gemm.glsl's interleave4 puts the quarters together.
-uniform int PQ, has_bias, act;
+// per four multiply-adds of vec4s instead of eight). The quarters are copied together (runtime placeParts).
+uniform int PQ, has_bias, act, XC4, PW, PS;
 // the tap (ky, kx) of the window whose top-left input pixel is (top, left), at texel base
 void tap(inout vec4 s, int top, int left, int base, int ky, int kx, vec4 wv) {
   int iy = top + ky, ix = left + kx;
-  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at4(x4, base + (ky * W + kx) * C4) * wv;
+  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += at4(x4, base + (ky * W + kx) * XC4) * wv;
 }
 void compute4(int t, inout vec4 r[4]) {
   int c4 = t % C4;
@@ -253,7 +261,7 @@ void compute4(int t, inout vec4 r[4]) {
   ivec4 top = ivec4(p0.y, p1.y, p2.y, p3.y) * SH - PT;
   if (p3.x >= N) top.w = -KH;
   ivec4 left = ivec4(p0.z, p1.z, p2.z, p3.z) * SW - PL;
-  ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * H + top) * W + left) * C4 + c4;
+  ivec4 base = ((ivec4(p0.x, p1.x, p2.x, p3.x) * H + top) * W + left) * XC4 + x_offset(c4, PW, PS);
   vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
   for (int ky = 0; ky < KH; ky++) {
     for (int kx = 0; kx < KW; kx++) {
@@ -272,13 +280,13 @@ void compute4(int t, inout vec4 r[4]) {
   r[3] = pb_activate(s3 + b, act);
 }
 
-//# kernel forward4_row3 v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,OW4,has_bias,act packed
+//# kernel forward4_row3 v4 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,OW4,has_bias,act,XC4,PW,PS packed
 // forward4 for a 3-wide filter at stride 1, four neighbouring pixels of a row per fragment (output r: the
 // pixels of column 4g + r): per filter row, six input texels and three filter texels serve all four
 // (nine fetches per twelve vec4 multiply-adds instead of twenty-four). interleave_columns reorders.
-uniform int OW4, has_bias, act;
+uniform int OW4, has_bias, act, XC4, PW, PS;
 vec4 x_at(int base, int ix) {
-  return ix >= 0 && ix < W ? at4(x4, base + ix * C4) : vec4(0.0);
+  return ix >= 0 && ix < W ? at4(x4, base + ix * XC4) : vec4(0.0);
 }
 void compute4(int t, inout vec4 r[4]) {
   int c4 = t % C4;
@@ -288,11 +296,12 @@ void compute4(int t, inout vec4 r[4]) {
   int oy = q % OH;
   int nb = q / OH;
   int ix = 4 * g - PL;
+  int xo = x_offset(c4, PW, PS);
   vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
   for (int ky = 0; ky < KH; ky++) {
     int iy = oy * SH - PT + ky;
     if (iy < 0 || iy >= H) continue;
-    int base = (nb * H + iy) * W * C4 + c4;
+    int base = (nb * H + iy) * W * XC4 + xo;
     vec4 x0 = x_at(base, ix), x1 = x_at(base, ix + 1), x2 = x_at(base, ix + 2);
     vec4 x3 = x_at(base, ix + 3), x4_ = x_at(base, ix + 4), x5 = x_at(base, ix + 5);
     int wi = ky * 3 * C4 + c4;
@@ -310,14 +319,62 @@ void compute4(int t, inout vec4 r[4]) {
   r[3] = pb_activate(s3 + b, act);
 }
 
-//# kernel interleave_columns v q0,q1,q2,q3 OW,OW4,C4
-// forward4_row3's four outputs as one texture packed along channels in pixel order.
-uniform int OW, OW4, C4;
-vec4 compute4(int t) {
+//# kernel forward8_row3 v8 x4,w4,bias N,H,W,C,OH,OW,KH,KW,SH,SW,PT,PL,C4,OW8,has_bias,act,XC4,PW,PS packed
+// forward4_row3 for eight neighbouring pixels of a row (output r: the pixels of column 8g + r) where a draw
+// can write eight render targets: per filter row, ten input texels and three filter texels serve all eight
+// (thirteen fetches per 24 vec4 multiply-adds instead of nine per twelve). interleave_columns reorders.
+uniform int OW8, has_bias, act, XC4, PW, PS;
+vec4 x_at(int base, int ix) {
+  return ix >= 0 && ix < W ? at4(x4, base + ix * XC4) : vec4(0.0);
+}
+void compute4(int t, inout vec4 r[8]) {
   int c4 = t % C4;
   int q = t / C4;
-  int ox = q % OW;
-  int f = ((q / OW) * OW4 + (ox >> 2)) * C4 + c4;
-  int r = ox & 3;
-  return r == 0 ? at4(q0, f) : r == 1 ? at4(q1, f) : r == 2 ? at4(q2, f) : at4(q3, f);
+  int g = q % OW8;
+  q /= OW8;
+  int oy = q % OH;
+  int nb = q / OH;
+  int ix = 8 * g - PL;
+  int xo = x_offset(c4, PW, PS);
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0), s2 = vec4(0.0), s3 = vec4(0.0);
+  vec4 s4 = vec4(0.0), s5 = vec4(0.0), s6 = vec4(0.0), s7 = vec4(0.0);
+  for (int ky = 0; ky < KH; ky++) {
+    int iy = oy * SH - PT + ky;
+    if (iy < 0 || iy >= H) continue;
+    int base = (nb * H + iy) * W * XC4 + xo;
+    int wi = ky * 3 * C4 + c4;
+    vec4 w0 = at4(w4, wi), w1 = at4(w4, wi + C4), w2 = at4(w4, wi + 2 * C4);
+    vec4 x0 = x_at(base, ix), x1 = x_at(base, ix + 1), x2 = x_at(base, ix + 2), x3 = x_at(base, ix + 3);
+    vec4 x4_ = x_at(base, ix + 4), x5 = x_at(base, ix + 5), x6 = x_at(base, ix + 6), x7 = x_at(base, ix + 7);
+    vec4 x8 = x_at(base, ix + 8), x9 = x_at(base, ix + 9);
+    s0 += x0 * w0 + x1 * w1 + x2 * w2;
+    s1 += x1 * w0 + x2 * w1 + x3 * w2;
+    s2 += x2 * w0 + x3 * w1 + x4_ * w2;
+    s3 += x3 * w0 + x4_ * w1 + x5 * w2;
+    s4 += x4_ * w0 + x5 * w1 + x6 * w2;
+    s5 += x5 * w0 + x6 * w1 + x7 * w2;
+    s6 += x6 * w0 + x7 * w1 + x8 * w2;
+    s7 += x7 * w0 + x8 * w1 + x9 * w2;
+  }
+  int c = c4 * 4;
+  vec4 bv = has_bias == 0 ? vec4(0.0) : vec4(at(bias, c), at(bias, min(c + 1, C - 1)), at(bias, min(c + 2, C - 1)), at(bias, min(c + 3, C - 1)));
+  r[0] = pb_activate(s0 + bv, act);
+  r[1] = pb_activate(s1 + bv, act);
+  r[2] = pb_activate(s2 + bv, act);
+  r[3] = pb_activate(s3 + bv, act);
+  r[4] = pb_activate(s4 + bv, act);
+  r[5] = pb_activate(s5 + bv, act);
+  r[6] = pb_activate(s6 + bv, act);
+  r[7] = pb_activate(s7 + bv, act);
+}
+
+//# kernel interleave_columns v q OW,OWG,C4,T,GB
+// forward4_row3's four (forward8_row3's eight: 1 << GB) outputs, copied one after another into q (T texels
+// each: runtime placeParts), as one texture packed along channels in pixel order: one fetch per texel, no
+// choice among textures.
+uniform int OW, OWG, C4, T, GB;
+vec4 compute4(int t) {
+  ivec2 qc = pb_divmod(t, C4);
+  ivec2 yx = pb_divmod(qc.x, OW);
+  return at4(q, (yx.y & ((1 << GB) - 1)) * T + (yx.x * OWG + (yx.y >> GB)) * C4 + qc.y);
 }

@@ -23,14 +23,16 @@ float compute(int i) {
   return s * inv;
 }
 
-//# kernel global_avg_pool4 v x4 HW,C4,inv
-// global_avg_pool over a packed twin (C4 texels per pixel), four channels per fragment, the result packed.
-uniform int HW, C4;
+//# kernel global_avg_pool4 v x4 HW,C4,inv,XC4,PW,PS
+// global_avg_pool over a packed twin (C4 texels per pixel), four channels per fragment, the result packed;
+// or over a stacked concat of equal parts (PW = XC4 texels per pixel of each part, part k from texel
+// k * PS: kernels/shape.py; a packed twin: XC4 = PW = C4, PS = 0).
+uniform int HW, C4, XC4, PW, PS;
 uniform float inv;
 vec4 compute4(int t) {
-  int c4 = t % C4;
-  int nb = t / C4;
-  Cursor k = cursor(x4, nb * HW * C4 + c4, C4);
+  ivec2 nc = pb_divmod(t, C4);
+  ivec2 part = pb_divmod(nc.y, PW);
+  Cursor k = cursor(x4, part.x * PS + nc.x * HW * XC4 + part.y, XC4);
   vec4 s = vec4(0.0);
   for (int j = 0; j < HW; j++) s += next4(x4, k);
   return s * inv;
