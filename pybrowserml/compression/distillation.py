@@ -5,7 +5,10 @@ The loss of a student (Hinton et al. 2015; Keras's Distiller example):
 with z_s, z_t the student's and the teacher's logits and T the temperature (T**2 keeps the soft term's
 gradient on the scale of the hard one's). `distill` trains every student against one teacher in the
 same loop: each batch is uploaded once and the teacher's forward pass runs once per batch, shared by
-all the students, so one run yields a family of models (e.g. several width multipliers).
+all the students, so one run yields a family of models (e.g. several width multipliers). Students of one
+architecture that differ only in their widths train packed (packed.py): one network with their channels
+side by side, one forward and backward pass and one optimizer step for all of them per batch; the loss
+is the sum of the students' own, so each student's gradient is exactly its own.
 """
 
 from __future__ import annotations
@@ -205,6 +208,12 @@ def distill(
 
     Each student uses its own optimizer: its compiled one, else a new one from `optimizer` (a name or a
     callable returning an Optimizer). Returns {"loss": {student name: [mean loss per epoch]}, "seconds"}.
+
+    `packed`: None (default) trains two or more students packed into one network when they pack (same
+    graph up to the widths, optimizers of one kind with the same settings and step count, see
+    compression.pack_students), else one after another; True insists (NotPackable says why not); False
+    always trains them one after another. Packed or not, every student ends with its own weights and its
+    optimizer's state, as if trained alone.
     """
     students = [students] if not isinstance(students, (list, tuple)) else list(students)
     loop = _distill_loop(

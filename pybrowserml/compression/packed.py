@@ -80,6 +80,8 @@ def _step(layers, sources, layouts, is_output):
     kind = type(first)
     if any(type(layer) is not kind for layer in layers) or not _same_config(layers):
         raise NotPackable(f"layer {first.name!r}: the students' layers differ in more than their widths")
+    if getattr(first, "activation", None) == "softmax" and not is_output:
+        raise NotPackable(f"layer {first.name!r}: a softmax mixes channels")
     if kind in (Conv2D, Dense):
         if shared[0]:
             return WideLayer(sources, layers)
@@ -98,9 +100,7 @@ def _step(layers, sources, layouts, is_output):
         if first.axis not in (-1, rank):
             raise NotPackable(f"layer {first.name!r}: a concat along another axis than the channels")
         return PackedConcat(sources, layouts)
-    if kind in PER_CHANNEL_LAYERS or (kind is Softmax and is_output):
-        if kind is Activation and first.activation == "softmax" and not is_output:
-            raise NotPackable(f"layer {first.name!r}: a softmax mixes channels")
+    if kind in PER_CHANNEL_LAYERS or (kind is Softmax and is_output and first.ends_in_softmax()):
         return PerChannel(sources, first, layouts[0])
     raise NotPackable(f"layer {first.name!r}: {kind.__name__} layers do not pack")
 
@@ -159,9 +159,12 @@ class PackedStudents:
         """Every student's output (its logits when `logits`) for the batch x, in the students' order."""
         values = {INPUT: x}
         last = len(self.steps) - 1
+        # a softmax head normalises each student's outputs alone: applied after the split
+        softmax = self.students[0].ends_in_softmax()
         for i, step in enumerate(self.steps):
-            values[i] = step.run([values[k] for k in step.sources], training, logits and i == last)
-        return ops.split(values[last], self.output_widths, axis=-1)
+            values[i] = step.compute([values[k] for k in step.sources], training, i == last and (logits or softmax))
+        outputs = ops.split(values[last], self.output_widths, axis=-1)
+        return [ops.softmax(z) for z in outputs] if softmax and not logits else outputs
 
     def push_weights(self):
         """Copy the packed weights back into the students' variables."""

@@ -102,7 +102,7 @@ class Step:
     def __init__(self, sources, layout):
         self.sources, self.layout = tuple(sources), layout
 
-    def run(self, inputs, training, logits):
+    def compute(self, inputs, training, logits):
         raise NotImplementedError
 
 
@@ -124,7 +124,7 @@ class WideLayer(Step):
         self.strides, self.padding = getattr(first, "strides", None), getattr(first, "padding", None)
         self.weights = _weights(layers, Concatenated(-1), Concatenated(-1))
 
-    def run(self, inputs, training, logits):
+    def compute(self, inputs, training, logits):
         activation = None if logits else self.activation
         if self.op == "dense":
             y = ops.dense(inputs[0], self.kernel, self.bias, activation=_fused(activation))
@@ -142,7 +142,7 @@ class GroupedLinear(Step):
         self.groups = tuple((parts, layer.kernel.shape[-1]) for parts, layer in zip(input_layout.segments, layers))
         self.weights = _weights(layers, Flattened(), Concatenated(0))
 
-    def run(self, inputs, training, logits):
+    def compute(self, inputs, training, logits):
         activation = None if logits else self.activation
         y = ops.grouped_dense(inputs[0], self.kernel, self.bias, self.groups, activation=_fused(activation))
         return _activate(y, activation)
@@ -160,7 +160,7 @@ class PackedDepthwise(Step):
         bias_map = Gathered(0, [self.layout.channels(s) for s in students], self.layout.width)
         self.weights = _weights(layers, kernel_map, bias_map)
 
-    def run(self, inputs, training, logits):
+    def compute(self, inputs, training, logits):
         activation = None if logits else self.activation
         y = ops.depthwise_conv2d(inputs[0], self.kernel, self.bias, self.strides, self.padding, _fused(activation))
         return _activate(y, activation)
@@ -172,7 +172,7 @@ class PackedConcat(Step):
     def __init__(self, sources, input_layouts):
         super().__init__(sources, Layout.concat(input_layouts))
 
-    def run(self, inputs, training, logits):
+    def compute(self, inputs, training, logits):
         return ops.concat(list(inputs), axis=-1)
 
 
@@ -184,7 +184,7 @@ class PerChannel(Step):
         super().__init__(sources, layout)
         self.layer = layer
 
-    def run(self, inputs, training, logits):
-        if logits:
+    def compute(self, inputs, training, logits):
+        if logits and hasattr(self.layer, "logits"):
             return self.layer.logits(inputs[0], training=training)
         return self.layer.call(inputs[0], training=training)

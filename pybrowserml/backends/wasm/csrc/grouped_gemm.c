@@ -25,7 +25,7 @@
 
 #define GROUP_HEADER 4
 #define MAX_GROUPS 64 /* kernels/gemm.py hands more groups to numpy */
-#define WEIGHT_KB 64  /* rows (pixels) per block of the filter gradient: its operands stay in L1 */
+#define WEIGHT_KB 128 /* rows (pixels) per block of the filter gradient: its operands stay in cache */
 
 typedef struct Group {
   int units, out, w_start, nrun, k;

@@ -10,6 +10,8 @@ from ._common import all_f32, check_shape, fallback_of, size
 # Group lists kept in WASM memory by value (a packed network's layers ask for the same few every step,
 # and an upload costs ~20 us in Pyodide); the oldest goes beyond this many.
 KEPT_GROUP_LISTS = 64
+# Groups per call csrc/grouped_gemm.c takes (MAX_GROUPS there); more run on numpy.
+MAX_GROUPS = 64
 
 
 def group_list(plan) -> list[int]:
@@ -91,6 +93,8 @@ def make_kernels(rt):
             return fallback("grouped_dense", x, w, b, groups=groups, activation=activation)
         _flat_weight("grouped_dense", w)
         plan, groups_ptr = planned("grouped_dense", groups, x.shape[-1], w.size)
+        if len(plan.groups) > MAX_GROUPS:
+            return fallback("grouped_dense", x, w, b, groups=groups, activation=activation)
         if b is not None:
             check_shape("grouped_dense", "the bias", b.shape, (plan.units,))
         y = rt.empty(x.shape[:-1] + (plan.units,))
@@ -107,6 +111,8 @@ def make_kernels(rt):
             return fallback("grouped_dense_grad_input", dz, w, groups=groups, input_shape=input_shape)
         _flat_weight("grouped_dense_grad_input", w)
         plan, groups_ptr = planned("grouped_dense_grad_input", groups, input_shape[-1], w.size)
+        if len(plan.groups) > MAX_GROUPS:
+            return fallback("grouped_dense_grad_input", dz, w, groups=groups, input_shape=input_shape)
         check_shape("grouped_dense_grad_input", "the output gradient", dz.shape, input_shape[:-1] + (plan.units,))
         dx = rt.empty(input_shape)
         if dx.size and not plan.covers_input:
@@ -119,6 +125,8 @@ def make_kernels(rt):
         if x.ndim == 0 or not all_f32(x, dz):
             return fallback("grouped_dense_grad_filter", x, dz, groups=groups)
         plan, groups_ptr = planned("grouped_dense_grad_filter", groups, x.shape[-1])
+        if len(plan.groups) > MAX_GROUPS:
+            return fallback("grouped_dense_grad_filter", x, dz, groups=groups)
         check_shape("grouped_dense_grad_filter", "the output gradient", dz.shape, x.shape[:-1] + (plan.units,))
         dw = rt.empty((plan.weight_size,))
         pb_grouped_dw(x.ptr, plan.in_features, dz.ptr, plan.units, dw.ptr, size(x.shape[:-1]), groups_ptr)
