@@ -259,36 +259,49 @@ static void grouped_rows(int forward, const float *a, int lda, const float *w, c
 
 /* -- the filter gradient, block by block of rows ------------------------------------------------------------ */
 
-/* dw_g = x[:, runs_g]^T @ dz[:, out_g..]: over blocks of WEIGHT_KB rows, each block's output gradient packed
- * for every group (NR panels), then every group's tiles read the block's x columns in place (four columns
- * of op(A) = four pointers stepping by ldx) and add into dw. */
+/* dw[r][0:8] (+)= the products over kb rows of four x columns (a_r, stepping by ldx) and eight dz columns
+ * read in place (b, stepping by ldz); only the strip's first `rows` rows are stored. */
+PB_INLINE void weight_tile(int kb, const float *a0, const float *a1, const float *a2, const float *a3, int ldx,
+                           const float *b, int ldz, float *c, int ldc, int rows, int load_c) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  v128_t c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+  tile_products(kb, a0, a1, a2, a3, ldx, b, ldz, &c00, &c01, &c10, &c11, &c20, &c21, &c30, &c31);
+  tile_store_row(c, c00, c01, load_c, ACT_NONE);
+  if (rows > 1) tile_store_row(c + ldc, c10, c11, load_c, ACT_NONE);
+  if (rows > 2) tile_store_row(c + 2 * ldc, c20, c21, load_c, ACT_NONE);
+  if (rows > 3) tile_store_row(c + 3 * ldc, c30, c31, load_c, ACT_NONE);
+}
+
+/* dw_g = x[:, runs_g]^T @ dz[:, out_g..]: over blocks of WEIGHT_KB rows, every group's tiles read the block's
+ * x columns in place (four columns of op(A) = four pointers stepping by ldx) and its dz columns in place
+ * too (whole panels of NR; a group's last, narrower panel packed first), adding into dw. */
 static void grouped_weights(const float *x, int ldx, const float *dz, int ldz, float *dw, int rows, const int *groups) {
   Group gr[MAX_GROUPS];
   const int count = parse_groups(groups, gr);
-  size_t floats = 0;
-  for (int g = 0; g < count; g++) floats += (size_t)(gr[g].units + NR - 1) / NR * NR * WEIGHT_KB;
-  float *bp = pb_work(1, floats + 4);
+  float *bp = pb_work(1, (size_t)count * NR * WEIGHT_KB + 4);
   const v128_t zero = wasm_f32x4_splat(0.f);
   if (rows <= 0)
     for (int g = 0; g < count; g++) memset(dw + gr[g].w_start, 0, (size_t)gr[g].k * gr[g].units * 4);
   for (int p0 = 0; p0 < rows; p0 += WEIGHT_KB) {
     const int kb = pb_min(WEIGHT_KB, rows - p0), load_c = p0 > 0;
-    size_t off = 0;
+    const float *xb = x + (long)p0 * ldx;
     for (int g = 0; g < count; g++) {
       const Group *p = gr + g;
-      const int units = p->units;
-      float *panels = bp + off;
-      off += (size_t)(units + NR - 1) / NR * NR * WEIGHT_KB;
-      pack_b(dz + p->out, ldz, 0, units, 0, units, p0, kb, panels);
-      const float *xb = x + (long)p0 * ldx;
+      const int units = p->units, full = units / NR * NR;
+      float *panel = bp + (long)g * NR * WEIGHT_KB;
+      if (full < units) pack_b(dz + p->out, ldz, 0, units, full, units - full, p0, kb, panel);
+      const float *db = dz + (long)p0 * ldz + p->out;
       float *block = dw + p->w_start;
       for (int i = 0; i < p->k; i += MR) {
         const int strip = pb_min(MR, p->k - i);
         int col[MR], left;
         for (int r = 0; r < MR; r++) col[r] = run_column(p->run, p->nrun, i + (r < strip ? r : 0), &left);
-        for (int j = 0; j < units; j += NR)
-          tile(kb, xb + col[0], xb + col[1], xb + col[2], xb + col[3], ldx, panels + (long)j * kb,
-               block + (long)i * units + j, units, strip, pb_min(NR, units - j), zero, zero, load_c, ACT_NONE);
+        const float *a0 = xb + col[0], *a1 = xb + col[1], *a2 = xb + col[2], *a3 = xb + col[3];
+        for (int j = 0; j < full; j += NR)
+          weight_tile(kb, a0, a1, a2, a3, ldx, db + j, ldz, block + (long)i * units + j, units, strip, load_c);
+        if (full < units)
+          tile(kb, a0, a1, a2, a3, ldx, panel, block + (long)i * units + full, units, strip, units - full, zero, zero,
+               load_c, ACT_NONE);
       }
     }
   }

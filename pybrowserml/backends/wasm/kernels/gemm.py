@@ -39,18 +39,23 @@ def make_kernels(rt):
     plans: dict = {}  # (groups, in_features) -> (plan, pointer to its group list), in order of use
 
     def planned(kernel, groups, in_features, weight_size=None):
-        key = (normalize_groups(groups, kernel), in_features)
-        entry = plans.pop(key, None)
+        """(the checked plan, the pointer to its group list) for `groups`; a packed network passes the same
+        tuple every step, so the usual case is one dict lookup."""
+        try:
+            key = (groups, in_features)
+            entry = plans.pop(key, None)
+        except TypeError:  # unhashable (lists): normalised first
+            key, entry = None, None
         if entry is None:
-            plan = group_plan(key[0], in_features, None, kernel)
-            values = group_list(plan)
-            ptr = rt.alloc_ints(values)
+            normalized = normalize_groups(groups, kernel)
+            plan = group_plan(normalized, in_features, None, kernel)
+            key = (normalized, in_features) if key is None else key
             if len(plans) >= KEPT_GROUP_LISTS:
                 rt.free_ints(plans.pop(next(iter(plans)))[1])
-            entry = (plan, ptr)
+            entry = (plan, rt.alloc_ints(group_list(plan)))
         plans[key] = entry  # (re-)inserted last: the dict's order is the order of use
         if weight_size is not None and weight_size != entry[0].weight_size:
-            group_plan(key[0], in_features, weight_size, kernel)  # raises the error that says what is wrong
+            group_plan(normalize_groups(groups, kernel), in_features, weight_size, kernel)  # raises the error
         return entry
 
     def matmul(a, b, transpose_a=False, transpose_b=False):
