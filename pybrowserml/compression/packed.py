@@ -56,6 +56,8 @@ def _check_students(students):
         raise NotPackable("packing needs at least two students")
     first = students[0]
     backend = first.home_backend()
+    if len({id(student) for student in students}) != len(students):
+        raise NotPackable("a student is listed twice")
     for student in students:
         if not hasattr(student, "_nodes") or not student._nodes:
             raise NotPackable(f"student {student.name!r} is not a functional model")

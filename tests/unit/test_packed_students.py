@@ -213,6 +213,7 @@ def _compiled_apart(optimizers):
             "differ",
         ),
         (_frozen, "not trainable"),
+        (lambda: 2 * [pb.zoo.dense_block_cnn(alpha=0.25)], "listed twice"),
         (lambda: _compiled_apart([pb.optimizers.Adam(1e-3), pb.optimizers.Adam(2e-3)]), "optimizer"),
         (lambda: _compiled_apart([pb.optimizers.Adam(), pb.optimizers.SGD()]), "optimizer"),
     ],
