@@ -255,10 +255,9 @@ def concat(tensors, axis=-1):
 
 
 def split(x, sizes, axis=-1):
-    """The pieces of `x` along `axis`, of `sizes` (which sum to that axis's length): a list of tensors.
-
-    Each piece's backward hands `x` a GradPiece; when every piece's gradient reaches `x`, the engine joins
-    them with one concat (a missing piece's share is zeros)."""
+    """The pieces of `x` along `axis`, of `sizes` (which sum to that axis's length): a list of tensors."""
+    # Each piece's backward hands `x` a GradPiece; the engine joins them with one concat (zeros for a
+    # piece without a gradient).
     axis = _axis(axis, x.ndim)
     sizes = [int(s) for s in sizes]
     if not sizes or any(s < 1 for s in sizes) or int(np.sum(sizes)) != x.shape[axis]:
@@ -344,10 +343,9 @@ def dense(x, w, b=None, activation=None):
 
 
 def grouped_dense(x, w, b=None, groups=(), activation=None):
-    """act(y + b) with y block-diagonal: group g's output columns are x's columns of its segments times its
-    own block of the flat weight `w` (the groups: backends/numpy/kernels/_groups.py). Students packed side by
-    side run their 1x1 convs and dense heads this way: one kernel per direction for every student.
-    activation None, 'relu' or 'relu6' (fused)."""
+    """Block-diagonal dense: group g's output columns are act(x[..., its segments] @ its block of w + b).
+    Groups and the flat w: backends/numpy/kernels/_groups.py; activation None, 'relu' or 'relu6'."""
+    # Packed students run their 1x1 convs and dense heads this way: one kernel per direction for all.
     be = x.backend
     y = be.run("grouped_dense", x.data, w.data, None if b is None else b.data, groups=groups, activation=activation)
 

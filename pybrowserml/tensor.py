@@ -156,9 +156,9 @@ class GradSlice:
 
 
 class GradPiece:
-    """A parent's gradient of which its child is a piece (split's backward): `grad` at start:start+len along
-    `axis` of an array of `shape`, zeros elsewhere, left unmaterialised so that the pieces of one split
-    are joined by one concat."""
+    # A parent's gradient of which its child is a piece (split's backward): `grad` at start:start+len along
+    # `axis` of an array of `shape`, zeros elsewhere, left unmaterialised so that the pieces of one split
+    # are joined by one concat.
 
     __slots__ = ("grad", "axis", "start", "shape")
 
@@ -170,8 +170,8 @@ class GradPiece:
 
 
 def _join_pieces(be, pieces):
-    """The gradient of a split tensor from its pieces' gradients: one concat in axis order, the gaps of
-    pieces without a gradient filled with zeros; None when pieces overlap (they are then summed as parts)."""
+    # The gradient of a split tensor from its pieces' gradients: one concat in axis order, the gaps of
+    # pieces without a gradient filled with zeros; None when pieces overlap (they are then summed as parts).
     pieces = sorted(pieces, key=lambda p: p.start)
     axis, shape = pieces[0].axis, pieces[0].shape
     if any(p.axis != axis or p.shape != shape for p in pieces):

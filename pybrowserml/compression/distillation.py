@@ -5,11 +5,12 @@ The loss of a student (Hinton et al. 2015; Keras's Distiller example):
 with z_s, z_t the student's and the teacher's logits and T the temperature (T**2 keeps the soft term's
 gradient on the scale of the hard one's). `distill` trains every student against one teacher in the
 same loop: each batch is uploaded once and the teacher's forward pass runs once per batch, shared by
-all the students, so one run yields a family of models (e.g. several width multipliers). Students of one
-architecture that differ only in their widths train packed (packed.py): one network with their channels
-side by side, one forward and backward pass and one optimizer step for all of them per batch; the loss
-is the sum of the students' own, so each student's gradient is exactly its own.
+all the students, so one run yields a family of models (e.g. several width multipliers).
 """
+
+# Students of one architecture that differ only in their widths train packed (packed.py): one network with
+# their channels side by side, one forward and backward pass and one optimizer step for all of them per
+# batch; the loss is the sum of the students' own, so each student's gradient is exactly its own.
 
 from __future__ import annotations
 
@@ -95,10 +96,8 @@ def _optimizers(students, optimizer):
 
 
 def _packing(students, opts, packed):
-    """(the packed network, its optimizer) when the students train packed, else None (the loop of students).
-
-    packed=None packs whenever two or more students can; True insists (NotPackable says why not); False
-    never packs."""
+    # (the packed network, its optimizer) when the students train packed, else None (one after another):
+    # packed=None packs whenever two or more students can, True insists (NotPackable says why not).
     if packed is False or (packed is None and len(students) < 2):
         return None
     try:
@@ -111,7 +110,7 @@ def _packing(students, opts, packed):
 
 
 def _step_apart(students, opts, xb, yb, soft, entropy, temperature, alpha):
-    """Each student's step, one after another: [each one's loss]."""
+    # each student's step, one after another: [each one's loss]
     step_losses = []
     for student, opt in zip(students, opts):
         trainable = student.trainable_weights
@@ -125,8 +124,8 @@ def _step_apart(students, opts, xb, yb, soft, entropy, temperature, alpha):
 
 
 def _step_packed(network, opt, xb, yb, soft, entropy, temperature, alpha):
-    """Every student's step in one pass of the packed network: the loss is the sum of the students' own, so
-    each student's gradient is exactly its own. [each one's loss]."""
+    # every student's step in one pass of the packed network: the loss is the sum of the students' own, so
+    # each student's gradient is exactly its own. [each one's loss]
     trainable = network.trainable_weights
     for v in trainable:
         v.grad = None
@@ -209,11 +208,9 @@ def distill(
     Each student uses its own optimizer: its compiled one, else a new one from `optimizer` (a name or a
     callable returning an Optimizer). Returns {"loss": {student name: [mean loss per epoch]}, "seconds"}.
 
-    `packed`: None (default) trains two or more students packed into one network when they pack (same
-    graph up to the widths, optimizers of one kind with the same settings and step count, see
-    compression.pack_students), else one after another; True insists (NotPackable says why not); False
-    always trains them one after another. Packed or not, every student ends with its own weights and its
-    optimizer's state, as if trained alone.
+    `packed`: None packs two or more students into one network when they pack (one graph up to the widths,
+    like optimizers: compression.pack_students), True insists, False never packs; either way each student
+    ends with its own weights and optimizer state, as if trained alone.
     """
     students = [students] if not isinstance(students, (list, tuple)) else list(students)
     loop = _distill_loop(

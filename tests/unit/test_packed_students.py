@@ -9,7 +9,7 @@ import pybrowserml as pb
 from pybrowserml import layers, ops
 from pybrowserml.compression import NotPackable, distill, pack_students
 from pybrowserml.compression.distillation import _optimizers, _packing
-from pybrowserml.compression.packed_layout import Layout
+from pybrowserml.compression.packed_steps import Layout
 
 RUNS = ((((4, 3), (0, 2)), 3), (((7, 2),), 2))  # group 0 reads columns 4-6 then 0-1; columns 2-3 and 9 unread
 
@@ -56,12 +56,12 @@ def test_grouped_dense_is_each_groups_own_product():
     "groups, message",
     [
         ((), "groups is empty"),
-        ([(((0, 2),), 2), (((1, 2),), 1)], "both read input column 1"),
-        ([(((8, 3),), 2)], "outside the input's 10 columns"),
-        ([(((0, 2),), 0)], "at least one"),
-        ([((), 2)], "reads no input columns"),
+        ([(((0, 2),), 2), (((1, 2),), 1)], "both read input 1"),
+        ([(((8, 3),), 2)], "reads 8:11, not in the 10 inputs"),
+        ([(((0, 2),), 0)], "at least one unit"),
+        ([((), 2)], "at least one unit and one"),
         ([(((0, 2),),)], "must be"),
-        ([(((0.5, 2),), 2)], "must be an int"),
+        ([(((0.5, 2),), 2)], "must be"),
     ],
 )
 def test_bad_groups_are_clear_errors(groups, message):
@@ -136,6 +136,11 @@ def test_the_packed_network_computes_what_each_student_does():
             np.testing.assert_allclose(out.numpy(), want, rtol=1e-5, atol=1e-6)
 
 
+# Weights after a few Adam steps (lr 3e-3) agree to float rounding: Adam divides by the gradients' own scale,
+# so for weights whose gradients are near zero a rounding difference moves the update by a part of a step.
+WEIGHT_ATOL = 2e-5
+
+
 def test_packed_training_steps_give_the_weights_and_optimizer_state_of_training_apart():
     x, y = _images(96)
     teacher = pb.zoo.dense_block_cnn(alpha=0.5, seed=1)
@@ -146,7 +151,7 @@ def test_packed_training_steps_give_the_weights_and_optimizer_state_of_training_
     together = distill(packed, teacher, x, y, epochs=2, seed=3, packed=True)
     for a, p in zip(apart, packed):
         for u, v in zip(a.get_weights(), p.get_weights()):
-            np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(u, v, rtol=1e-4, atol=WEIGHT_ATOL)
         np.testing.assert_allclose(alone["loss"][a.name], together["loss"][p.name], rtol=1e-5)
         assert a.optimizer.iterations == p.optimizer.iterations == 6
         sa, sp = a.optimizer.get_state(), p.optimizer.get_state()
@@ -158,7 +163,7 @@ def test_packed_training_steps_give_the_weights_and_optimizer_state_of_training_
     distill(packed, teacher, x, y, epochs=1, seed=4, packed=False)
     for a, p in zip(apart, packed):
         for u, v in zip(a.get_weights(), p.get_weights()):
-            np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(u, v, rtol=1e-4, atol=WEIGHT_ATOL)
 
 
 def test_students_trained_packed_stay_ordinary_models(tmp_path):
@@ -213,7 +218,7 @@ def _compiled_apart(optimizers):
             "differ",
         ),
         (_frozen, "not trainable"),
-        (lambda: 2 * [pb.zoo.dense_block_cnn(alpha=0.25)], "listed twice"),
+        (lambda: 2 * [pb.zoo.dense_block_cnn(alpha=0.25)], "different students"),
         (lambda: _compiled_apart([pb.optimizers.Adam(1e-3), pb.optimizers.Adam(2e-3)]), "optimizer"),
         (lambda: _compiled_apart([pb.optimizers.Adam(), pb.optimizers.SGD()]), "optimizer"),
     ],
@@ -248,4 +253,4 @@ def test_optimizers_that_stepped_apart_pack_with_their_state():
     distill(packed, teacher, x, y, epochs=1, seed=2, packed=True)
     for a, p in zip(apart, packed):
         for u, v in zip(a.get_weights(), p.get_weights()):
-            np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(u, v, rtol=1e-4, atol=WEIGHT_ATOL)

@@ -120,7 +120,7 @@ def make_kernels(rt):
             return fallback("grouped_dense_grad_input", dz, w, groups=groups, input_shape=input_shape)
         check_shape("grouped_dense_grad_input", "the output gradient", dz.shape, input_shape[:-1] + (plan.units,))
         dx = rt.empty(input_shape)
-        if dx.size and not plan.covers_input:
+        if dx.size and sum(g.in_features for g in plan.groups) < plan.in_features:  # columns no group reads
             pb_fill_f32(dx.ptr, 0.0, dx.size)
         if dx.size:
             pb_grouped_dx(dz.ptr, plan.units, w.ptr, dx.ptr, plan.in_features, size(input_shape[:-1]), groups_ptr)
