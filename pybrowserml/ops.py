@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import GradSlice, Tensor, Variable  # noqa: F401  (Variable re-exported for layer code)
+from .tensor import GradPiece, GradSlice, Tensor, Variable  # noqa: F401  (Variable re-exported for layer code)
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -254,6 +254,23 @@ def concat(tensors, axis=-1):
     return Tensor.wrap(y, be, tensors, backward)
 
 
+def split(x, sizes, axis=-1):
+    """The pieces of `x` along `axis`, of `sizes` (which sum to that axis's length): a list of tensors."""
+    # Each piece's backward hands `x` a GradPiece; the engine joins them with one concat (zeros for a
+    # piece without a gradient).
+    axis = _axis(axis, x.ndim)
+    sizes = [int(s) for s in sizes]
+    if not sizes or any(s < 1 for s in sizes) or int(np.sum(sizes)) != x.shape[axis]:
+        raise ValueError(f"split: sizes {sizes} must be positive and sum to {x.shape[axis]} (axis {axis} of {x.shape})")
+    be = x.backend
+    pieces, start = [], 0
+    for size in sizes:
+        data = be.run("slice", x.data, axis=axis, start=start, stop=start + size)
+        pieces.append(Tensor.wrap(data, be, (x,), lambda g, start=start: (GradPiece(g, axis, start, x.shape),)))
+        start += size
+    return pieces
+
+
 def softmax(x, axis=-1):
     be = x.backend
     y = be.run("softmax", x.data, axis=axis)
@@ -317,6 +334,28 @@ def dense(x, w, b=None, activation=None):
         grads = [
             be.run("matmul", dz, w.data, transpose_b=True) if x.requires_grad else None,
             be.run("matmul", x.data, dz, transpose_a=True) if w.requires_grad else None,
+        ]
+        if b is not None:
+            grads.append(db)
+        return grads
+
+    return Tensor.wrap(y, be, _fused_parents(x, w, b), backward)
+
+
+def grouped_dense(x, w, b=None, groups=(), activation=None):
+    """Block-diagonal dense: group g's output columns are act(x[..., its segments] @ its block of w + b).
+    Groups and the flat w: backends/numpy/kernels/_groups.py; activation None, 'relu' or 'relu6'."""
+    # Packed students run their 1x1 convs and dense heads this way: one kernel per direction for all.
+    be = x.backend
+    y = be.run("grouped_dense", x.data, w.data, None if b is None else b.data, groups=groups, activation=activation)
+
+    def backward(g):
+        dz, db = _activation_bias_grad(be, g, y, activation, b)
+        grads = [
+            be.run("grouped_dense_grad_input", dz, w.data, groups=groups, input_shape=x.shape)
+            if x.requires_grad
+            else None,
+            be.run("grouped_dense_grad_filter", x.data, dz, groups=groups) if w.requires_grad else None,
         ]
         if b is not None:
             grads.append(db)

@@ -155,9 +155,50 @@ class GradSlice:
         return be.run("slice", self.grad, axis=self.axis, start=self.start, stop=self.stop)
 
 
+class GradPiece:
+    # A parent's gradient of which its child is a piece (split's backward): `grad` at start:start+len along
+    # `axis` of an array of `shape`, zeros elsewhere, left unmaterialised so that the pieces of one split
+    # are joined by one concat.
+
+    __slots__ = ("grad", "axis", "start", "shape")
+
+    def __init__(self, grad, axis, start, shape):
+        self.grad, self.axis, self.start, self.shape = grad, axis, start, tuple(shape)
+
+    def stop(self, be):
+        return self.start + be.shape(self.grad)[self.axis]
+
+
+def _join_pieces(be, pieces):
+    # The gradient of a split tensor from its pieces' gradients: one concat in axis order, the gaps of
+    # pieces without a gradient filled with zeros; None when pieces overlap (they are then summed as parts).
+    pieces = sorted(pieces, key=lambda p: p.start)
+    axis, shape = pieces[0].axis, pieces[0].shape
+    if any(p.axis != axis or p.shape != shape for p in pieces):
+        return None
+    dtype = _dtype_of(pieces[0].grad, be)
+    arrays, position = [], 0
+    for piece in pieces:
+        if piece.start < position:
+            return None
+        if piece.start > position:
+            arrays.append(be.zeros(shape[:axis] + (piece.start - position,) + shape[axis + 1 :], dtype))
+        arrays.append(piece.grad)
+        position = piece.stop(be)
+    if position < shape[axis]:
+        arrays.append(be.zeros(shape[:axis] + (shape[axis] - position,) + shape[axis + 1 :], dtype))
+    return arrays[0] if len(arrays) == 1 else be.run("concat", arrays, axis=axis)
+
+
 def _sum_parts(be, parts):
-    """One tensor's gradient from its parts (arrays and GradSlices). Parts may be shared (add's backward
-    hands one array to both inputs), so none is written to."""
+    """One tensor's gradient from its parts (arrays, GradSlices and GradPieces). Parts may be shared (add's
+    backward hands one array to both inputs), so none is written to."""
+    pieces = [p for p in parts if isinstance(p, GradPiece)]
+    if pieces:
+        joined = _join_pieces(be, pieces) if len(pieces) == len(parts) else None
+        if joined is not None:
+            return joined
+        parts = [_join_pieces(be, [p]) if isinstance(p, GradPiece) else p for p in parts]
     if len(parts) == 1:
         part = parts[0]
         return part.materialize(be) if isinstance(part, GradSlice) else part

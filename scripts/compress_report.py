@@ -3,6 +3,7 @@ on the wasm backend (Pyodide, offline), on Fashion-MNIST.
 
     python scripts/compress_report.py            # the full study (~12 min on an idle 2-core machine)
     python scripts/compress_report.py --quick    # a small one, to check that everything runs (~3 min)
+    python scripts/compress_report.py --joint    # only the reference and the joint students (~5 min)
 
 Table (a): params (non-zero ones for the magnitude-pruned model), MACs per image, bytes of the uint8 JSON
 file (sparse weights as bitmap + values), wasm inference samples/s (batch 64), test accuracy, training
@@ -85,6 +86,37 @@ def run_study(page, plan, log):
     }
 
 
+def run_joint_study(page, plan, log):
+    """Only what the joint students' line needs: the data, the reference (their teacher), the joint run."""
+    page.run(f"_SOURCE = {PAGE_SOURCE!r}\n" + _INSTALL)
+    loaded = _call(page, f"load({plan['train']}, {plan['test']})")
+    log(f"data: {loaded}")
+    started = time.monotonic()
+    rows = [_call(page, f"reference({plan['epochs']})")]
+    log(f"reference: done in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
+    joint = _call(page, f"joint({JOINT_WIDTHS!r}, {plan['student_epochs']}, {TEMPERATURE}, {DISTILL_ALPHA})")
+    log(f"joint students: done in {time.monotonic() - started:.0f} s")
+    for row in rows + joint["rows"]:
+        row["infer_samples_per_s"] = 0.0  # not timed in this run
+    return {
+        "rows": rows + joint["rows"],
+        "joint_seconds": joint["joint_seconds"],
+        "largest_alone_seconds": joint["largest_alone_seconds"],
+        "joint_round_ratios": joint.get("round_ratios", []),
+    }
+
+
+def joint_target(study) -> str:
+    ratio = study["joint_seconds"] / study["largest_alone_seconds"]
+    rounds = study.get("joint_round_ratios")
+    return (
+        f"  joint training of {len(JOINT_WIDTHS)} students: {ratio:.2f}x the time of the largest alone "
+        f"(target < 1.5x; {study['joint_seconds']:.0f} s vs {study['largest_alone_seconds']:.0f} s"
+        + (f"; per alternating epoch {min(rounds):.2f}x to {max(rounds):.2f}x)" if rounds else ")")
+    )
+
+
 def table_a(study) -> str:
     header = (
         f"{'model':<44}{'params':>9}{'nonzero':>9}{'MACs':>11}{'JSON bytes':>12}"
@@ -105,8 +137,6 @@ def targets(study) -> str:
     channel = next(r for r in study["rows"] if r["name"].startswith("channel-pruned"))
     student = by_name[f"distilled student alpha={STUDENT_WIDTH}"]
     scratch = by_name[f"same student, labels only alpha={STUDENT_WIDTH}"]
-    ratio = study["joint_seconds"] / study["largest_alone_seconds"]
-    rounds = study.get("joint_round_ratios")
     return "\n".join(
         [
             "targets (measured):",
@@ -117,9 +147,7 @@ def targets(study) -> str:
             f"accuracy {100 * (channel['test_accuracy'] - ref['test_accuracy']):+.2f} points after fine-tuning "
             f"(target >= -1; {100 * (channel['accuracy_before_fine_tune'] - ref['test_accuracy']):+.2f} before), "
             f"{channel['infer_samples_per_s'] / ref['infer_samples_per_s']:.2f}x wasm inference (target >= 1.6x)",
-            f"  joint training of {len(JOINT_WIDTHS)} students: {ratio:.2f}x the time of the largest alone "
-            f"(target < 1.5x; {study['joint_seconds']:.0f} s vs {study['largest_alone_seconds']:.0f} s"
-            + (f"; per alternating epoch {min(rounds):.2f}x to {max(rounds):.2f}x)" if rounds else ")"),
+            joint_target(study),
         ]
     )
 
@@ -142,6 +170,9 @@ def print_table_a(study):
     print(f"run {machine['date']}, {machine['cores']} cores, 1/5/15-min load at the start {machine['load']}")
     print(f"(a) compression on Fashion-MNIST ({plan['train']:,} training images, {plan['test']:,} test), wasm:")
     print(table_a(study))
+    if study.get("joint_only"):
+        print("target (measured):\n" + joint_target(study), flush=True)
+        return
     print(targets(study), flush=True)
 
 
@@ -176,6 +207,9 @@ def _machine() -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small study (2,000 images, 1-2 epochs)")
+    parser.add_argument(
+        "--joint", action="store_true", help="only the reference and the joint students (table (a)'s joint line)"
+    )
     parser.add_argument("--output", type=Path, default=Path("compress-results.json"))
     parser.add_argument("--skip-build", action="store_true", help="do not run scripts/setup and scripts/build")
     parser.add_argument("--print", type=Path, metavar="JSON", help="print the tables of an earlier run's --output")
@@ -195,14 +229,21 @@ def main(argv=None):
     machine = _machine()
     with Browser() as browser:
         page = browser.new_pyodide_page()
-        study = run_study(page, plan, log)
+        study = run_joint_study(page, plan, log) if args.joint else run_study(page, plan, log)
         study["plan"] = plan
         study["machine"] = machine
+        study["joint_only"] = args.joint
         print_table_a(study)
-        study.update(table_b(browser, args.quick))
+        if not args.joint:
+            study.update(table_b(browser, args.quick))
         study["finished"] = _machine()
         study["seconds"] = time.monotonic() - started
-        print_table_b(study)
+        if args.joint:
+            print(
+                f"finished {study['finished']['date']}, load then {study['finished']['load']}, {study['seconds']:.0f} s"
+            )
+        else:
+            print_table_b(study)
     args.output.write_text(json.dumps(study, indent=1))
 
 

@@ -9,7 +9,7 @@ per family: ``backends/<name>/kernels/<family>.py``).
 from __future__ import annotations
 
 KERNELS_BY_FAMILY: dict[str, tuple[str, ...]] = {
-    "gemm": ("matmul", "dense"),
+    "gemm": ("matmul", "dense", "grouped_dense", "grouped_dense_grad_input", "grouped_dense_grad_filter"),
     "conv": ("conv2d", "conv2d_grad_input", "conv2d_grad_filter", "conv2d_transpose"),
     "depthwise": ("depthwise_conv2d", "depthwise_conv2d_grad_input", "depthwise_conv2d_grad_filter"),
     "pooling": (

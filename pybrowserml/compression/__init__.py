@@ -3,13 +3,14 @@
 ```
 model.fit(x, y, callbacks=[PruneLowMagnitude(0.8, begin_step=0, end_step=2000)])  # 80% zeros, kept by save_json
 small = prune_channels(model, keep=0.6); small.compile(...); small.fit(x, y)        # fewer channels: fewer MACs
-distill([student_a, student_b], teacher, x, y, temperature=4.0, alpha=0.1)         # one loop, one teacher pass
+distill([student_a, student_b], teacher, x, y, temperature=4.0, alpha=0.1)         # one teacher pass, students packed
 count_macs(model)                                                                  # multiply-accumulates per image
 ```
 """
 
 from .distillation import distill, distill_async, distillation_loss
 from .macs import count_macs
+from .packed import NotPackable, PackedStudents, pack_students
 from .pruning import PolynomialSparsity, PruneLowMagnitude, prunable_weights, sparsity
 from .structured import channels_for_macs, prune_channels
 
@@ -24,4 +25,7 @@ __all__ = [
     "distill",
     "distill_async",
     "distillation_loss",
+    "pack_students",
+    "PackedStudents",
+    "NotPackable",
 ]

@@ -8,6 +8,10 @@ same loop: each batch is uploaded once and the teacher's forward pass runs once 
 all the students, so one run yields a family of models (e.g. several width multipliers).
 """
 
+# Students of one architecture that differ only in their widths train packed (packed.py): one network with
+# their channels side by side, one forward and backward pass and one optimizer step for all of them per
+# batch; the loss is the sum of the students' own, so each student's gradient is exactly its own.
+
 from __future__ import annotations
 
 import time
@@ -21,6 +25,7 @@ from ..tensor import no_grad
 from ..training.driver import drive, drive_async, read_back
 from ..training.epoch_iterator import EpochIterator
 from ..validation import as_inputs, as_labels, check_batch_size
+from .packed import NotPackable, pack_students
 
 
 def soft_targets(teacher_logits, temperature):
@@ -90,12 +95,61 @@ def _optimizers(students, optimizer):
     return result
 
 
-def _distill_loop(students, teacher, x, y, temperature, alpha, epochs, batch_size, optimizer, seed, asynchronous):
+def _packing(students, opts, packed):
+    # (the packed network, its optimizer) when the students train packed, else None (one after another):
+    # packed=None packs whenever two or more students can, True insists (NotPackable says why not).
+    if packed is False or (packed is None and len(students) < 2):
+        return None
+    try:
+        network = pack_students(students)
+        return network, network.pack_optimizer(opts)
+    except NotPackable:
+        if packed:
+            raise
+        return None
+
+
+def _step_apart(students, opts, xb, yb, soft, entropy, temperature, alpha):
+    # each student's step, one after another: [each one's loss]
+    step_losses = []
+    for student, opt in zip(students, opts):
+        trainable = student.trainable_weights
+        for v in trainable:
+            v.grad = None
+        loss = distillation_loss(_logits(student, xb, True), yb, soft, entropy, temperature, alpha)
+        loss.backward()
+        opt.apply_gradients(trainable)
+        step_losses.append(loss)
+    return step_losses
+
+
+def _step_packed(network, opt, xb, yb, soft, entropy, temperature, alpha):
+    # every student's step in one pass of the packed network: the loss is the sum of the students' own, so
+    # each student's gradient is exactly its own. [each one's loss]
+    trainable = network.trainable_weights
+    for v in trainable:
+        v.grad = None
+    logits = network.call(xb, training=True, logits=network.students[0].ends_in_softmax())
+    step_losses = [distillation_loss(z, yb, soft, entropy, temperature, alpha) for z in logits]
+    total = step_losses[0]
+    for loss in step_losses[1:]:
+        total = total + loss
+    total.backward()
+    opt.apply_gradients(trainable)
+    return step_losses
+
+
+def _distill_loop(
+    students, teacher, x, y, temperature, alpha, epochs, batch_size, optimizer, seed, packed, asynchronous
+):
     _check(students, teacher, temperature, alpha, epochs)
+    if packed not in (None, True, False):
+        raise ValueError(f"distill: packed must be None (automatic), True or False, got {packed!r}")
     batch_size = check_batch_size(batch_size, "distill")
     x = as_inputs(x, teacher, "distill")
     y = np.asarray(as_labels(y, x, teacher, losses.SparseCategoricalCrossentropy(), "distill"), dtype="int32")
     opts = _optimizers(students, optimizer)
+    packing = _packing(students, opts, packed)
     backend = teacher.home_backend()
     random_layers = [layer for s in students for layer in s.random_layers()]
     batches = EpochIterator(
@@ -110,37 +164,57 @@ def _distill_loop(students, teacher, x, y, temperature, alpha, epochs, batch_siz
     )
     history = {student.name: [] for student in students}
     started = time.perf_counter()
-    for epoch in range(epochs):
-        sums = [None] * len(students)
-        for _, xb, yb in batches.epoch(epoch):
-            with no_grad():
-                soft, entropy = soft_targets(_logits(teacher, xb, training=False), temperature)
-            for i, (student, opt) in enumerate(zip(students, opts)):
-                trainable = student.trainable_weights
-                for v in trainable:
-                    v.grad = None
-                loss = distillation_loss(_logits(student, xb, True), yb, soft, entropy, temperature, alpha)
-                loss.backward()
-                opt.apply_gradients(trainable)
-                with no_grad():  # the epoch's loss sum stays on the device until the epoch ends
-                    weighted = ops.scale(loss, float(xb.shape[0]))
-                    sums[i] = weighted if sums[i] is None else sums[i] + weighted
-            yield None
-        for student, total in zip(students, sums):
-            value = yield from read_back(backend, total.data, asynchronous)
-            history[student.name].append(float(np.asarray(value).reshape(())) / len(x))
+    try:
+        for epoch in range(epochs):
+            sums = [None] * len(students)
+            for _, xb, yb in batches.epoch(epoch):
+                with no_grad():
+                    soft, entropy = soft_targets(_logits(teacher, xb, training=False), temperature)
+                if packing is None:
+                    step_losses = _step_apart(students, opts, xb, yb, soft, entropy, temperature, alpha)
+                else:
+                    step_losses = _step_packed(*packing, xb, yb, soft, entropy, temperature, alpha)
+                with no_grad():  # the epoch's loss sums stay on the device until the epoch ends
+                    for i, loss in enumerate(step_losses):
+                        weighted = ops.scale(loss, float(xb.shape[0]))
+                        sums[i] = weighted if sums[i] is None else sums[i] + weighted
+                yield None
+            for student, total in zip(students, sums):
+                value = yield from read_back(backend, total.data, asynchronous)
+                history[student.name].append(float(np.asarray(value).reshape(())) / len(x))
+    finally:  # also when training stops early: the students keep what the packed network learnt
+        if packing is not None:
+            network, packed_opt = packing
+            network.push_weights()
+            network.unpack_optimizer(packed_opt, opts)
     return {"loss": history, "seconds": time.perf_counter() - started}
 
 
-def distill(students, teacher, x, y, temperature=4.0, alpha=0.1, epochs=1, batch_size=32, optimizer="adam", seed=None):
+def distill(
+    students,
+    teacher,
+    x,
+    y,
+    temperature=4.0,
+    alpha=0.1,
+    epochs=1,
+    batch_size=32,
+    optimizer="adam",
+    seed=None,
+    packed=None,
+):
     """Train `students` (a model or a list) from `teacher` on (x, integer labels y) for `epochs`.
 
     Each student uses its own optimizer: its compiled one, else a new one from `optimizer` (a name or a
     callable returning an Optimizer). Returns {"loss": {student name: [mean loss per epoch]}, "seconds"}.
+
+    `packed`: None packs two or more students into one network when they pack (one graph up to the widths,
+    like optimizers: compression.pack_students), True insists, False never packs; either way each student
+    ends with its own weights and optimizer state, as if trained alone.
     """
     students = [students] if not isinstance(students, (list, tuple)) else list(students)
     loop = _distill_loop(
-        students, teacher, x, y, temperature, alpha, epochs, batch_size, optimizer, seed, asynchronous=False
+        students, teacher, x, y, temperature, alpha, epochs, batch_size, optimizer, seed, packed, asynchronous=False
     )
     return drive(loop, "distill: a readback had to wait; use `await distill_async(...)` in the browser")
 
@@ -156,11 +230,12 @@ async def distill_async(
     batch_size=32,
     optimizer="adam",
     seed=None,
+    packed=None,
     yield_every=0.1,
 ):
     """distill for the browser: gives the page's event loop a turn every `yield_every` seconds."""
     students = [students] if not isinstance(students, (list, tuple)) else list(students)
     loop = _distill_loop(
-        students, teacher, x, y, temperature, alpha, epochs, batch_size, optimizer, seed, asynchronous=True
+        students, teacher, x, y, temperature, alpha, epochs, batch_size, optimizer, seed, packed, asynchronous=True
     )
     return await drive_async(loop, yield_every)

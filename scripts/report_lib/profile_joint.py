@@ -1,15 +1,17 @@
-"""Where a joint-distillation step's time goes on wasm: the teacher's forward pass and each student's
-training step, timed apart, per kernel, and at two batch sizes (the fixed cost of a step's kernel calls
-against the part that grows with the batch).
+"""Where a joint-distillation step's time goes on wasm: the teacher's forward pass, each student's training
+step apart and the packed step of all of them (distill's packed path: the students as one network), timed
+per kernel, at two batch sizes (the fixed cost of a step's kernel calls against the part that grows with
+the batch).
 
     python -m scripts.report_lib.profile_joint                        # students alpha 0.25, 0.35, 0.5
     python -m scripts.report_lib.profile_joint --widths 0.25 0.5 --batches 1 32
 
-A joint step is one teacher forward plus every student's step; the largest student distilled alone is one
-teacher forward plus its step. So the predicted joint / alone ratio is (T + sum of students) / (T + the
-largest), which scripts/compress_report.py measures on whole epochs. Each phase runs `calls` times per
-round, round-robin over the phases (the machine's other load falls on all of them alike); its time is the
-fastest round. Kernel times come from as many more rounds with every entry of the wasm kernel table wrapped by a
+A joint step is one teacher forward plus every student's step (apart) or the packed step; the largest
+student distilled alone is one teacher forward plus its step. So the predicted joint / alone ratio is
+(T + sum of students) / (T + the largest) apart and (T + packed) / (T + the largest) packed, which
+scripts/compress_report.py measures on whole epochs. Each phase runs `calls` times per round, round-robin
+over the phases (the machine's other load falls on all of them alike); its time is the fastest round. The
+page is cross-origin isolated (fine-grained performance.now(); the kernels still run on one thread). Kernel times come from as many more rounds with every entry of the wasm kernel table wrapped by a
 timer (wasm calls are synchronous: the wall time of a call is its kernel plus ~1 us of FFI), the mean
 over those rounds per kernel; "python (rest)" is the phase's time minus its kernels (layers, ops, autograd, the
 optimizer's loop). A page that is not crossOriginIsolated rounds performance.now() to 0.1 ms, so a single
@@ -20,12 +22,13 @@ images: only the time is measured.
 from __future__ import annotations
 
 import argparse
+import os
 
 PAGE = r"""
 import time
 import numpy as np
 import pybrowserml as pb
-from pybrowserml.compression import distillation
+from pybrowserml.compression import distillation, pack_students
 from pybrowserml.tensor import no_grad
 
 await pb.set_backend_async("wasm", threads=1)
@@ -68,15 +71,30 @@ def _phases(widths, batch, extra=None):
         loss.backward()
         student.optimizer.apply_gradients(trainable)
 
-    models = {
-        f"student {width}": pb.zoo.dense_block_cnn(alpha=width, seed=1 + i, kernel_initializer="he_normal")
-        for i, width in enumerate(widths)
-    }
+    def packed_step(network, optimizer):
+        distillation._step_packed(
+            network, optimizer, xb, yb, targets["soft"], targets["entropy"], TEMPERATURE, ALPHA
+        )
+
+    def new_students(seed):
+        return [
+            pb.zoo.dense_block_cnn(alpha=width, seed=seed + i, kernel_initializer="he_normal")
+            for i, width in enumerate(widths)
+        ]
+
+    models = {f"student {width}": model for width, model in zip(widths, new_students(1))}
     models.update(extra or {})
     phases = {"teacher forward": teacher_forward}
     for name, model in models.items():
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         phases[name] = lambda s=model: student_step(s)
+    if len(widths) > 1:  # the same students, packed (their own copies: each phase trains its models)
+        twins = new_students(1)
+        for twin in twins:
+            twin.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        network = pack_students(twins)
+        optimizer = network.pack_optimizer([twin.optimizer for twin in twins])
+        phases["packed students"] = lambda: packed_step(network, optimizer)
     return phases
 
 
@@ -119,9 +137,15 @@ def profile(widths, batch, rounds, calls):
 
 
 def predicted_ratio(ms: dict) -> float:
-    """(teacher + every student) / (teacher + the largest student): joint against the largest alone."""
+    """(teacher + every student) / (teacher + the largest student): joint apart against the largest alone."""
     students = [v for k, v in ms.items() if k.startswith("student")]
     return (ms["teacher forward"] + sum(students)) / (ms["teacher forward"] + max(students))
+
+
+def packed_ratio(ms: dict) -> float:
+    """(teacher + the packed step) / (teacher + the largest student): joint packed against the largest alone."""
+    students = [v for k, v in ms.items() if k.startswith("student")]
+    return (ms["teacher forward"] + ms["packed students"]) / (ms["teacher forward"] + max(students))
 
 
 def format_profile(result) -> str:
@@ -136,7 +160,10 @@ def format_profile(result) -> str:
         cells = "".join(f"{kernels[n]['ms'].get(key, 0):>12.2f} x{kernels[n]['calls'].get(key, 0):<4}" for n in names)
         lines.append(f"{key:<32}{cells}")
     lines.append(f"{'total (fastest round)':<32}" + "".join(f"{ms[n]:>18.2f}" for n in names))
-    lines.append(f"predicted joint / largest alone: {predicted_ratio(ms):.2f}x")
+    line = f"predicted joint / largest alone: {predicted_ratio(ms):.2f}x apart"
+    if "packed students" in ms:
+        line += f", {packed_ratio(ms):.2f}x packed"
+    lines.append(line)
     return "\n".join(lines)
 
 
@@ -149,9 +176,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from harness import Browser
 
-    with Browser() as browser:
+    with Browser(isolated=True) as browser:
         page = browser.new_pyodide_page()
         page.run(PAGE)
+        print(f"load (1/5/15 min) {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
         for batch in args.batches:
             print(format_profile(page.run(f"profile({args.widths!r}, {batch}, {args.rounds}, {args.calls})")))
             print()

@@ -166,6 +166,57 @@ def gemm_cases(rng):
         x, w = rand(rng, *shape), rand(rng, shape[-1], units)
         b = rand(rng, units) if has_bias else None
         yield f"dense {shape}->{units} {act}", "dense", kernel("dense", x, w, b, activation=act)
+    yield from grouped_cases(rng)
+
+
+# Grouped (block-diagonal) dense kernels: (leading shape, input width, groups), groups as ((runs), units).
+# Packed students' layers (one run per group, runs of a concat's parts, strided over a wide input), runs
+# and widths not multiples of 4 or 8, input columns no group reads, a group with more than 256 features
+# (KC: the wasm kernel's copying path), enough rows for threaded tasks, and 4-D inputs (1x1 convs).
+GROUPED = [
+    ((7,), 9, ((((0, 4),), 3), (((4, 5),), 6))),
+    ((33,), 35, ((((0, 8),), 8), (((8, 11),), 11), (((19, 16),), 16))),
+    (
+        (2, 5, 5),
+        105,
+        ((((0, 8), (35, 8), (70, 8)), 8), (((8, 11), (43, 11), (78, 11)), 11), (((19, 16), (54, 16), (89, 16)), 16)),
+    ),
+    ((32, 14, 14), 70, ((((0, 8), (35, 8)), 8), (((8, 11), (43, 11)), 11), (((19, 16), (54, 16)), 16))),
+    ((9,), 30, ((((20, 3), (2, 5)), 7), (((10, 2),), 1))),  # runs out of order, gaps (columns 0-1, 7-9, 12-19, 23-29)
+    ((5,), 600, ((((0, 300),), 9), (((300, 1), (301, 299)), 13))),  # K = 300 > 256: the copying path
+    ((32,), 280, tuple((tuple((p * 70 + o, w) for p in range(4)), 10) for o, w in ((0, 16), (16, 22), (38, 32)))),
+    ((4,), 12, tuple((((i, 1),), 2) for i in range(12))),  # twelve one-column groups
+]
+
+
+def grouped_cases(rng):
+    for i, (lead, width, groups) in enumerate(GROUPED):
+        size = sum(sum(w for _, w in runs) * units for runs, units in groups)
+        units = sum(u for _, u in groups)
+        x, w, b, dz = rand(rng, *lead, width), rand(rng, size), rand(rng, units), rand(rng, *lead, units)
+        for act in (None, "relu", "relu6"):
+            yield (
+                f"grouped#{i} {lead} {act}",
+                "grouped_dense",
+                kernel("grouped_dense", x, w, None if act == "relu6" else b, groups=groups, activation=act),
+            )
+        yield (
+            f"grouped#{i} dx",
+            "grouped_dense_grad_input",
+            kernel("grouped_dense_grad_input", dz, w, groups=groups, input_shape=x.shape),
+        )
+        yield f"grouped#{i} dw", "grouped_dense_grad_filter", kernel("grouped_dense_grad_filter", x, dz, groups=groups)
+    one = ((((0, 3),), 2),)
+    yield (
+        "grouped no rows dw",
+        "grouped_dense_grad_filter",
+        kernel("grouped_dense_grad_filter", rand(rng, 0, 3), rand(rng, 0, 2), groups=one),
+    )
+    yield (
+        "grouped no rows fwd",
+        "grouped_dense",
+        kernel("grouped_dense", rand(rng, 0, 3), rand(rng, 6), None, groups=one),
+    )
 
 
 def _weights_read_around_writes(rng):

@@ -382,6 +382,17 @@ class WasmRuntime:
         self._upload_ints(ptr, key)
         return ptr
 
+    def alloc_ints(self, values) -> int:
+        """A new int32 array of `values` in WASM memory that the caller owns (free_ints frees it): for
+        descriptions a kernel module keeps across calls itself."""
+        values = tuple(int(v) for v in values)
+        ptr = self._alloc(max(4 * len(values), 4))
+        self._upload_ints(ptr, values)
+        return ptr
+
+    def free_ints(self, ptr: int) -> None:
+        self._free(ptr)
+
     def _upload_ints(self, ptr: int, values: tuple) -> None:
         if values:
             self._upload(self.memory_object, ptr, np.array(values, dtype=np.int32))
