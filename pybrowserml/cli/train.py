@@ -25,7 +25,7 @@ from .train_job import BACKENDS, DATASETS, EVENT_PREFIX, check_settings
 # lets the next run find the dataset again. If it is taken, any free port works, without the cache.
 TRAIN_PORT = 8731
 
-# The browser runs the job from the installed wheel, so the page and CPython run the same code.
+# The browser runs the job from the installed CLI wheel, so the page and CPython run the same code.
 _PAGE_JOB = """
 import json
 from pybrowserml.cli.train_job import run_async
@@ -185,7 +185,7 @@ def _train_in_browser(settings, renderer, args) -> Path:
             # pick any; none for numpy, which is in the core)
             chosen = settings["backend"]
             addons = None if chosen == "auto" else [] if chosen == "numpy" else [chosen]
-            page = browser.new_pyodide_page(addons=addons)
+            page = browser.new_pyodide_page(addons=addons, cli=True)  # the job is the CLI wheel's
             page.page.on("console", on_console)
             renderer.line(browser_line(page.page.evaluate("navigator.userAgent")))
             code = _PAGE_JOB.format(settings=json.dumps(settings))

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .paths import CHROMIUM, addon_wheels, check_built, wheel_path
+from .paths import CHROMIUM, addon_wheels, built_wheels, check_built, wheel_path
 from .server import StaticServer
 
 CHROMIUM_ARGS = [
@@ -77,9 +77,10 @@ class PyodideError(RuntimeError):
 
 class PyodidePage:
     """One page with pybrowserml imported in Pyodide: the core wheel and the add-ons of the backends named
-    in `addons` (None: every add-on of the build; (): only the core, which installs one on demand)."""
+    in `addons` (None: every add-on of the build; (): only the core, which installs one on demand), and the
+    command line's wheel if `cli` (the CLI's own pages run its training job)."""
 
-    def __init__(self, browser: Browser, page, path: str = "/web/pages/blank.html", addons=None):
+    def __init__(self, browser: Browser, page, path: str = "/web/pages/blank.html", addons=None, cli=False):
         self.browser = browser
         self.page = page
         self.path = path
@@ -88,6 +89,8 @@ class PyodidePage:
         if unknown:
             raise ValueError(f"no add-on wheel for {unknown} in this build (it has {sorted(wheels)})")
         self.addon_urls = ["/dist/" + wheels[name].name for name in (wheels if addons is None else addons)]
+        if cli:
+            self.addon_urls.append("/dist/" + built_wheels()["cli"].name)
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
@@ -185,9 +188,10 @@ class Browser:
         """A plain Playwright page in this browser's context (no Pyodide)."""
         return self.context.new_page()
 
-    def new_pyodide_page(self, path: str = "/web/pages/blank.html", addons=None) -> PyodidePage:
-        """A page with Pyodide and pybrowserml: the core and the named backends' add-ons (None: all)."""
-        page = PyodidePage(self, self.context.new_page(), path, addons)
+    def new_pyodide_page(self, path: str = "/web/pages/blank.html", addons=None, cli=False) -> PyodidePage:
+        """A page with Pyodide and pybrowserml: the core and the named backends' add-ons (None: all), and
+        the command line's wheel if `cli`."""
+        page = PyodidePage(self, self.context.new_page(), path, addons, cli)
         self.pages.append(page)
         return page
 

@@ -34,13 +34,19 @@ def wheel_path() -> Path:
 
 
 def built_wheels() -> dict[str, Path]:
-    """The wheels scripts/build produced, as latest.json names them: "core", then each browser backend's
-    add-on by backend name; a clear error when one is missing."""
+    """The wheels scripts/build produced, as latest.json names them: "core", "cli" (the command line's), then
+    each browser backend's add-on by backend name; a clear error when one is missing."""
     latest = WHEEL_DIR / "latest.json"
     if not latest.is_file():
         raise FileNotFoundError(f"no {latest}: run scripts/build (or scripts/test) first")
     names = json.loads(latest.read_text())
-    wheels = {"core": WHEEL_DIR / names["wheel"], **{b: WHEEL_DIR / n for b, n in names.get("addons", {}).items()}}
+    if "cli" not in names:
+        raise FileNotFoundError(f"{latest} is from an earlier build layout (no cli wheel): run scripts/build")
+    wheels = {
+        "core": WHEEL_DIR / names["wheel"],
+        "cli": WHEEL_DIR / names["cli"],
+        **{b: WHEEL_DIR / n for b, n in names.get("addons", {}).items()},
+    }
     missing = [path.name for path in wheels.values() if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"{missing} named in {latest} but not in {WHEEL_DIR}: run scripts/build")
@@ -49,7 +55,7 @@ def built_wheels() -> dict[str, Path]:
 
 def addon_wheels() -> dict[str, Path]:
     """The browser backends' add-on wheels scripts/build produced, by backend name (from latest.json)."""
-    return {name: path for name, path in built_wheels().items() if name != "core"}
+    return {name: path for name, path in built_wheels().items() if name not in ("core", "cli")}
 
 
 def check_built() -> None:

@@ -1,5 +1,5 @@
-"""The core wheel, the browser backends' add-on wheels and the WASM kernels served beside them are all a page needs, and the set-up scripts do not redo
-finished work."""
+"""The core wheel, the browser backends' add-on wheels and the WASM kernels served beside them are all a page needs
+(the command line is a wheel of its own, for CPython), and the set-up scripts do not redo finished work."""
 
 import hashlib
 import json
@@ -37,7 +37,7 @@ def test_the_core_and_each_backend_add_on_are_pure_python_wheels_that_together_c
         pytest.fail(f"{missing} missing from {WASM_BUILD}: run scripts/build before the tests (scripts/test does)")
     assert {"backends/wasm/js/runtime.mjs", "storage/js/idb_store.mjs"} <= _page_assets()
     wheels = built_wheels()
-    assert sorted(wheels) == ["core", *ADDON_BACKENDS]
+    assert sorted(wheels) == ["cli", "core", *ADDON_BACKENDS]
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     shipped = {}
     for part, wheel in wheels.items():
@@ -46,14 +46,19 @@ def test_the_core_and_each_backend_add_on_are_pure_python_wheels_that_together_c
             names = set(archive.namelist())
             files = {n.removeprefix("pybrowserml/") for n in names if n.startswith("pybrowserml/")}
             folders = {f"backends/{name}/" for name in ADDON_BACKENDS}
-            if part == "core":  # everything but the browser backends' folders, and the table naming their wheels
-                assert not [n for n in files if n.startswith(tuple(folders))]
+            if part == "core":  # everything but the browser backends' and the CLI's folders, and the add-ons' table
+                assert not [n for n in files if n.startswith((*folders, "cli/"))]
                 table = json.loads(archive.read("pybrowserml/" + ADDONS_TABLE))
                 assert table == {name: wheels[name].name for name in ADDON_BACKENDS}
                 assert "Requires-Dist: numpy" in _metadata(archive)
-                entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-                assert "pybrowserml = pybrowserml.cli:main" in entry_points  # the `pybrowserml` command
+                assert not [n for n in names if n.endswith("entry_points.txt")]  # the command is the CLI wheel's
                 assert "pybrowserml/__init__.py" in names and "pybrowserml/backends/numpy/__init__.py" in names
+            elif part == "cli":  # the command line's folder and the `pybrowserml` command
+                assert files and all(n.startswith("cli/") for n in files)
+                entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+                assert "pybrowserml = pybrowserml.cli:main" in entry_points
+                metadata = _metadata(archive)
+                assert "Name: pybrowserml-cli" in metadata and f"Requires-Dist: pybrowserml=={version}" in metadata
             else:  # exactly its backend's folder, installed where the registry imports it from
                 assert files and all(n.startswith(f"backends/{part}/") for n in files), part
                 assert "pybrowserml/__init__.py" not in names and "pybrowserml/backends/__init__.py" not in names
@@ -122,9 +127,7 @@ def test_second_setup_and_build_redo_nothing():
     assert {p: p.stat().st_mtime_ns for p in watched} == before
 
 
-def test_the_core_wheel_alone_gives_cpython_the_numpy_backend_the_cli_and_a_clear_error_for_the_others(tmp_path):
-    core = built_wheels()["core"]
-    target = tmp_path / "site"
+def _pip_install(target, *wheels):
     subprocess.run(
         [
             sys.executable,
@@ -136,12 +139,19 @@ def test_the_core_wheel_alone_gives_cpython_the_numpy_backend_the_cli_and_a_clea
             "--no-index",
             "--target",
             str(target),
-            str(core),
+            *map(str, wheels),
         ],
         check=True,
         capture_output=True,
     )
+
+
+def test_the_core_wheel_alone_gives_cpython_the_numpy_backend_and_clear_errors_and_the_cli_wheel_the_command(tmp_path):
+    wheels = built_wheels()
+    target = tmp_path / "site"
+    _pip_install(target, wheels["core"])
     assert not (target / "pybrowserml" / "backends" / "wasm").exists()
+    assert not (target / "pybrowserml" / "cli").exists() and not (target / "bin").exists()
     script = """
 import asyncio, json, sys
 import pybrowserml as pb
@@ -168,5 +178,13 @@ print(json.dumps(out))
         assert f"the {name} backend runs inside Pyodide" in out[name], out
         assert f"pybrowserml-backend-{name}, which is not installed here" in out[name], out
     assert out["current"] == "numpy"
-    cli = subprocess.run([sys.executable, "-m", "pybrowserml", "--help"], capture_output=True, text=True, env=env)
-    assert cli.returncode == 0 and "serve" in cli.stdout, cli.stderr
+    help_command = [sys.executable, "-m", "pybrowserml", "--help"]
+    without = subprocess.run(help_command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert without.returncode == 1 and "the command line is not installed here" in without.stderr, without.stderr
+    assert "pybrowserml_cli-" in without.stderr and "Traceback" not in without.stderr
+    with_cli = tmp_path / "site-with-cli"  # pip --target does not add to a package folder already there
+    _pip_install(with_cli, wheels["core"], wheels["cli"])
+    env["PYTHONPATH"] = str(with_cli)
+    for command in (help_command, [str(with_cli / "bin" / "pybrowserml"), "--help"]):
+        cli = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+        assert cli.returncode == 0 and "serve" in cli.stdout, cli.stderr
