@@ -3,6 +3,8 @@ im2col + GEMM; csrc/conv_direct.c: direct kernels for inputs with few channels).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ....geometry import window_geometry
 from ...kernel_names import FUSED_ACTIVATIONS
 from ._common import all_f32, check_shape, fallback_of
@@ -38,6 +40,31 @@ def _check_conv_shapes(kernel, input_shape, filter_shape):
         raise ValueError(f"{kernel}: input has {input_shape[-1]} channels, filter expects {filter_shape[2]}")
 
 
+class ConvGeometry(NamedTuple):
+    """The arguments every conv.c / conv_direct.c entry point takes after its pointers, in that order."""
+
+    n: int
+    h: int
+    w: int
+    c: int
+    kh: int
+    kw: int
+    o: int
+    stride_h: int
+    stride_w: int
+    pad_top: int
+    pad_left: int
+    oh: int
+    ow: int
+
+
+def conv_geometry(input_shape, filter_shape, strides, padding) -> ConvGeometry:
+    kh, kw, c, o = filter_shape
+    n, h, wd, _ = input_shape
+    oh, ow, (pt, _), (pl, _) = window_geometry(input_shape, kh, kw, strides, padding)
+    return ConvGeometry(n, h, wd, c, kh, kw, o, strides[0], strides[1], pt, pl, oh, ow)
+
+
 def make_kernels(rt):
     """The kernel table entries of this family, bound to one WasmRuntime."""
     ex = rt.exports
@@ -53,45 +80,22 @@ def make_kernels(rt):
         if act is None or not all_f32(x, w, b):
             return fallback("conv2d", x, w, b, strides=strides, padding=padding, activation=activation)
         _check_conv_shapes("conv2d", x.shape, w.shape)
-        kh, kw, c, o = w.shape
-        n, h, wd, _ = x.shape
+        g = conv_geometry(x.shape, w.shape, strides, padding)
         if b is not None:
-            check_shape("conv2d", "the bias", b.shape, (o,))
-        oh, ow, (pt, _), (pl, _) = window_geometry(x.shape, kh, kw, strides, padding)
-        y = rt.empty((n, oh, ow, o))
-        run = pb_conv2d_direct if uses_direct_conv(c, kh, kw) else pb_conv2d
-        run(
-            x.ptr,
-            w.ptr,
-            b.ptr if b is not None else 0,
-            y.ptr,
-            n,
-            h,
-            wd,
-            c,
-            kh,
-            kw,
-            o,
-            strides[0],
-            strides[1],
-            pt,
-            pl,
-            oh,
-            ow,
-            act,
-        )
+            check_shape("conv2d", "the bias", b.shape, (g.o,))
+        y = rt.empty((g.n, g.oh, g.ow, g.o))
+        run = pb_conv2d_direct if uses_direct_conv(g.c, g.kh, g.kw) else pb_conv2d
+        run(x.ptr, w.ptr, b.ptr if b is not None else 0, y.ptr, *g, act)
         return y
 
     def conv2d_grad_input(dz, w, input_shape, strides=(1, 1), padding="same"):
         if not all_f32(dz, w):
             return fallback("conv2d_grad_input", dz, w, input_shape=input_shape, strides=strides, padding=padding)
         _check_conv_shapes("conv2d_grad_input", input_shape, w.shape)
-        kh, kw, c, o = w.shape
-        n, h, wd, _ = input_shape
-        oh, ow, (pt, _), (pl, _) = window_geometry(input_shape, kh, kw, strides, padding)
-        check_shape("conv2d_grad_input", "the output gradient", dz.shape, (n, oh, ow, o))
+        g = conv_geometry(input_shape, w.shape, strides, padding)
+        check_shape("conv2d_grad_input", "the output gradient", dz.shape, (g.n, g.oh, g.ow, g.o))
         dx = rt.empty(tuple(input_shape))
-        pb_conv2d_grad_input(dz.ptr, w.ptr, dx.ptr, n, h, wd, c, kh, kw, o, strides[0], strides[1], pt, pl, oh, ow)
+        pb_conv2d_grad_input(dz.ptr, w.ptr, dx.ptr, *g)
         return dx
 
     def conv2d_transpose(x, w, b=None, *, output_shape, strides=(1, 1), padding="same", activation=None):
@@ -108,49 +112,26 @@ def make_kernels(rt):
                 activation=activation,
             )
         _check_conv_shapes("conv2d_transpose", output_shape, w.shape)
-        kh, kw, c, o = w.shape
-        n, h, wd, _ = output_shape
+        g = conv_geometry(output_shape, w.shape, strides, padding)
         if b is not None:
-            check_shape("conv2d_transpose", "the bias", b.shape, (c,))
-        oh, ow, (pt, _), (pl, _) = window_geometry(output_shape, kh, kw, strides, padding)
-        check_shape("conv2d_transpose", "the input", x.shape, (n, oh, ow, o))
+            check_shape("conv2d_transpose", "the bias", b.shape, (g.c,))
+        check_shape("conv2d_transpose", "the input", x.shape, (g.n, g.oh, g.ow, g.o))
         y = rt.empty(tuple(output_shape))
-        pb_conv2d_transpose(
-            x.ptr,
-            w.ptr,
-            b.ptr if b is not None else 0,
-            y.ptr,
-            n,
-            h,
-            wd,
-            c,
-            kh,
-            kw,
-            o,
-            strides[0],
-            strides[1],
-            pt,
-            pl,
-            oh,
-            ow,
-            act,
-        )
+        pb_conv2d_transpose(x.ptr, w.ptr, b.ptr if b is not None else 0, y.ptr, *g, act)
         return y
 
     def conv2d_grad_filter(x, dz, filter_shape, strides=(1, 1), padding="same"):
         if not all_f32(x, dz):
             return fallback("conv2d_grad_filter", x, dz, filter_shape=filter_shape, strides=strides, padding=padding)
         _check_conv_shapes("conv2d_grad_filter", x.shape, filter_shape)
-        kh, kw, c, o = filter_shape
-        n, h, wd, _ = x.shape
-        oh, ow, (pt, _), (pl, _) = window_geometry(x.shape, kh, kw, strides, padding)
-        check_shape("conv2d_grad_filter", "the output gradient", dz.shape, (n, oh, ow, o))
+        g = conv_geometry(x.shape, filter_shape, strides, padding)
+        check_shape("conv2d_grad_filter", "the output gradient", dz.shape, (g.n, g.oh, g.ow, g.o))
         dw = rt.empty(tuple(filter_shape))
-        if n * oh * ow == 0:
+        if g.n * g.oh * g.ow == 0:
             pb_fill_f32(dw.ptr, 0.0, dw.size)
         else:
-            run = pb_conv2d_direct_grad_filter if uses_direct_conv(c, kh, kw) else pb_conv2d_grad_filter
-            run(x.ptr, dz.ptr, dw.ptr, n, h, wd, c, kh, kw, o, strides[0], strides[1], pt, pl, oh, ow)
+            run = pb_conv2d_direct_grad_filter if uses_direct_conv(g.c, g.kh, g.kw) else pb_conv2d_grad_filter
+            run(x.ptr, dz.ptr, dw.ptr, *g)
         return dw
 
     return {
