@@ -111,7 +111,13 @@ def gpu_rows(p, measured, paired, with_tfjs_webgl: bool) -> str:
                 continue
             log(f"paired training and inference, {backend} vs TF.js {backend}")
             pair = paired_gpu(
-                pages[backend], tf_page, backend, RATIO_BATCH, p["SLOW_TRAIN"], p["SLOW_INFER"], p["PAIRED_ROUNDS"]
+                pages[backend],
+                tf_page,
+                backend,
+                RATIO_BATCH,
+                p["GPU_PAIRED_TRAIN"],
+                p["GPU_PAIRED_INFER"],
+                p["PAIRED_ROUNDS"],
             )
             for part in ("training", "inference"):
                 paired[f"{part}, {backend} / TF.js {backend} (SwiftShader)"] = pair[part]
