@@ -16,7 +16,7 @@ from pathlib import Path
 from harness import REPO, Browser, PyodideError
 
 from . import cold_start, pyodide_rows, report, tfjs
-from .paired import paired_inference, paired_training
+from .paired import paired_gpu, paired_inference, paired_training
 from .plans import plans
 from .report import RATIO_BATCH
 
@@ -75,34 +75,52 @@ def tfjs_rows(page, version, p, threaded: bool) -> dict:
     return rows
 
 
-def pyodide_gpu_row(browser, backend, p) -> dict:
-    """One of our GPU backends (slow plans: SwiftShader), or {"unavailable": why} if it cannot start here."""
+def pyodide_gpu_row(browser, backend, p):
+    """One of our GPU backends (slow plans: SwiftShader) and its page, left open for the paired comparison;
+    ({"unavailable": why}, None) if it cannot start or run here."""
     log(f"Pyodide, {backend} backend (SwiftShader)")
     try:
         page = open_pyodide_page(browser, backend)
     except PyodideError as error:
-        return {"backend": backend, "unavailable": str(error).strip().splitlines()[-1]}
+        return {"backend": backend, "unavailable": str(error).strip().splitlines()[-1]}, None
     try:
-        return pyodide_row(page, p, slow=True)
+        return pyodide_row(page, p, slow=True), page
     except PyodideError as error:  # started but could not run the network: say why, go on with the rows
-        return {"backend": backend, "unavailable": "failed: " + str(error).strip().splitlines()[-1]}
-    finally:
         page.page.close()
+        return {"backend": backend, "unavailable": "failed: " + str(error).strip().splitlines()[-1]}, None
 
 
-def gpu_rows(p, measured, with_tfjs_webgl: bool) -> str:
+def gpu_rows(p, measured, paired, with_tfjs_webgl: bool) -> str:
     """Our webgpu and webgl backends and TF.js's webgpu (and webgl if asked) in one browser with WebGPU
-    enabled: a SwiftShader adapter here (see report.SWIFTSHADER_NOTE). Returns Chromium's version."""
+    enabled: a SwiftShader adapter here (see report.SWIFTSHADER_NOTE); then each of ours against TF.js on
+    the same backend in alternating rounds (into `paired`). Returns Chromium's version."""
     with Browser(isolated=False, webgpu=True) as browser:
         chromium = browser._browser.version if browser._browser else "?"
-        measured[report.PB_WEBGPU] = pyodide_gpu_row(browser, "webgpu", p)
-        measured[report.PB_WEBGL] = pyodide_gpu_row(browser, "webgl", p)
+        pages = {}
+        measured[report.PB_WEBGPU], pages["webgpu"] = pyodide_gpu_row(browser, "webgpu", p)
+        measured[report.PB_WEBGL], pages["webgl"] = pyodide_gpu_row(browser, "webgl", p)
         tf_page, version = tfjs.open_tfjs_page(browser)
         backends = (("webgpu", report.TFJS_WEBGPU),) + ((("webgl", report.TFJS_WEBGL),) if with_tfjs_webgl else ())
         for backend, key in backends:
             log(f"TF.js {backend} (SwiftShader)")
             measured[key] = tfjs.bench_backend(tf_page, backend, p["BATCHES"], p["SLOW_TRAIN"], p["SLOW_INFER"])
             measured[key]["tfjs"] = version
+        tfjs_available = {"webgpu": not measured[report.TFJS_WEBGPU].get("unavailable"), "webgl": True}
+        for backend in ("webgl", "webgpu"):
+            if pages[backend] is None or not tfjs_available[backend]:
+                continue
+            log(f"paired training and inference, {backend} vs TF.js {backend}")
+            pair = paired_gpu(
+                pages[backend],
+                tf_page,
+                backend,
+                RATIO_BATCH,
+                p["GPU_PAIRED_TRAIN"],
+                p["GPU_PAIRED_INFER"],
+                p["PAIRED_ROUNDS"],
+            )
+            for part in ("training", "inference"):
+                paired[f"{part}, {backend} / TF.js {backend} (SwiftShader)"] = pair[part]
         if browser.blocked_requests:
             raise RuntimeError(f"pages tried to reach the network: {browser.blocked_requests}")
     return chromium
@@ -162,7 +180,7 @@ def main(argv=None):
 
     if not args.gpu_only:
         cpu_rows(p, measured, gemm, paired)
-    chromium = gpu_rows(p, measured, with_tfjs_webgl=args.gpu_only)
+    chromium = gpu_rows(p, measured, paired, with_tfjs_webgl=args.gpu_only)
     cold = None if args.gpu_only else measure_cold_start(runs=2)
     report_and_save(args, p, measured, gemm, paired, started, load_before, chromium, cold)
 
@@ -290,7 +308,7 @@ def report_and_save(args, p, measured, gemm, paired, started, load_before, chrom
         print(report.format_gemm(gemm))
         print("Device memory:")
         print(report.format_memory(memory))
-    print("Targets (batch 32):")
+    print("Targets (batch 32; GPU ratios from the single-pass rows, the paired ones below are robust):")
     print(report.format_ratios(ratio_items))
     if paired:
         print(f"Paired comparisons b{RATIO_BATCH}, measured in alternating rounds (robust to load changes):")

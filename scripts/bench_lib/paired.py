@@ -3,7 +3,9 @@ on the machine hits both sides alike. The table's rows are measured one after an
 on a busy machine; these ratios do not.
 
 - inference: pybrowserml's wasm page against TF.js's wasm page (target >= 0.8x);
-- training: pybrowserml's wasm page against pybrowserml's numpy backend in Pyodide (target >= 20x).
+- training: pybrowserml's wasm page against pybrowserml's numpy backend in Pyodide (target >= 20x);
+- GPU (SwiftShader): our webgl / webgpu page against TF.js's page on the same backend, training (>= 3x)
+  and inference (>= 2x).
 """
 
 from __future__ import annotations
@@ -50,3 +52,28 @@ def paired_training(wasm_page, numpy_page, batch: int, wasm_plan: dict, numpy_pl
         20.0,
         "numpy_in_pyodide",
     )
+
+
+def paired_gpu(pb_page, tf_page, backend: str, batch: int, train_plan: dict, infer_plan: dict, rounds: int) -> dict:
+    """Our `backend` page against TF.js's page switched to the same backend: {"training": ..., "inference": ...},
+    each a median over `rounds` of alternating measurements."""
+    tfjs.use_backend(tf_page, backend)
+    versus = f"tfjs_{backend}"
+    return {
+        "training": _paired(
+            lambda: pyodide_rows.train_once(pb_page, batch, train_plan),
+            lambda: tfjs.train_once(tf_page, batch, train_plan),
+            rounds,
+            batch,
+            3.0,
+            versus,
+        ),
+        "inference": _paired(
+            lambda: pyodide_rows.infer_once(pb_page, batch, infer_plan),
+            lambda: tfjs.infer_once(tf_page, batch, infer_plan),
+            rounds,
+            batch,
+            2.0,
+            versus,
+        ),
+    }

@@ -78,6 +78,23 @@ def _bench_backend(page, backend, batches, train_plan, infer_plan, train_once):
     return result
 
 
+def use_backend(page, backend: str) -> None:
+    """Switches the page's TF.js to `backend` (already initialised by bench_backend on this page)."""
+    if not page.evaluate("async (b) => { const ok = await tf.setBackend(b); await tf.ready(); return ok; }", backend):
+        raise RuntimeError(f"TF.js could not switch to its {backend} backend")
+
+
+def train_once(page, batch: int, plan) -> dict:
+    """One training measurement on the page's current backend (for the GPU paired comparison)."""
+    return page.evaluate(
+        """async ([batch, plan]) => {
+        const { trainingSamplesPerSecond } = await import("/bench/tfjs_bench.mjs");
+        return await trainingSamplesPerSecond(window.tf, batch, plan);
+    }""",
+        [batch, plan],
+    )
+
+
 def infer_once(page, batch: int, plan) -> dict:
     """One inference measurement on the page's current backend (for the paired comparison)."""
     return page.evaluate(

@@ -103,3 +103,8 @@ export async function benchTfjsBackend(tf, backend, plan) {
 export async function inferenceSamplesPerSecond(tf, batch, plan) {
   return await measureInference(tf, batch, plan);
 }
+
+// Training samples/s at one batch size on the current backend (the GPU paired comparison's counterpart).
+export async function trainingSamplesPerSecond(tf, batch, plan) {
+  return await measureTraining(tf, batch, plan);
+}

@@ -108,3 +108,30 @@ def test_webgpu_dispatches_compare_with_tfjs_webgl_and_webgpu_and_webgl_rows_may
     assert items["TF.js webgpu dispatches per training step b32 / ours (webgpu)"]["value"] == pytest.approx(500 / 122)
     assert items["TF.js webgl dispatches per training step b32 / ours (webgl)"]["met"] is None
     assert "pb webgl" not in report.table(list(rows.values()), (32,))
+
+
+def test_gpu_table_ratios_say_single_pass_and_paired_gpu_figures_carry_their_own_targets():
+    rows = _rows()
+    rows[report.PB_WEBGL] = _row(report.PB_WEBGL, "pb webgl", train={32: 24.0}, infer={32: 40.0})
+    rows[report.TFJS_WEBGL]["infer"] = {32: {"samples_per_s": 10.0}}
+    rows[report.PB_WEBGL]["train"][32]["dispatches_per_step"] = 120
+    rows[report.TFJS_WEBGL]["train"][32]["dispatches_per_step"] = 600
+    lines = report.format_ratios(report.gpu_ratios(rows)).splitlines()
+    assert "  pb webgl train b32 / TF.js webgl: 4.00x (single pass, see paired; target >= 3.0x: met)" in lines
+    dispatch_lines = [line for line in lines if "dispatches" in line]
+    assert dispatch_lines and not any("single pass" in line for line in dispatch_lines)
+
+    def paired(ratios, target):
+        rounds = [{"pybrowserml": r, "tfjs_webgl": 1.0, "ratio": r} for r in ratios]
+        return {"batch": 32, "versus": "tfjs_webgl", "target": target, "rounds": rounds, "ratio": sorted(ratios)[1]}
+
+    text = report.format_paired(
+        {
+            "training, webgl / TF.js webgl (SwiftShader)": paired([3.5, 2.0, 4.0], 3.0),
+            "inference, webgl / TF.js webgl (SwiftShader)": paired([1.0, 1.9, 2.5], 2.0),
+        }
+    )
+    assert text.splitlines() == [
+        "  training, webgl / TF.js webgl (SwiftShader): 3.50x (median of rounds 3.50, 2.00, 4.00; target >= 3x: met)",
+        "  inference, webgl / TF.js webgl (SwiftShader): 1.90x (median of rounds 1.00, 1.90, 2.50; target >= 2x: NOT met)",
+    ]
